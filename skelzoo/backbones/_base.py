@@ -1,0 +1,171 @@
+"""The interface every skelzoo backbone implements (see ``CONTRACT.md``).
+
+A backbone is a stem (data-BN, persons folded into the batch) followed by a list of stages, a global
+pool (mean over T·V, then over persons, as in every official implementation) and an optional linear
+classifier. Subclasses build ``self.stages`` (an ``nn.ModuleList``; each stage maps
+``(N·M, C_in, T_in, V) -> (N·M, C_out, T_out, V)``), implement :meth:`_stem`, and describe each stage in
+``self.feature_info``. Everything else — input checks, intermediates, pooling, head — lives here.
+
+Letters: N batch, C channels, T frames, V joints, M persons, D feature width.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..layouts import get_layout
+
+__all__ = ["Backbone", "StageInfo", "check_skeleton_input"]
+
+
+class StageInfo(dict):
+    """``{"num_chs": int, "reduction": int, "module": str, "index": int}`` for one stage."""
+
+
+def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, num_person: int | None,
+                         min_frames: int = 1, what: str = "model") -> None:
+    """Raise ``ValueError`` unless ``x`` is a finite float tensor ``(N, C, T, V, M)`` the model accepts."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{what} expects a torch.Tensor (N, C, T, V, M), got {type(x).__name__}")
+    if x.dim() != 5:
+        raise ValueError(f"{what} expects a 5-D tensor (N, C, T, V, M), got shape {tuple(x.shape)}")
+    n, c, t, v, m = x.shape
+    if c != in_channels:
+        raise ValueError(f"{what} expects C={in_channels} coordinate channels, got C={c} (shape {tuple(x.shape)})")
+    if v != num_joints:
+        raise ValueError(f"{what} expects V={num_joints} joints, got V={v} (shape {tuple(x.shape)})")
+    if num_person is not None and m != num_person:
+        raise ValueError(f"{what} expects M={num_person} persons, got M={m} (shape {tuple(x.shape)}); "
+                         f"pad or select persons first")
+    if t < min_frames:
+        raise ValueError(f"{what} expects at least {min_frames} frames, got T={t}")
+    if not x.is_floating_point():
+        raise ValueError(f"{what} expects a floating-point tensor, got {x.dtype}")
+    if not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{what} input holds {bad} NaN/inf values; fill or mask missing joints first")
+
+
+class Backbone(nn.Module):
+    """Base class of skeleton backbones. Input ``(N, C, T, V, M)``.
+
+    Attributes set by subclasses: ``in_channels``, ``num_joints``, ``num_person``, ``layout``,
+    ``num_features`` (D), ``num_classes``, ``stages``, ``feature_info`` (list of :class:`StageInfo`),
+    ``head`` (``nn.Linear`` or ``nn.Identity``), ``drop`` (dropout before the head).
+    """
+
+    task_default = "classification"
+    #: whether the stem's data-BN has one set of statistics per person slot (then M is fixed)
+    fixed_num_person: bool = True
+    stages: nn.ModuleList
+    feature_info: list[StageInfo]
+
+    def __init__(self, *, in_channels: int, layout: str, num_person: int, num_classes: int,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+        self.in_channels = in_channels
+        self.layout = get_layout(layout).name
+        self.num_joints = get_layout(layout).num_joints
+        self.num_person = num_person
+        self.num_classes = num_classes
+        self.dropout_p = dropout
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, T, V, M) -> (N·M, C, T, V)`` (data-BN and person folding)."""
+        raise NotImplementedError
+
+    def _run_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Apply stage ``index`` to ``(N·M, C, T, V)``."""
+        return self.stages[index](x)
+
+    def _init_head(self, num_features: int, num_classes: int) -> None:
+        self.num_features = num_features
+        self.num_classes = num_classes
+        self.head = nn.Linear(num_features, num_classes) if num_classes > 0 else nn.Identity()
+        if num_classes > 0:
+            nn.init.normal_(self.head.weight, 0.0, math.sqrt(2.0 / num_classes))
+            nn.init.zeros_(self.head.bias)
+
+    # ------------------------------------------------------------------ public interface
+    @property
+    def task(self) -> str:
+        return "classification" if self.num_classes > 0 else "features"
+
+    @property
+    def min_frames(self) -> int:
+        return 1
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise ``ValueError`` when ``x`` does not fit (shape, channels, joints, persons, NaN/inf)."""
+        check_skeleton_input(x, in_channels=self.in_channels, num_joints=self.num_joints,
+                             num_person=self.num_person if self.fixed_num_person else None,
+                             min_frames=self.min_frames, what=type(self).__name__)
+
+    def _unfold(self, y: torch.Tensor, n: int, m: int) -> torch.Tensor:
+        nm, c, t, v = y.shape
+        return y.view(n, m, c, t, v).permute(0, 2, 3, 4, 1)
+
+    def forward_intermediates(self, x: torch.Tensor, indices: int | Sequence[int] | None = None,
+                              *, stop_early: bool = True) -> list[torch.Tensor]:
+        """Outputs of the requested stages, each ``(N, C_i, T_i, V, M)``.
+
+        ``indices``: a list of stage indices (negative counts from the end), an int ``n`` for the last
+        ``n`` stages, or ``None`` for all stages.
+        """
+        self.check_input(x)
+        take = _take_indices(len(self.stages), indices)
+        n, m = x.shape[0], x.shape[-1]
+        y = self._stem(x)
+        out: list[torch.Tensor] = []
+        last = max(take) if (take and stop_early) else len(self.stages) - 1
+        for i in range(last + 1):
+            y = self._run_stage(i, y)
+            if i in take:
+                out.append(self._unfold(y, n, m))
+        return out
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last feature map ``(N, D, T', V, M)``."""
+        return self.forward_intermediates(x, [len(self.stages) - 1])[0]
+
+    def forward_head(self, feat: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Pool ``(N, D, T', V, M)`` over T·V then M -> ``(N, D)``; then dropout + classifier."""
+        pooled = feat.mean(dim=(2, 3)).mean(dim=-1)
+        if pre_logits:
+            return pooled
+        return self.head(self.drop(pooled))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, T, V, M)`` -> logits ``(N, num_classes)``, or pooled features ``(N, D)`` when ``num_classes == 0``."""
+        return self.forward_head(self.forward_features(x))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier (``0`` = pooled features)."""
+        self._init_head(self.num_features, num_classes)
+
+    def classifier_keys(self) -> list[str]:
+        """State-dict keys of the classifier (dropped when ``num_classes`` changes)."""
+        return [k for k in self.state_dict() if k.startswith("head.")]
+
+
+def _take_indices(num_stages: int, indices: int | Sequence[int] | None) -> list[int]:
+    if indices is None:
+        return list(range(num_stages))
+    if isinstance(indices, int):
+        if not 0 < indices <= num_stages:
+            raise ValueError(f"indices={indices}: expected 1..{num_stages} last stages")
+        return list(range(num_stages - indices, num_stages))
+    out = []
+    for i in indices:
+        j = i + num_stages if i < 0 else i
+        if not 0 <= j < num_stages:
+            raise ValueError(f"stage index {i} out of range for {num_stages} stages")
+        out.append(j)
+    return sorted(set(out))

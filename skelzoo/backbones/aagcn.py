@@ -1,0 +1,222 @@
+"""AAGCN: the graph unit of MS-AAGCN (2s-AGCN journal version) with spatial / temporal / channel attention.
+
+Paper: L. Shi, Y. Zhang, J. Cheng, H. Lu, "Skeleton-Based Action Recognition with Multi-Stream Adaptive
+Graph Convolutional Networks", IEEE TIP 2020 (MS-AAGCN = AAGCN on joint / bone / motion streams,
+score-fused; this file is one stream).
+
+Origin: own implementation following the operation order of lshiwjx/2s-AGCN ``model/aagcn.py``
+(CC BY-NC 4.0); the pyskl (Apache-2.0) and mmaction2 1.x (Apache-2.0) ports compute the same function
+(``unit_aagcn``: same order of BN + down, ReLU, spatial -> temporal -> channel attention), only the key
+names differ. mmaction2's "2s-agcn" checkpoints are this model with ``attention=False``.
+Converted weights keep the licence of their source.
+
+Letters: N batch, C channels, T frames, V joints, M persons, D feature width.
+
+Converters: ``aagcn`` from ``official`` (``l{n}.gcn1.*``), ``pyskl`` (``backbone.gcn.{n-1}.gcn.A`` =
+learned adjacency, ``cls_head.fc_cls``; the unused top-level ``backbone.A`` buffer is ignored) and
+``mmaction2`` (as pyskl, head ``cls_head.fc``). ``attention`` is inferred from the keys.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from ..blocks.agcn_units import AGCNBlock, aggregate, embedded_affinity, make_down
+from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
+from ..convert._core import Converter, register_converter
+from ..errors import CheckpointError
+from ..graphs import agcn_spatial
+from ..layouts import get_layout
+from ..zoo._registry import register_model
+from ._base import Backbone, StageInfo
+
+__all__ = ["AttentionAdaptiveGraphConv", "AAGCN", "aagcn"]
+
+AAGCN_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
+AAGCN_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
+
+
+class AttentionAdaptiveGraphConv(nn.Module):
+    """AAGCN ``unit_gcn``: ``(N, C_in, T, V) -> (N, C_out, T, V)``.
+
+    For each subset k: ``graph_k = PA_k + α · tanh(θ_kᵀφ_k / (C_e·T))`` with ``PA`` the whole learnable
+    adjacency (init = the spatial graph), scalar ``α`` (init 0), ``C_e = C_out / coff_embedding``;
+    ``y = ReLU(BN(Σ_k conv_d_k(x · graph_k)) + down(x))`` (row = source, BN weight init 1e-6). With
+    ``attention``, then each as ``y <- y · a + y``:
+    spatial ``a = σ(conv_sa(mean_T y))`` (Conv1d C -> 1, kernel V or V-1 (odd), xavier-normal init);
+    temporal ``a = σ(conv_ta(mean_V y))`` (Conv1d C -> 1, kernel 9, zero init);
+    channel ``a = σ(fc2c(ReLU(fc1c(mean_TV y))))`` (C -> C/2 -> C, fc2c zero init).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, a: torch.Tensor, coff_embedding: int = 4,
+                 attention: bool = True) -> None:
+        super().__init__()
+        k, v, _ = a.shape
+        inter = out_channels // coff_embedding
+        self.num_subset = k
+        self.attention = attention
+        self.PA = nn.Parameter(a.clone().float())
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(k))
+        self.conv_b = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(k))
+        self.conv_d = nn.ModuleList(nn.Conv2d(in_channels, out_channels, 1) for _ in range(k))
+        for conv in (*self.conv_a, *self.conv_b):
+            conv_init(conv)
+        for conv in self.conv_d:
+            branch_init(conv, k)
+        if attention:
+            self.conv_ta = nn.Conv1d(out_channels, 1, 9, padding=4)
+            nn.init.zeros_(self.conv_ta.weight)
+            nn.init.zeros_(self.conv_ta.bias)
+            ker = v if v % 2 else v - 1
+            self.conv_sa = nn.Conv1d(out_channels, 1, ker, padding=(ker - 1) // 2)
+            nn.init.xavier_normal_(self.conv_sa.weight)
+            nn.init.zeros_(self.conv_sa.bias)
+            self.fc1c = nn.Linear(out_channels, out_channels // 2)
+            self.fc2c = nn.Linear(out_channels // 2, out_channels)
+            nn.init.kaiming_normal_(self.fc1c.weight)
+            nn.init.zeros_(self.fc1c.bias)
+            nn.init.zeros_(self.fc2c.weight)
+            nn.init.zeros_(self.fc2c.bias)
+        self.down = make_down(in_channels, out_channels)
+        self.bn = nn.BatchNorm2d(out_channels)
+        bn_init(self.bn, 1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor | None = None
+        for i in range(self.num_subset):
+            g = self.PA[i] + torch.tanh(embedded_affinity(self.conv_a[i], self.conv_b[i], x)) * self.alpha
+            z = self.conv_d[i](aggregate(x, g))
+            y = z if y is None else z + y
+        assert y is not None
+        y = self.bn(y)
+        y = torch.relu(y + (x if self.down is None else self.down(x)))
+        if self.attention:
+            sa = torch.sigmoid(self.conv_sa(y.mean(-2)))                  # (N, 1, V)
+            y = y * sa.unsqueeze(-2) + y
+            ta = torch.sigmoid(self.conv_ta(y.mean(-1)))                  # (N, 1, T)
+            y = y * ta.unsqueeze(-1) + y
+            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1)))))  # (N, C)
+            y = y * ca.unsqueeze(-1).unsqueeze(-1) + y
+        return y
+
+
+class AAGCN(Backbone):
+    """AAGCN backbone: MVC data-BN, 10 blocks ``AttentionAdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.
+
+    Input ``(N, C, T, V, M)``; stage ``i`` (= official ``l{i+1}``, pyskl ``gcn.{i}``) maps
+    ``(N·M, C_i, T_i, V)`` to ``(N·M, channels[i], ⌈T_i / strides[i]⌉, V)``. Output logits
+    ``(N, num_classes)`` or pooled features ``(N, 256)`` when ``num_classes == 0``.
+    """
+
+    def __init__(self, *, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25",
+                 num_person: int = 2, dropout: float = 0.0, attention: bool = True,
+                 channels: Sequence[int] = AAGCN_CHANNELS, strides: Sequence[int] = AAGCN_STRIDES,
+                 coff_embedding: int = 4) -> None:
+        super().__init__(in_channels=in_channels, layout=layout, num_person=num_person,
+                         num_classes=num_classes, dropout=dropout)
+        self.attention = attention
+        self.data_bn = make_data_bn("MVC", in_channels, self.num_joints, num_person)
+        bn_init(self.data_bn, 1.0)
+        a = torch.from_numpy(agcn_spatial(get_layout(layout)))
+        stages = []
+        self.feature_info = []
+        c_in, reduction = in_channels, 1
+        for i, (c_out, s) in enumerate(zip(channels, strides)):
+            gcn = AttentionAdaptiveGraphConv(c_in, c_out, a, coff_embedding, attention)
+            stages.append(AGCNBlock(gcn, c_in, c_out, stride=s, residual=i > 0))
+            reduction *= s
+            self.feature_info.append(StageInfo(num_chs=c_out, reduction=reduction, module=f"stages.{i}", index=i))
+            c_in = c_out
+        self.stages = nn.ModuleList(stages)
+        self._init_head(c_in, num_classes)
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        return fold_persons(x, self.data_bn, "MVC")
+
+
+# ---------------------------------------------------------------------------------------------- converters
+_STAGE = re.compile(r"^stages\.(\d+)\.(gcn|tcn|residual)\.(.*)$")
+
+
+def _official_key(key: str) -> str:
+    """skelzoo -> lshiwjx/2s-AGCN ``model.aagcn.Model`` key."""
+    m = _STAGE.match(key)
+    if m:
+        part = {"gcn": "gcn1", "tcn": "tcn1"}.get(m.group(2), m.group(2))
+        return f"l{int(m.group(1)) + 1}.{part}.{m.group(3)}"
+    if key.startswith("head."):
+        return "fc." + key[len("head."):]
+    if key.startswith("data_bn."):
+        return key
+    raise KeyError(f"aagcn converter: no official name for {key!r}")
+
+
+def _pyskl_key(head: str) -> Callable[[str], str]:
+    def key_map(key: str) -> str:
+        """skelzoo -> pyskl / mmaction2 ``RecognizerGCN`` key (``gcn.PA`` -> learned ``gcn.A``)."""
+        m = _STAGE.match(key)
+        if m:
+            rest = "A" if (m.group(2) == "gcn" and m.group(3) == "PA") else m.group(3)
+            return f"backbone.gcn.{m.group(1)}.{m.group(2)}.{rest}"
+        if key.startswith("head."):
+            return f"cls_head.{head}." + key[len("head."):]
+        if key.startswith("data_bn."):
+            return "backbone." + key
+        raise KeyError(f"aagcn converter: no pyskl name for {key!r}")
+    return key_map
+
+
+def _args(sd: Mapping[str, torch.Tensor], *, prefix: str, head: str, pyskl: bool) -> dict[str, Any]:
+    l1 = f"{prefix}gcn.0.gcn." if pyskl else f"{prefix}l1.gcn1."
+    args: dict[str, Any] = {}
+    if l1 + "conv_d.0.weight" in sd:
+        args["in_channels"] = int(sd[l1 + "conv_d.0.weight"].shape[1])
+    if head + ".weight" in sd:
+        args["num_classes"] = int(sd[head + ".weight"].shape[0])
+    else:
+        args["num_classes"] = 0
+    args["attention"] = any(k.startswith(l1 + "conv_sa.") for k in sd)
+    pa = sd.get(l1 + ("A" if pyskl else "PA"))
+    v = int(pa.shape[-1]) if pa is not None else 25
+    if v != 25:
+        raise CheckpointError(f"checkpoint graph has V={v} joints; pass layout=... explicitly")
+    if pyskl:
+        args["layout"] = "ntu25_pyskl"  # pyskl / mmaction2 'nturgb+d' (only the learned A's init differs)
+    bn = sd.get(f"{prefix}data_bn.weight")
+    if bn is not None:
+        per = args.get("in_channels", 3) * v
+        if bn.shape[0] % per:
+            raise CheckpointError(f"data_bn width {bn.shape[0]} is not a multiple of C·V = {per}")
+        args["num_person"] = int(bn.shape[0]) // per
+    return args
+
+
+register_converter(Converter(
+    arch="aagcn", source="official", key_map=_official_key,
+    model_args=lambda sd: _args(sd, prefix="", head="fc", pyskl=False),
+    description="lshiwjx/2s-AGCN model.aagcn.Model",
+))
+register_converter(Converter(
+    arch="aagcn", source="pyskl", key_map=_pyskl_key("fc_cls"), ignore=(r"^backbone\.A$",),
+    model_args=lambda sd: _args(sd, prefix="backbone.", head="cls_head.fc_cls", pyskl=True),
+    description="pyskl RecognizerGCN + AAGCN (unused backbone.A buffer ignored)",
+))
+register_converter(Converter(
+    arch="aagcn", source="mmaction2", key_map=_pyskl_key("fc"), ignore=(r"^backbone\.A$",),
+    model_args=lambda sd: _args(sd, prefix="backbone.", head="cls_head.fc", pyskl=True),
+    description="mmaction2 1.x AAGCN + GCNHead (also its '2s-agcn' checkpoints = attention=False)",
+))
+
+
+# ---------------------------------------------------------------------------------------------- builders
+@register_model(paper="Skeleton-Based Action Recognition with Multi-Stream Adaptive Graph Convolutional Networks (TIP 2020)")
+def aagcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
+          dropout: float = 0.0, attention: bool = True, coff_embedding: int = 4) -> AAGCN:
+    """AAGCN (one MS-AAGCN stream): 3,781,668 parameters at NTU-60 defaults; ``attention=False`` gives the
+    mmaction2 "2s-agcn" model. ``in_channels`` sizes both data-BN and the first block."""
+    return AAGCN(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
+                 dropout=dropout, attention=attention, coff_embedding=coff_embedding)

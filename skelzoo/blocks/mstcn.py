@@ -1,0 +1,199 @@
+"""Multi-scale temporal convolution (MS-TCN), parameterised by a branch spec.
+
+One module covers the three multi-scale temporal units of the skeleton GCN literature, with the
+official state-dict layouts (so key maps stay 1:1):
+
+===========================  =====================================================================
+unit                         arguments
+===========================  =====================================================================
+CTR-GCN ``MultiScale_        ``branches=[(5, 1), (5, 2), ("max", 3), "1x1"]``, ``residual=False``,
+TemporalConv`` (official)    ``final_act=False`` (no activation after the concatenation)
+pyskl / mmaction2 CTR-GCN    same, ``final_act=True``, ``channel_split="rem_last"``
+``MSTCN``                    (this unit is also pyskl/mmaction2's MS-G3D temporal unit)
+MS-G3D ``MultiScale_         ``branches=[(3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "1x1"]``,
+TemporalConv``               ``residual=True``, ``final_act=True`` (the defaults of
+                             :func:`msg3d_spec` / the class)
+pyskl ``mstcn`` (STGCN++,    ``branches=PYSKL_MSTCN_BRANCHES``, ``channel_split="rem_first"``,
+DG-STGCN)                    ``branch_norm=False``, ``transform=True``, ``residual=False``,
+                             ``final_act=False`` (optionally ``mid_channels=<float>``)
+===========================  =====================================================================
+
+Branch spec (a list, one entry per branch, concatenated along channels in list order):
+
+- ``(k, d)`` with two ints — dilated temporal branch: ``1×1 conv (C_in -> c) -> BN -> ReLU ->
+  (k, 1) conv, dilation d, stride s, padding (k-1)·d/2 -> BN``. Keys ``branches.i.0`` (conv),
+  ``.1`` (BN), ``.3.conv``, ``.3.bn`` (the last BN only with ``branch_norm``).
+- ``("max", k)`` — pooling branch: ``1×1 conv -> BN -> ReLU -> MaxPool (k, 1), stride s, padding
+  (k-1)/2 -> BN``. Keys ``.0``, ``.1``, ``.4`` (the last BN only with ``branch_norm``). For ``k = 3``
+  (every published model) the padding is 1, as in all originals.
+- ``"1x1"`` — ``1×1 conv with stride s -> BN``. Keys ``.0``, ``.1``; without ``branch_norm`` the
+  branch *is* the conv (keys ``branches.i.weight/bias``, pyskl ``mstcn``).
+
+Channels per branch (``channel_split``): ``"equal"`` requires ``C_out`` divisible by the number of
+branches (official CTR-GCN / MS-G3D assert this); ``"rem_last"`` gives ``C_out // B`` to each branch and
+the remainder to the last one (pyskl/mmaction2 ``MSTCN``); ``"rem_first"`` the remainder to the first
+(pyskl ``mstcn``). ``mid_channels=<float r>`` (pyskl ``mstcn`` only) gives every branch ``int(r·C_out)``.
+
+Forward on ``(N, C_in, T, V) -> (N, C_out, ceil(T / stride), V)``::
+
+    y = cat(branch_i(x))                          # (N, sum c_i, T', V)
+    if transform: y = bn(conv1x1(relu(bn0(y))))   # pyskl mstcn: keys transform.0, transform.2, bn
+    y = y + residual(x)                           # none / identity / (1×1 conv stride s + BN)
+    if final_act: y = relu(y)
+    y = dropout(y)
+
+Own implementation (no third-party code); operation order follows Uason-Chen/CTR-GCN,
+kenziyuliu/MS-G3D and kennymckormick/pyskl (see ``backbones.md``).
+"""
+from __future__ import annotations
+
+from typing import Literal, Sequence, Union
+
+import torch
+from torch import nn
+
+from .common import TemporalConvBN, conv_init
+
+__all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
+           "ctrgcn_branches", "split_channels"]
+
+BranchSpec = Union[tuple[int, int], tuple[str, int], str]
+ChannelSplit = Literal["equal", "rem_first", "rem_last"]
+
+#: CTR-GCN temporal unit: kernel 5 at dilations 1 and 2, max-pool, 1×1.
+CTRGCN_BRANCHES: tuple[BranchSpec, ...] = ((5, 1), (5, 2), ("max", 3), "1x1")
+#: MS-G3D temporal unit: kernel 3 at dilations 1..4, max-pool, 1×1.
+MSG3D_BRANCHES: tuple[BranchSpec, ...] = ((3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "1x1")
+#: pyskl ``mstcn`` default ``ms_cfg`` (same branch kinds as MS-G3D; use with its own options).
+PYSKL_MSTCN_BRANCHES: tuple[BranchSpec, ...] = MSG3D_BRANCHES
+
+
+def ctrgcn_branches(kernel_size: int | Sequence[int] = 5, dilations: Sequence[int] = (1, 2)) -> list[BranchSpec]:
+    """The ``MultiScale_TemporalConv(kernel_size, dilations)`` spec: dilated branches + max + 1×1."""
+    ks = [kernel_size] * len(dilations) if isinstance(kernel_size, int) else list(kernel_size)
+    if len(ks) != len(dilations):
+        raise ValueError(f"{len(ks)} kernel sizes for {len(dilations)} dilations")
+    return [(int(k), int(d)) for k, d in zip(ks, dilations)] + [("max", 3), "1x1"]
+
+
+def split_channels(out_channels: int, num_branches: int, channel_split: ChannelSplit = "equal",
+                   mid_channels: float | None = None) -> list[int]:
+    """Channels of each branch (see the module docstring)."""
+    if mid_channels is not None:
+        if not (isinstance(mid_channels, float) and mid_channels > 0):
+            raise ValueError(f"mid_channels must be a positive float ratio, got {mid_channels!r}")
+        return [int(out_channels * mid_channels)] * num_branches
+    base = out_channels // num_branches
+    rem = out_channels - base * (num_branches - 1)
+    if channel_split == "equal":
+        if out_channels % num_branches:
+            raise ValueError(f"out_channels={out_channels} is not a multiple of the {num_branches} branches")
+        return [base] * num_branches
+    if channel_split == "rem_last":
+        return [base] * (num_branches - 1) + [rem]
+    if channel_split == "rem_first":
+        return [rem] + [base] * (num_branches - 1)
+    raise ValueError(f"channel_split must be 'equal', 'rem_first' or 'rem_last', got {channel_split!r}")
+
+
+class MultiScaleTCN(nn.Module):
+    """Multi-scale temporal convolution ``(N, C_in, T, V) -> (N, C_out, ceil(T/stride), V)``.
+
+    Args:
+        in_channels, out_channels: C_in, C_out.
+        branches: branch spec (module docstring); default MS-G3D's six branches.
+        stride: temporal stride of every branch (and of the residual conv).
+        channel_split: how C_out is divided among branches.
+        mid_channels: pyskl ``mstcn`` ratio (requires ``transform``).
+        branch_norm: BN at the end of every branch (False for pyskl ``mstcn``).
+        transform: pyskl ``mstcn`` fusion ``BN -> ReLU -> 1×1 conv`` then a final BN.
+        residual: ``False`` (none), ``True`` (identity when shapes allow, else 1×1 conv stride s + BN).
+        final_act: ReLU after the concatenation (+ residual).
+        dropout: dropout probability at the very end.
+        bn_init_std: initial BN weights ~ N(1, bn_init_std) (0.02 = CTR-GCN / MS-G3D ``weights_init``;
+            0 gives constant 1 as pyskl).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, branches: Sequence[BranchSpec] = MSG3D_BRANCHES,
+                 *, stride: int = 1, channel_split: ChannelSplit = "equal", mid_channels: float | None = None,
+                 branch_norm: bool = True, transform: bool = False, residual: bool = True,
+                 final_act: bool = True, dropout: float = 0.0, bn_init_std: float = 0.02) -> None:
+        super().__init__()
+        if mid_channels is not None and not transform:
+            raise ValueError("mid_channels (a ratio) needs transform=True: the branch widths would not add up")
+        specs = [_check_spec(s) for s in branches]
+        widths = split_channels(out_channels, len(specs), channel_split, mid_channels)
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.branch_spec = tuple(specs)
+        self.branch_channels = tuple(widths)
+        self.final_act = final_act
+        self.branches = nn.ModuleList(
+            _make_branch(in_channels, c, spec, stride, branch_norm) for spec, c in zip(specs, widths))
+        total = sum(widths)
+        if transform:
+            self.transform = nn.Sequential(nn.BatchNorm2d(total), nn.ReLU(), nn.Conv2d(total, out_channels, 1))
+            self.bn = nn.BatchNorm2d(out_channels)
+        elif total != out_channels:
+            raise ValueError(f"branch widths {widths} do not add up to out_channels={out_channels}")
+        if not residual:
+            self.residual: nn.Module | None = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = TemporalConvBN(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self._init_weights(bn_init_std)
+
+    def _init_weights(self, bn_init_std: float) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                conv_init(m)
+            elif isinstance(m, nn.BatchNorm2d):
+                if bn_init_std > 0:
+                    nn.init.normal_(m.weight, 1.0, bn_init_std)
+                else:
+                    nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C_in, T, V) -> (N, C_out, T', V)``."""
+        y = torch.cat([branch(x) for branch in self.branches], dim=1)
+        if hasattr(self, "transform"):
+            y = self.bn(self.transform(y))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        if self.final_act:
+            y = torch.relu(y)
+        return self.drop(y)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, branches={list(self.branch_spec)}, "
+                f"channels={list(self.branch_channels)}, stride={self.stride}, final_act={self.final_act}")
+
+
+def _check_spec(spec: BranchSpec) -> BranchSpec:
+    if spec == "1x1":
+        return "1x1"
+    if isinstance(spec, (tuple, list)) and len(spec) == 2:
+        a, b = spec
+        if a == "max" and isinstance(b, int) and b >= 1 and b % 2 == 1:
+            return ("max", int(b))
+        if isinstance(a, int) and isinstance(b, int) and a >= 1 and b >= 1 and ((a - 1) * b) % 2 == 0:
+            return (int(a), int(b))
+    raise ValueError(f"bad branch spec {spec!r}: expected (kernel, dilation) with an odd effective kernel, "
+                     f"('max', odd_kernel) or '1x1'")
+
+
+def _make_branch(c_in: int, c: int, spec: BranchSpec, stride: int, branch_norm: bool) -> nn.Module:
+    if spec == "1x1":
+        conv = nn.Conv2d(c_in, c, kernel_size=1, stride=(stride, 1))
+        return nn.Sequential(conv, nn.BatchNorm2d(c)) if branch_norm else conv
+    head = [nn.Conv2d(c_in, c, kernel_size=1), nn.BatchNorm2d(c), nn.ReLU()]
+    kind, k = spec
+    if kind == "max":
+        pool = nn.MaxPool2d(kernel_size=(k, 1), stride=(stride, 1), padding=((k - 1) // 2, 0))
+        return nn.Sequential(*head, pool, *([nn.BatchNorm2d(c)] if branch_norm else []))
+    tconv = TemporalConvBN(c, c, kernel_size=kind, stride=stride, dilation=k)
+    if not branch_norm:
+        tconv.bn = nn.Identity()
+    return nn.Sequential(*head, tconv)

@@ -1,0 +1,1 @@
+"""Evaluation metrics: segment mAP (localization) and frame accuracy / F1@k / edit (segmentation)."""

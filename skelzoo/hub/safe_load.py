@@ -1,0 +1,299 @@
+"""Safe checkpoint I/O: validated safetensors, ``weights_only`` pickles, atomic saves.
+
+Policy:
+
+- Remote files are only ever read as safetensors. :func:`validate_safetensors` parses and checks the
+  header in pure Python *before* the file is handed to ``safetensors`` (sane header length, known
+  dtypes, ``shape x itemsize == byte span``, offsets sorted, contiguous and inside the file), so a
+  crafted file gives :class:`~skelzoo.errors.CheckpointError` instead of a crash or a huge allocation.
+- User ``.pt``/``.pth`` files are read with ``torch.load(weights_only=True)`` only; anything that needs
+  arbitrary code to unpickle is refused and nothing of it runs.
+- Saves are atomic: written to a temporary file in the target folder, then ``os.replace``-d.
+
+``torch`` and ``safetensors`` are imported inside the functions so that importing this module is free.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from skelzoo.errors import CheckpointError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = ["load_torch_checkpoint", "validate_safetensors", "load_safetensors", "save_safetensors"]
+
+logger = logging.getLogger(__name__)
+
+#: Largest JSON header accepted (safetensors itself uses the same 100 MB bound).
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+#: Bits per element of every dtype the safetensors format defines.
+DTYPE_BITS: Mapping[str, int] = {
+    "BOOL": 8, "U8": 8, "I8": 8,
+    "F8_E4M3": 8, "F8_E4M3FNUZ": 8, "F8_E5M2": 8, "F8_E5M2FNUZ": 8, "F8_E8M0": 8,
+    "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+    "I32": 32, "U32": 32, "F32": 32,
+    "I64": 64, "U64": 64, "F64": 64, "C64": 64,
+    "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+}
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+# --------------------------------------------------------------------------------------------- pickles
+def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
+    """Load a ``.pt``/``.pth`` checkpoint with ``torch.load(weights_only=True)`` onto the CPU.
+
+    Args:
+        path: the checkpoint file.
+
+    Returns:
+        The unpickled top-level dictionary (e.g. a state dict or an mmcv ``{"state_dict": ...}``
+        container); unwrapping containers is the caller's job.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CheckpointError: the pickle needs arbitrary code (a ``__reduce__`` payload, a pickled
+            ``nn.Module`` or a custom class) -- refused, nothing of it ran --, the file is not a torch
+            checkpoint, or its top level is not a dictionary.
+    """
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"):
+        # torch ignores this variable when weights_only is passed explicitly, as we do; say so.
+        logger.warning("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set; skelzoo still loads %s with "
+                       "weights_only=True", path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()
+        reason = next((ln for ln in first if "Unsupported" in ln or "global" in ln.lower()),
+                      first[0] if first else "")
+        raise CheckpointError(
+            f"refusing to unpickle {path}: it needs code execution beyond plain tensors and containers "
+            f"({reason.strip()}). skelzoo loads pickles with torch.load(weights_only=True) only. If you "
+            "trust the file, convert it yourself to a plain state dict and save it with "
+            "skelzoo.hub.save_safetensors (or torch.save(model.state_dict(), ...))."
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError, struct.error) as exc:
+        raise CheckpointError(f"{path} is not a readable torch checkpoint: {exc}") from exc
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(
+            f"{path} holds a {type(obj).__name__}, expected a dictionary (a state dict or a container "
+            "such as {'state_dict': ...})"
+        )
+    return dict(obj)
+
+
+# ------------------------------------------------------------------------------------------ safetensors
+def _fail(path: Path, message: str) -> CheckpointError:
+    return CheckpointError(f"{path} is not a valid safetensors file: {message}")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} in the header")
+        out[key] = value
+    return out
+
+
+def validate_safetensors(path: PathLike) -> dict[str, Any]:
+    """Check a safetensors file's header without trusting it, before any tensor is read.
+
+    Checks: file at least 8 bytes; the little-endian u64 header length is < 100 MB and fits in the
+    file; the header is a UTF-8 JSON object without duplicate keys; ``__metadata__`` (optional) maps
+    str to str; every tensor entry has a known ``dtype``, a ``shape`` of non-negative ints and
+    ``data_offsets`` ``[begin, end]`` with ``end - begin == prod(shape) * itemsize``; sorted by offset
+    the tensors start at 0, do not overlap, leave no hole and end exactly at the end of the file.
+    Only the header is read (at most 100 MB, bounded by the file size), nothing is allocated from
+    the claimed shapes.
+
+    Args:
+        path: the ``.safetensors`` file.
+
+    Returns:
+        The parsed header: ``{name: {"dtype", "shape", "data_offsets"}, "__metadata__": {...}}``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CheckpointError: any check fails (the message names the file and the offending tensor).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"safetensors file {path} does not exist")
+    file_size = path.stat().st_size
+    if file_size < 8:
+        raise _fail(path, f"file is {file_size} bytes, shorter than the 8-byte header length")
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        if n == 0:
+            raise _fail(path, "header length is 0")
+        if n > MAX_HEADER_BYTES:
+            raise _fail(path, f"header length {n} exceeds the {MAX_HEADER_BYTES}-byte limit")
+        if 8 + n > file_size:
+            raise _fail(path, f"header length {n} runs past the end of the {file_size}-byte file")
+        raw = fh.read(n)
+    if len(raw) != n:
+        raise _fail(path, "file changed while reading the header")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _fail(path, f"header is not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise _fail(path, "header is not a JSON object")
+
+    meta = header.get("__metadata__")
+    if meta is not None and not (isinstance(meta, dict)
+                                 and all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())):
+        raise _fail(path, "__metadata__ must map strings to strings")
+
+    data_len = file_size - 8 - n
+    spans: list[tuple[int, int, str]] = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict):
+            raise _fail(path, f"entry {name!r} is not an object")
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if dtype not in DTYPE_BITS:
+            raise _fail(path, f"tensor {name!r} has unknown dtype {dtype!r}")
+        if not (isinstance(shape, list)
+                and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+            raise _fail(path, f"tensor {name!r} has an invalid shape {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
+            raise _fail(path, f"tensor {name!r} has invalid data_offsets {offsets!r}")
+        begin, end = offsets
+        if not 0 <= begin <= end:
+            raise _fail(path, f"tensor {name!r} has data_offsets {offsets} with begin > end or < 0")
+        if end > data_len:
+            raise _fail(path, f"tensor {name!r} ends at byte {end}, beyond the {data_len}-byte data "
+                              "section (file truncated or offsets forged)")
+        numel = 1
+        for d in shape:
+            numel *= d
+        bits = numel * DTYPE_BITS[dtype]
+        if bits % 8 or bits // 8 != end - begin:
+            raise _fail(path, f"tensor {name!r}: shape {shape} x {dtype} needs {bits / 8:g} bytes but "
+                              f"its offsets span {end - begin}")
+        spans.append((begin, end, name))
+
+    spans.sort()
+    position, previous = 0, None
+    for begin, end, name in spans:
+        if begin < position:
+            raise _fail(path, f"tensor {name!r} (bytes {begin}-{end}) overlaps {previous!r}")
+        if begin > position:
+            raise _fail(path, f"hole in the data section before tensor {name!r} "
+                              f"(bytes {position}-{begin} belong to no tensor)")
+        position, previous = end, name
+    if position != data_len:
+        raise _fail(path, f"tensors cover {position} bytes but the data section has {data_len}")
+    return header
+
+
+def load_safetensors(path: PathLike, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """Validate (:func:`validate_safetensors`) and load a safetensors file.
+
+    Args:
+        path: the ``.safetensors`` file.
+        device: where the tensors go (``"cpu"``, ``"cuda:0"``, ...).
+
+    Returns:
+        ``{name: tensor}``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CheckpointError: the header is invalid or safetensors cannot read the file.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    validate_safetensors(path)
+    try:
+        return load_file(path, device=device)
+    except (SafetensorError, ValueError, TypeError, RuntimeError, OSError) as exc:
+        raise CheckpointError(f"cannot load {path} with safetensors: {exc}") from exc
+
+
+def _prepare_tensors(state_dict: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """Detach, move to CPU, make contiguous, and clone tensors that share memory with another."""
+    import torch
+
+    out: dict[str, torch.Tensor] = {}
+    seen_storage: set[tuple[str, int]] = set()
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise TypeError(f"state dict keys must be str, got {key!r}")
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state dict entry {key!r} is a {type(value).__name__}, not a tensor")
+        t = value.detach()
+        storage_id = (str(t.device), t.untyped_storage().data_ptr()) if t.numel() else None
+        shared = storage_id is not None and storage_id in seen_storage
+        if storage_id is not None:
+            seen_storage.add(storage_id)
+        t = t.to("cpu")
+        if shared or not t.is_contiguous():
+            t = t.contiguous().clone()
+        elif t.untyped_storage().nbytes() != t.numel() * t.element_size():
+            t = t.clone()  # a view into a larger buffer: store only its own bytes
+        out[key] = t
+    return out
+
+
+def save_safetensors(state_dict: Mapping[str, torch.Tensor], path: PathLike,
+                     metadata: Mapping[str, str] | None = None) -> Path:
+    """Atomically write ``state_dict`` as a safetensors file.
+
+    Tensors are detached, moved to the CPU and made contiguous; tensors sharing memory with another
+    entry (tied weights, views) are cloned so safetensors accepts them. The file is written to a
+    temporary name in the target folder and ``os.replace``-d, so readers never see a partial file.
+
+    Args:
+        state_dict: ``{name: tensor}``.
+        path: destination file (parent folders are created).
+        metadata: optional ``__metadata__``; keys and values must be ``str``.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TypeError: a key/value is not a str/tensor, or metadata is not str -> str.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if metadata is not None:
+        bad = {k: v for k, v in metadata.items() if not (isinstance(k, str) and isinstance(v, str))}
+        if bad:
+            raise TypeError(f"safetensors metadata must be str -> str; offending entries: {bad!r} "
+                            "(store JSON strings, keep the configuration in config.json)")
+    tensors = _prepare_tensors(state_dict)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=dict(metadata) if metadata is not None else None)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,454 @@
+"""Frame scores ``(T, K)`` to scored segments: the SnipCLR / LINE post-processing and an argmax decoder.
+
+Column ``K - 1`` of the frame scores is the background class; :func:`decode` never returns it.
+
+Two decoders:
+
+``"official"`` (:func:`cas_proposals`, method.md section 6)
+    Multi-threshold proposals on the softmax class-activation sequence (CAS) of each class column,
+    scored "inner minus outer", then a per-class greedy NMS. Every quirk of the released code is
+    reproduced so that proposals match the official ones exactly:
+
+    - thresholds ``numpy.arange(0.03, 0.055, 0.005)`` (five values, the floating-point ones), strict ``>``;
+    - every maximal run ``[s, e)`` of active frames with ``n = e - s >= 3`` frames is a candidate;
+    - inner = mean over frames ``s .. min(e, T - 1)`` (the first frame after the run counts as inside);
+    - left margin = frames ``max(0, trunc(s - n/4)) .. s - 1``; right margin = frames
+      ``e + 1 .. min(T - 1, trunc(e + n/4 + 1)) - 1``; outer = mean over both margins (0 if both empty);
+    - score = inner - 0.6 * outer;
+    - NMS per (sequence, class) over the candidates of all thresholds: keep the best remaining proposal,
+      drop every remaining ``j`` with ``max(0, min(E_i, E_j) - max(s_i, s_j) + 1) / (E_j - s_j + 1) > 0.2``
+      where ``E = e + 1`` is the official stored end (overlap over the *other* proposal's length).
+      Ties in score are broken by candidate order (threshold, then time).
+
+``"argmax"`` (:func:`argmax_segments`)
+    Optional centred moving average of the probabilities, per-frame argmax, run-length segments;
+    background runs and runs shorter than ``min_duration`` frames are dropped (not merged); score = mean
+    (unsmoothed) probability of the segment's class over the segment.
+
+Both work on whole arrays; run finding uses ``numpy.diff`` / ``flatnonzero``; the official NMS runs
+all (sequence, class) groups of a batch in parallel, one round per kept proposal of the largest group.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from .segments import Segment, segments_from_arrays
+
+__all__ = [
+    "DEFAULT_CAS_THRESHOLDS",
+    "Proposals",
+    "cas_proposals",
+    "cas_proposals_batch",
+    "argmax_segments",
+    "decode",
+    "softmax",
+    "to_probabilities",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The official CAS thresholds, ``numpy.arange(0.03, 0.055, 0.005)`` with its floating-point values.
+DEFAULT_CAS_THRESHOLDS: tuple[float, ...] = tuple(float(x) for x in np.arange(0.03, 0.055, 0.005))
+
+_OFFICIAL_PARAMS = ("thresholds", "min_length", "margin_ratio", "outer_weight", "nms_threshold")
+_ARGMAX_PARAMS = ("smoothing", "min_duration")
+
+
+@dataclass(frozen=True, eq=False)
+class Proposals:
+    """Scored segments of one sequence as parallel arrays, each of shape ``(P,)``.
+
+    Attributes:
+        label: class (column) index, int64.
+        start: first frame (inclusive), int64.
+        end: one past the last frame (exclusive), int64; the official code stores ``end + 1``
+            (see :attr:`stored_end`).
+        score: confidence, float64.
+
+    :func:`cas_proposals` returns them ordered by label, then descending score (the NMS keep order).
+    """
+
+    label: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.label.shape[0])
+
+    @property
+    def stored_end(self) -> np.ndarray:
+        """The official storage of the end, ``end + 1`` (shape ``(P,)``)."""
+        return self.end + 1
+
+    def to_segments(self, *, fps: float = 30.0, class_names: Sequence[str] | None = None) -> list[Segment]:
+        """The proposals as :class:`~skelzoo.localization.segments.Segment` objects, same order."""
+        return segments_from_arrays(self.label, self.start, self.end, self.score, fps=fps, class_names=class_names)
+
+    @classmethod
+    def empty(cls) -> "Proposals":
+        """No proposals."""
+        i = np.zeros(0, dtype=np.int64)
+        return cls(label=i, start=i.copy(), end=i.copy(), score=np.zeros(0, dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# input handling
+# ----------------------------------------------------------------------------------------------------------
+def _as_float_array(x: Any) -> np.ndarray:
+    """numpy float64 view of an array-like or a (CPU/GPU) torch tensor."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax along ``axis`` (any shape)."""
+    z = logits - np.max(logits, axis=axis, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=axis, keepdims=True)
+    return z
+
+
+def _looks_like_probs(x: np.ndarray, atol: float = 1e-3) -> bool:
+    if x.size == 0:
+        return True
+    if not np.all(np.isfinite(x)) or x.min() < 0.0 or x.max() > 1.0:
+        return False
+    return bool(np.allclose(x.sum(axis=-1), 1.0, atol=atol))
+
+
+def to_probabilities(
+    scores: Any, input_kind: Literal["auto", "logits", "probs"] = "auto"
+) -> np.ndarray:
+    """Frame scores ``(T, K)`` as probabilities.
+
+    Args:
+        scores: logits or probabilities, shape ``(T, K)`` (array-like or torch tensor).
+        input_kind: ``"probs"`` (use as is), ``"logits"`` (softmax over K) or ``"auto"`` (probabilities
+            when every value is in [0, 1] and every row sums to 1 within 1e-3, otherwise logits).
+
+    Returns:
+        float64 array ``(T, K)``.
+    """
+    x = _as_float_array(scores)
+    if x.ndim != 2:
+        raise ValueError(f"frame scores must have shape (T, K), got {x.shape}")
+    if input_kind == "auto":
+        input_kind = "probs" if _looks_like_probs(x) else "logits"
+        logger.debug("decode: treating input as %s", input_kind)
+    if input_kind == "probs":
+        return x
+    if input_kind == "logits":
+        return softmax(x.copy(), axis=-1) if x.size else x
+    raise ValueError(f"input_kind must be 'auto', 'logits' or 'probs', got {input_kind!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# official multi-threshold proposals
+# ----------------------------------------------------------------------------------------------------------
+def _concat_with_separators(cas_list: Sequence[np.ndarray], columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack the selected columns of every sequence along time, one separator row after each sequence.
+
+    Returns ``(values (L, C), offsets (V,), lengths (V,))`` with ``L = sum(T_v + 1)``; separator rows are 0
+    (they are masked out of the activity test separately).
+    """
+    lengths = np.array([c.shape[0] for c in cas_list], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
+    total = int((lengths + 1).sum())
+    values = np.zeros((total, len(columns)), dtype=np.float64)
+    valid = np.ones(total, dtype=bool)
+    valid[offsets + lengths] = False
+    if total > len(cas_list):
+        values[valid] = np.concatenate([c[:, columns] for c in cas_list], axis=0)
+    return values, offsets, lengths
+
+
+def _find_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal runs of True in each row of ``active`` ``(R, L)`` whose last column is False.
+
+    Returns ``(row, start, end)`` (each ``(N,)``, end exclusive), ordered by row then start.
+    """
+    steps = np.diff(active.view(np.int8), axis=1, prepend=np.int8(0))
+    rises = np.flatnonzero(steps == 1)
+    falls = np.flatnonzero(steps == -1)
+    width = active.shape[1]
+    return rises // width, rises % width, falls % width
+
+
+def _window_sums(cumsum: np.ndarray, col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``values[lo:hi, col]`` (empty when ``hi <= lo``) from a zero-led cumsum; returns (sum, width)."""
+    width = np.maximum(hi - lo, 0)
+    hi = np.maximum(hi, lo)
+    return cumsum[hi, col] - cumsum[lo, col], width
+
+
+def _score_runs(
+    cumsum: np.ndarray,
+    col: np.ndarray,
+    offset: np.ndarray,
+    length: np.ndarray,
+    s: np.ndarray,
+    e: np.ndarray,
+    margin_ratio: float,
+    outer_weight: float,
+) -> np.ndarray:
+    """Inner-minus-outer score of runs ``[s, e)`` (local frames; all arrays ``(N,)``)."""
+    n = e - s
+    inner_sum, inner_w = _window_sums(cumsum, col, offset + s, offset + np.minimum(e + 1, length))
+    left_lo = np.maximum(0, np.trunc(s - n * margin_ratio).astype(np.int64))
+    left_sum, left_w = _window_sums(cumsum, col, offset + left_lo, offset + s)
+    right_hi = np.minimum(length - 1, np.trunc(e + n * margin_ratio + 1).astype(np.int64))
+    right_sum, right_w = _window_sums(cumsum, col, offset + e + 1, offset + right_hi)
+    outer_w = left_w + right_w
+    outer = np.divide(left_sum + right_sum, outer_w, out=np.zeros_like(left_sum), where=outer_w > 0)
+    return inner_sum / inner_w - outer_weight * outer
+
+
+def _group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, score: np.ndarray, threshold: float) -> np.ndarray:
+    """Greedy official NMS inside every group at once; returns kept indices ordered by (group, -score).
+
+    Overlap of a kept ``i`` with a remaining ``j``: ``max(0, min(E_i,E_j) - max(s_i,s_j) + 1) / (E_j - s_j + 1)``.
+    Each round keeps the best remaining proposal of every group and removes what it suppresses.
+    """
+    order = np.lexsort((np.arange(len(score)), -score, group))
+    alive = order
+    kept: list[np.ndarray] = []
+    while alive.size:
+        g = group[alive]
+        first = np.empty(alive.size, dtype=bool)
+        first[0] = True
+        np.not_equal(g[1:], g[:-1], out=first[1:])
+        heads = alive[first]
+        kept.append(heads)
+        head = heads[np.cumsum(first) - 1]
+        inter = np.minimum(stored_end[head], stored_end[alive]) - np.maximum(start[head], start[alive]) + 1
+        overlap = np.maximum(inter, 0) / (stored_end[alive] - start[alive] + 1)
+        alive = alive[~(first | (overlap > threshold))]
+    if not kept:
+        return order[:0]
+    kept_idx = np.concatenate(kept)
+    return kept_idx[np.lexsort((np.arange(len(kept_idx)), -score[kept_idx], group[kept_idx]))]
+
+
+def cas_proposals_batch(
+    cas_list: Sequence[Any],
+    *,
+    thresholds: Sequence[float] = DEFAULT_CAS_THRESHOLDS,
+    min_length: int = 3,
+    margin_ratio: float = 0.25,
+    outer_weight: float = 0.6,
+    nms_threshold: float = 0.2,
+    columns: Sequence[int] | None = None,
+) -> list[Proposals]:
+    """Official SnipCLR / LINE proposals for many sequences at once (vectorised over the whole batch).
+
+    Args:
+        cas_list: per sequence, softmax probabilities of shape ``(T_v, K)`` (same K for all; T_v may differ
+            and may be 0). Pass the valid frames only (no padding).
+        thresholds: CAS thresholds; a frame is active when ``cas > threshold`` (strict).
+        min_length: minimum run length in frames (shorter runs are dropped).
+        margin_ratio: outer margin width as a fraction of the run length (0.25 in the paper).
+        outer_weight: score = inner - outer_weight * outer (0.6 in the paper).
+        nms_threshold: a proposal is suppressed when its overlap with a kept one is ``> nms_threshold``.
+        columns: class columns to process; default all K columns, background included, as the official
+            code does (:func:`decode` passes ``range(K - 1)``).
+
+    Returns:
+        One :class:`Proposals` per sequence, ordered by label then descending score.
+    """
+    arrays = [_as_float_array(c) for c in cas_list]
+    if not arrays:
+        return []
+    if any(a.ndim != 2 for a in arrays):
+        raise ValueError("every CAS must have shape (T, K)")
+    num_cols = {a.shape[1] for a in arrays}
+    if len(num_cols) != 1:
+        raise ValueError(f"every CAS must have the same number of columns, got {sorted(num_cols)}")
+    if min_length < 1:
+        raise ValueError(f"min_length must be >= 1, got {min_length}")
+    k_total = num_cols.pop()
+    cols = np.arange(k_total, dtype=np.int64) if columns is None else np.asarray(columns, dtype=np.int64).reshape(-1)
+    if cols.size and (cols.min() < 0 or cols.max() >= k_total):
+        raise ValueError(f"columns {cols.tolist()} out of range for K={k_total}")
+    th = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if cols.size == 0 or th.size == 0:
+        return [Proposals.empty() for _ in arrays]
+
+    values, offsets, lengths = _concat_with_separators(arrays, cols)
+    total, n_cols = values.shape
+    active = values.T[None, :, :] > th[:, None, None]  # (H, C, L)
+    active[:, :, offsets + lengths] = False  # separators are never active
+    row, g_start, g_end = _find_runs(active.reshape(th.size * n_cols, total))
+    keep = (g_end - g_start) >= min_length
+    row, g_start, g_end = row[keep], g_start[keep], g_end[keep]
+    col = row % n_cols
+    video = np.searchsorted(offsets, g_start, side="right") - 1
+    s = g_start - offsets[video]
+    e = g_end - offsets[video]
+
+    cumsum = np.zeros((total + 1, n_cols), dtype=np.float64)
+    np.cumsum(values, axis=0, out=cumsum[1:])
+    score = _score_runs(cumsum, col, offsets[video], lengths[video], s, e, margin_ratio, outer_weight)
+
+    group = video * n_cols + col
+    kept = _group_nms(group, s, e + 1, score, nms_threshold)
+    return _split_by_video(kept, video, cols[col], s, e, score, len(arrays))
+
+
+def _split_by_video(
+    kept: np.ndarray, video: np.ndarray, label: np.ndarray, s: np.ndarray, e: np.ndarray, score: np.ndarray, n_videos: int
+) -> list[Proposals]:
+    """Split kept candidates (ordered by video) into one :class:`Proposals` per video."""
+    kv = video[kept]
+    bounds = np.searchsorted(kv, np.arange(n_videos + 1), side="left")
+    out = []
+    for v in range(n_videos):
+        idx = kept[bounds[v] : bounds[v + 1]]
+        out.append(Proposals(label=label[idx].astype(np.int64), start=s[idx].astype(np.int64),
+                             end=e[idx].astype(np.int64), score=score[idx]))
+    return out
+
+
+def cas_proposals(
+    cas: Any,
+    *,
+    thresholds: Sequence[float] = DEFAULT_CAS_THRESHOLDS,
+    min_length: int = 3,
+    margin_ratio: float = 0.25,
+    outer_weight: float = 0.6,
+    nms_threshold: float = 0.2,
+    columns: Sequence[int] | None = None,
+) -> Proposals:
+    """Official SnipCLR / LINE proposals of one sequence (see the module docstring for every rule).
+
+    Args:
+        cas: softmax probabilities, shape ``(T, K)``.
+        thresholds, min_length, margin_ratio, outer_weight, nms_threshold, columns: as in
+            :func:`cas_proposals_batch` (paper defaults).
+
+    Returns:
+        :class:`Proposals` (``end`` exclusive; ``stored_end = end + 1`` is the official storage), ordered by
+        label then descending score.
+    """
+    return cas_proposals_batch(
+        [cas], thresholds=thresholds, min_length=min_length, margin_ratio=margin_ratio,
+        outer_weight=outer_weight, nms_threshold=nms_threshold, columns=columns,
+    )[0]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# argmax decoder
+# ----------------------------------------------------------------------------------------------------------
+def _moving_average(probs: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average over time of ``(T, K)``; edge windows average the frames that exist."""
+    if window <= 1 or probs.shape[0] == 0:
+        return probs
+    t = probs.shape[0]
+    cumsum = np.zeros((t + 1, probs.shape[1]), dtype=np.float64)
+    np.cumsum(probs, axis=0, out=cumsum[1:])
+    idx = np.arange(t)
+    lo = np.maximum(idx - (window - 1) // 2, 0)
+    hi = np.minimum(idx + window // 2 + 1, t)
+    return (cumsum[hi] - cumsum[lo]) / (hi - lo)[:, None]
+
+
+def argmax_segments(
+    probs: Any,
+    *,
+    smoothing: int = 1,
+    min_duration: int = 1,
+    background: int | None = None,
+) -> Proposals:
+    """Plain decoder: (smoothed) per-frame argmax, then run-length segments.
+
+    Args:
+        probs: probabilities ``(T, K)``.
+        smoothing: moving-average window in frames (centred; 1 = none). Only the argmax uses it.
+        min_duration: runs shorter than this many frames are dropped (not merged with neighbours).
+        background: background column, never returned; default ``K - 1``.
+
+    Returns:
+        :class:`Proposals` in time order; score = mean of the raw probability of the segment's class over
+        the segment's frames.
+    """
+    p = _as_float_array(probs)
+    if p.ndim != 2:
+        raise ValueError(f"probabilities must have shape (T, K), got {p.shape}")
+    if smoothing < 1 or min_duration < 1:
+        raise ValueError(f"smoothing and min_duration must be >= 1, got {smoothing}, {min_duration}")
+    t, k = p.shape
+    if t == 0 or k == 0:
+        return Proposals.empty()
+    bg = k - 1 if background is None else int(background)
+    labels = np.argmax(_moving_average(p, smoothing), axis=1)
+    cuts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [t]))
+    lab = labels[starts]
+    keep = (lab != bg) & (ends - starts >= min_duration)
+    starts, ends, lab = starts[keep], ends[keep], lab[keep]
+    cumsum = np.zeros((t + 1, k), dtype=np.float64)
+    np.cumsum(p, axis=0, out=cumsum[1:])
+    score = (cumsum[ends, lab] - cumsum[starts, lab]) / (ends - starts)
+    return Proposals(label=lab.astype(np.int64), start=starts.astype(np.int64), end=ends.astype(np.int64), score=score)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# front door
+# ----------------------------------------------------------------------------------------------------------
+def _check_params(method: str, params: dict[str, Any]) -> None:
+    allowed = {"official": _OFFICIAL_PARAMS, "argmax": _ARGMAX_PARAMS}.get(method)
+    if allowed is None:
+        raise ValueError(f"unknown decode method {method!r}; use 'official' or 'argmax'")
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for method {method!r}; accepted: {list(allowed)}")
+
+
+def decode(
+    scores: Any,
+    method: Literal["official", "argmax"] = "official",
+    *,
+    fps: float = 30.0,
+    class_names: Sequence[str] | None = None,
+    input_kind: Literal["auto", "logits", "probs"] = "auto",
+    length: int | None = None,
+    **params: Any,
+) -> list[Segment]:
+    """Frame scores of one sequence to scored segments; the background column ``K - 1`` is never returned.
+
+    Args:
+        scores: logits or probabilities, shape ``(T, K)``; column ``K - 1`` is background.
+        method: ``"official"`` (:func:`cas_proposals` on the non-background columns) or ``"argmax"``
+            (:func:`argmax_segments`).
+        fps: frames per second for ``start_s`` / ``end_s``.
+        class_names: optional names of the K - 1 action classes (or of all K columns).
+        input_kind: ``"auto"`` / ``"logits"`` / ``"probs"``, see :func:`to_probabilities`.
+        length: number of valid frames; frames from ``length`` on (padding) are ignored.
+        **params: official: ``thresholds``, ``min_length``, ``margin_ratio``, ``outer_weight``,
+            ``nms_threshold``; argmax: ``smoothing``, ``min_duration``.
+
+    Returns:
+        list of :class:`Segment`, sorted by start frame, then end, then label, then descending score.
+    """
+    _check_params(method, params)
+    probs = to_probabilities(scores, input_kind)
+    if length is not None:
+        if not 0 <= length <= probs.shape[0]:
+            raise ValueError(f"length {length} out of range for {probs.shape[0]} frames")
+        probs = probs[:length]
+    k = probs.shape[1]
+    if k < 2:
+        raise ValueError(f"need at least one action class plus background, got K={k}")
+    if method == "official":
+        props = cas_proposals(probs, columns=range(k - 1), **params)
+    else:
+        props = argmax_segments(probs, background=k - 1, **params)
+    order = np.lexsort((-props.score, props.label, props.end, props.start))
+    sorted_props = Proposals(props.label[order], props.start[order], props.end[order], props.score[order])
+    return sorted_props.to_segments(fps=fps, class_names=class_names)

@@ -1,0 +1,31 @@
+"""Shared pytest fixtures: paths to ``../shared`` (reference facts and real data), skipping when absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SKELZOO_SHARED", REPO_ROOT.parent / "shared"))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is not available (fresh clone without ../shared)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """``../shared/reference`` (facts: key dumps, golden outputs); skips when absent."""
+    return _need(SHARED / "reference")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``../shared/data`` (real skeleton data, never committed); skips when absent."""
+    return _need(SHARED / "data")
