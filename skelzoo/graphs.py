@@ -47,12 +47,17 @@ def normalize_columns(a: np.ndarray) -> np.ndarray:
 
 
 def normalize_symmetric(a: np.ndarray) -> np.ndarray:
-    """``D^-1/2 A D^-1/2`` with row degrees (float64); zero-degree nodes stay zero."""
-    a = np.asarray(a, dtype=np.float64)
-    d = a.sum(axis=-1)
+    """``D^-1/2 A D^-1/2`` with row degrees, as the official MS-G3D computes it; zero-degree nodes stay 0.
+
+    Degrees and their inverse square roots are float32 (the official adjacency is float32), the products
+    float64 — this order reproduces the official constants bit for bit after the final float32 cast.
+    """
+    a32 = np.asarray(a, dtype=np.float32)
+    d = a32.sum(axis=-1)
     inv = np.zeros_like(d)
-    np.power(d, -0.5, out=inv, where=d > 0)
-    return inv[:, None] * a * inv[None, :]
+    np.power(d, np.float32(-0.5), out=inv, where=d > 0)
+    inv64 = inv.astype(np.float64)
+    return inv64[:, None] * a32.astype(np.float64) * inv64[None, :]
 
 
 def hop_distance(layout: str | Layout, max_hop: int = 1) -> np.ndarray:

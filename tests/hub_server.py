@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -52,6 +53,7 @@ class _Base:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _httpd: _Server | None = field(default=None, repr=False)
     _timer: threading.Timer | None = field(default=None, repr=False)
+    _conns: set[socket.socket] = field(default_factory=set, repr=False)
 
     # -- lifecycle
     def start(self) -> _Base:
@@ -59,6 +61,16 @@ class _Base:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with owner._lock:
+                    owner._conns.add(self.connection)
+
+            def finish(self) -> None:
+                with owner._lock:
+                    owner._conns.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
                 pass
@@ -85,6 +97,13 @@ class _Base:
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+        with self._lock:  # also drop kept-alive connections, or pooled clients would still get answers
+            conns, self._conns = set(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._timer is not None:
             self._timer.cancel()
 
@@ -287,13 +306,37 @@ class HubServer(_Base):
 
 
 # ------------------------------------------------------------------------------ multiprocess helper
+def import_cache_module():  # -> module skelzoo.hub.cache
+    """Import ``skelzoo.hub.cache`` in a fresh (spawned) process without running ``skelzoo/__init__``.
+
+    The package ``__init__`` imports torch and every model (~1.5 s of CPU); eight spawned workers on
+    a 2-CPU runner would spend most of the test doing that. A bare package stub pointing at the
+    source folder lets the real ``skelzoo.hub`` code run without it. No-op if skelzoo is imported.
+    """
+    import importlib
+    import sys
+    import types
+
+    if "skelzoo" not in sys.modules:
+        pkg = types.ModuleType("skelzoo")
+        pkg.__path__ = [str(Path(__file__).resolve().parents[1] / "skelzoo")]
+        sys.modules["skelzoo"] = pkg
+    return importlib.import_module("skelzoo.hub.cache")
+
+
 def download_worker(url: str, cache: str, sha256: str, barrier_dir: str, n: int) -> str:
     """Worker for the concurrency test (spawned): wait until all ``n`` workers are up, then download."""
-    marker = Path(barrier_dir) / f"{__import__('os').getpid()}.ready"
-    marker.touch()
+    import os
+
+    cache_mod = import_cache_module()
+    (Path(barrier_dir) / f"{os.getpid()}.ready").touch()
     deadline = time.monotonic() + 60
     while len(list(Path(barrier_dir).glob("*.ready"))) < n and time.monotonic() < deadline:
         time.sleep(0.01)
-    from skelzoo.hub.cache import download_url
+    return str(cache_mod.download_url(url, sha256=sha256, cache_dir=cache, progress=False))
 
-    return str(download_url(url, sha256=sha256, cache_dir=cache, progress=False))
+
+if __name__ == "__main__":  # used by the kill-mid-download test: python hub_server.py URL CACHE
+    import sys
+
+    import_cache_module().download_url(sys.argv[1], cache_dir=sys.argv[2], progress=False)

@@ -19,8 +19,9 @@ unit (``Conv2d((9, 1), stride)`` + BN + dropout), residual (none in block 0; 1x1
 shape changes; identity otherwise), output ``ReLU(tcn + residual)``. Pool over T·V then M, linear head.
 
 Graph storage: every block holds its own persistent buffer ``stages.{i}.gcn.A`` (K, V, V). The official
-checkpoint stores one top-level ``A`` (copied into every block on conversion, written back from block 0's
-on export); pyskl / mmaction2 store one ``A`` per block (mapped one to one). Both round-trip exactly.
+checkpoint stores one top-level ``A`` (copied into every block on conversion; on export the blocks'
+(equal) copies are written back to it); pyskl / mmaction2 store one ``A`` per block (mapped one to one).
+Both round-trip exactly. The layout of a converted model is inferred from the stored graph.
 """
 from __future__ import annotations
 
@@ -332,7 +333,8 @@ def stgcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", nu
                  temporal_kernel_size=temporal_kernel_size, canonical_frames=300)
 
 
-@register_model(task="classification", paper="Li et al., SkeletonCLR/CrosSCLR, CVPR 2021; Guo et al., AimCLR, AAAI 2022")
+@register_model(task="classification",
+                paper="Li et al., SkeletonCLR/CrosSCLR, CVPR 2021; Guo et al., AimCLR, AAAI 2022")
 def stgcn_ssl(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
               hidden_channels: int = 16, hidden_dim: int = 256, dropout: float = 0.5,
               edge_importance: bool = True) -> STGCN:

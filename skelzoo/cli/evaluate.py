@@ -29,7 +29,7 @@ from typing import Any
 
 from ..evaluation.segment_map import DEFAULT_TIOU_THRESHOLDS, PROTOCOLS, SegmentMAPResult, segment_map
 
-__all__ = ["register", "run", "load_predictions", "load_ground_truth", "result_to_json"]
+__all__ = ["register", "run", "evaluate_files", "load_predictions", "load_ground_truth", "result_to_json"]
 
 logger = logging.getLogger(__name__)
 

@@ -176,7 +176,8 @@ def _segment_arrays(item: Any, with_score: bool) -> tuple[np.ndarray, np.ndarray
             return z, z.copy(), z.copy(), np.zeros(0)
         rows = np.asarray(rows, dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] < (4 if with_score else 3):
-        raise ValueError(f"segments must be (label, start, end{', score' if with_score else ''}) rows, got shape {rows.shape}")
+        need = "label, start, end, score" if with_score else "label, start, end"
+        raise ValueError(f"segments must be ({need}) rows, got shape {rows.shape}")
     score = rows[:, 3].astype(np.float64) if rows.shape[1] > 3 else np.ones(len(rows))
     return rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64), score
 

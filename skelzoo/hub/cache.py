@@ -26,6 +26,9 @@ Cache policy (decided here, documented for users):
   returned as is. Either way a cached file costs zero network requests.
 - Offline (``offline=True``, ``SKELZOO_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) and not cached ->
   :class:`~skelzoo.errors.OfflineError` naming the URL and the exact path to put the file at.
+- Converted weights are reused while their header is valid and their recorded ``__metadata__``
+  (key, source URL, converter metadata) equals what the caller passes; otherwise converted again.
+- The empty hidden ``.lock`` files stay (deleting lock files races with other processes).
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ from skelzoo.errors import ChecksumError, OfflineError, WeightsError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+    from filelock import FileLock
 
 __all__ = [
     "cache_dir", "is_offline", "sha256_file", "hash_prefix_from_name", "url_cache_path",
@@ -53,9 +57,10 @@ logger = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_TRUE = {"1", "true", "yes", "on"}
+_TRUE = frozenset({"1", "true", "yes", "on"})
 _OFFLINE_VARS = ("SKELZOO_OFFLINE", "HF_HUB_OFFLINE")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 20  # hashing chunk
+_NET_CHUNK = 1 << 16  # network read size: urllib3 blocks until a whole chunk arrived
 _HASH_PREFIX_RE = re.compile(r"-([a-f0-9]{6,64})\.[^.]+$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}$")
 _SEGMENT_RE = re.compile(r"[^A-Za-z0-9._+=@,-]")
@@ -163,7 +168,8 @@ def _lock_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.lock")
 
 
-def _acquire(lock_file: Path, what: str):  # -> filelock.FileLock (acquired)
+def _acquire(lock_file: Path, what: str) -> FileLock:
+    """Take the inter-process lock ``lock_file`` (blocking; logs once if another process holds it)."""
     from filelock import FileLock, Timeout
 
     lock = FileLock(str(lock_file))
@@ -290,7 +296,7 @@ def _fetch(url: str, target: Path, *, sha256: str | None, hash_prefix: str | Non
             with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, disable=not progress,
                       desc=target.name, leave=False) as bar:
                 try:
-                    for chunk in response.iter_content(chunk_size=_CHUNK):
+                    for chunk in response.iter_content(chunk_size=_NET_CHUNK):
                         out.write(chunk)
                         h.update(chunk)
                         received += len(chunk)
@@ -322,33 +328,37 @@ def _fetch(url: str, target: Path, *, sha256: str | None, hash_prefix: str | Non
 
 
 # -------------------------------------------------------------------------------------- conversion
-def cached_conversion(key: str, source: PathLike | Callable[[], PathLike],
-                      convert: Callable[[Path], Mapping[str, torch.Tensor]], *,
-                      cache_dir: PathLike | None = None,
+def cached_conversion(key: str, produce: Callable[[], Mapping[str, torch.Tensor]], *,
+                      source_url: str | None = None, cache_dir: PathLike | None = None,
                       metadata: Mapping[str, str] | None = None) -> Path:
-    """Convert an original checkpoint to safetensors once and cache the result.
+    """Convert an original checkpoint to safetensors once, cache the result, return its path.
 
-    If ``<cache_dir>/<key>.safetensors`` exists (default folder ``cache_dir()/converted``) and its
-    header validates, it is returned without touching ``source`` -- pass ``source`` as a callable
-    (e.g. ``lambda: download_url(url, sha256=...)``) so that a cached conversion needs no network at
-    all. Otherwise, under a file lock: ``convert(source_path)`` returns a state dict, which is written
-    atomically with metadata ``skelzoo_conversion_key``, ``source_name`` and ``source_sha256``. A
-    converted file with an invalid header (e.g. a disk error) is regenerated.
+    ``produce()`` does the expensive part (typically ``download_url`` of the original checkpoint,
+    ``load_torch_checkpoint`` and the key mapping) and returns ``{name: tensor}``. It is called only
+    when ``<cache_dir>/<key>.safetensors`` (default folder ``cache_dir()/converted``) is missing or
+    stale, so a cached conversion needs neither the network nor the original file. The result is
+    written atomically under a per-key file lock (concurrent processes convert once).
+
+    The cached file records ``skelzoo_conversion_key``, ``source_url`` (if given) and ``metadata`` in
+    its safetensors ``__metadata__``; it is reused only if its header is valid and these recorded
+    values equal the ones passed now -- so a changed URL or a bumped converter version
+    (``metadata={"converter": "2"}``) triggers a fresh conversion. Only the header is read.
 
     Args:
-        key: cache key, ``[A-Za-z0-9._+-]``; include everything the result depends on
-            (``"stgcn.ntu60_xsub-pyskl-v1"``: model tag, source format, converter version).
-        source: path of the original checkpoint, or a zero-argument callable returning it.
-        convert: maps the original checkpoint's path to ``{name: tensor}``.
+        key: cache key, ``[A-Za-z0-9._+-]`` (e.g. ``"stgcn.ntu60_xsub"``).
+        produce: zero-argument callable returning the converted state dict.
+        source_url: where the original came from (recorded, and part of the staleness check).
         cache_dir: folder for converted files.
-        metadata: extra ``__metadata__`` (str -> str).
+        metadata: extra ``__metadata__`` (str -> str), also part of the staleness check.
 
     Returns:
         Path of the cached ``.safetensors`` file.
 
     Raises:
         ValueError: bad ``key``.
-        CheckpointError / WeightsError / OfflineError: from ``source`` or ``convert``; nothing cached.
+        TypeError: ``produce`` returned non-tensors, or metadata is not str -> str.
+        Whatever ``produce`` raises (``WeightsError``, ``OfflineError``, ``CheckpointError``, ...);
+        nothing is cached then.
     """
     from skelzoo.errors import CheckpointError
     from skelzoo.hub.safe_load import save_safetensors, validate_safetensors
@@ -357,31 +367,34 @@ def cached_conversion(key: str, source: PathLike | Callable[[], PathLike],
         raise ValueError(f"invalid conversion cache key {key!r}: use letters, digits and . _ + -")
     folder = Path(cache_dir) if cache_dir is not None else cache_dir_converted()
     target = folder / f"{key}.safetensors"
+    wanted = {"skelzoo_conversion_key": key}
+    if source_url is not None:
+        wanted["source_url"] = source_url
+    wanted.update(metadata or {})
 
-    def _valid() -> bool:
+    def _reusable() -> bool:
         if not target.is_file():
             return False
         try:
-            validate_safetensors(target)
-            return True
+            recorded = validate_safetensors(target).get("__metadata__") or {}
         except CheckpointError as exc:
-            logger.warning("converted cache file is invalid, regenerating it: %s", exc)
+            logger.warning("converted cache file is invalid, converting again: %s", exc)
             return False
+        stale = {k: (recorded.get(k), v) for k, v in wanted.items() if recorded.get(k) != v}
+        if stale:
+            logger.info("converted cache file %s is stale (%s), converting again", target, stale)
+        return not stale
 
-    if _valid():
+    if _reusable():
         return target
     folder.mkdir(parents=True, exist_ok=True)
     lock = _acquire(_lock_path(target), f"converting {key}")
     try:
-        if _valid():
+        if _reusable():
             return target
-        src = Path(source() if callable(source) else source)
-        state_dict = convert(src)
-        meta = {"skelzoo_conversion_key": key, "source_name": src.name,
-                "source_sha256": sha256_file(src)}
-        meta.update(metadata or {})
-        save_safetensors(state_dict, target, metadata=meta)
-        logger.info("converted %s to %s", src, target)
+        state_dict = produce()
+        save_safetensors(state_dict, target, metadata=wanted)
+        logger.info("cached converted weights %s at %s", key, target)
     finally:
         lock.release()
     return target

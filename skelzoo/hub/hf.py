@@ -62,7 +62,8 @@ def parse_hf_name(name: str) -> tuple[str, str | None]:
             "'hf-hub:org/name@revision' (revision = branch, tag or 40-hex commit)"
         )
     if sep and not revision.strip():
-        raise ValueError(f"invalid Hugging Face model name {name!r}: empty revision after '@'")
+        raise ValueError(f"invalid Hugging Face model name {name!r}: empty revision after '@' "
+                         "(use 'hf-hub:org/name' or 'hf-hub:org/name@revision')")
     return repo_id, (revision.strip() if sep else None)
 
 
@@ -331,7 +332,7 @@ def push_to_hub(folder: PathLike, repo_id: str, *, token: str | bool | None = No
 
     Args:
         folder: local folder (``config.json``, ``model.safetensors``, ``README.md``, ...).
-        repo_id: ``"org/name"``.
+        repo_id: ``"org/name"`` (``"hf-hub:org/name@branch"`` also accepted).
         token: Hub token (``None``: stored login / ``HF_TOKEN``).
         private: create the repo as private (an existing repo keeps its visibility).
         revision: target branch (created from ``main`` if missing); default ``main``.
@@ -350,7 +351,8 @@ def push_to_hub(folder: PathLike, repo_id: str, *, token: str | bool | None = No
     """
     from skelzoo.hub.safe_load import validate_safetensors
 
-    repo_id, _ = parse_hf_name(repo_id)
+    repo_id, rev_in_name = parse_hf_name(repo_id)
+    revision = revision or rev_in_name
     root = Path(folder)
     for needed in (CONFIG_NAME, WEIGHTS_NAME):
         if not (root / needed).is_file():

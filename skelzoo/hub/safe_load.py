@@ -82,6 +82,7 @@ def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
         first = str(exc).strip().splitlines()
         reason = next((ln for ln in first if "Unsupported" in ln or "global" in ln.lower()),
                       first[0] if first else "")
+        reason = reason.split(" Please use")[0].strip().rstrip(".")
         raise CheckpointError(
             f"refusing to unpickle {path}: it needs code execution beyond plain tensors and containers "
             f"({reason.strip()}). skelzoo loads pickles with torch.load(weights_only=True) only. If you "

@@ -26,7 +26,8 @@ Two decoders:
     (unsmoothed) probability of the segment's class over the segment.
 
 Both work on whole arrays; run finding uses ``numpy.diff`` / ``flatnonzero``; the official NMS runs
-all (sequence, class) groups of a batch in parallel, one round per kept proposal of the largest group.
+all (sequence, class) groups of a batch in parallel on a sparse suppression graph.
+A batch is zero-padded to its longest sequence (memory ``5 x K x V x T_max`` booleans).
 """
 from __future__ import annotations
 
@@ -151,25 +152,21 @@ def to_probabilities(
 # ----------------------------------------------------------------------------------------------------------
 # official multi-threshold proposals
 # ----------------------------------------------------------------------------------------------------------
-def _concat_with_separators(cas_list: Sequence[np.ndarray], columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stack the selected columns of every sequence along time, one separator row after each sequence.
+def _pad_batch(cas_list: Sequence[np.ndarray], columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Selected columns of every sequence in a zero-padded batch.
 
-    Returns ``(values (L, C), offsets (V,), lengths (V,))`` with ``L = sum(T_v + 1)``; separator rows are 0
-    (they are masked out of the activity test separately).
+    Returns ``(values (V, T_max + 1, C), lengths (V,))``; every row has at least one padding frame at the
+    end, so no run of active frames reaches the end of a row.
     """
     lengths = np.array([c.shape[0] for c in cas_list], dtype=np.int64)
-    offsets = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
-    total = int((lengths + 1).sum())
-    values = np.zeros((total, len(columns)), dtype=np.float64)
-    valid = np.ones(total, dtype=bool)
-    valid[offsets + lengths] = False
-    if total > len(cas_list):
-        values[valid] = np.concatenate([c[:, columns] for c in cas_list], axis=0)
-    return values, offsets, lengths
+    values = np.zeros((len(cas_list), int(lengths.max()) + 1, len(columns)), dtype=np.float64)
+    for v, c in enumerate(cas_list):  # one copy per sequence
+        values[v, : c.shape[0]] = c[:, columns]
+    return values, lengths
 
 
 def _find_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximal runs of True in each row of ``active`` ``(R, L)`` whose last column is False.
+    """Maximal runs of True in each row of ``active`` ``(R, W)`` whose last column is False.
 
     Returns ``(row, start, end)`` (each ``(N,)``, end exclusive), ordered by row then start.
     """
@@ -180,59 +177,91 @@ def _find_runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rises // width, rises % width, falls % width
 
 
-def _window_sums(cumsum: np.ndarray, col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sums of ``values[lo:hi, col]`` (empty when ``hi <= lo``) from a zero-led cumsum; returns (sum, width)."""
+def _window_sums(cumsum: np.ndarray, video: np.ndarray, col: np.ndarray, lo: np.ndarray,
+                 hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``values[video, lo:hi, col]`` (empty when ``hi <= lo``) from the per-sequence zero-led cumsum
+    ``(V, T_max + 2, C)``; returns ``(sum, width)``, each ``(N,)``."""
     width = np.maximum(hi - lo, 0)
     hi = np.maximum(hi, lo)
-    return cumsum[hi, col] - cumsum[lo, col], width
+    n_t, n_c = cumsum.shape[1], cumsum.shape[2]
+    base = video * (n_t * n_c) + col
+    flat = cumsum.reshape(-1)
+    return flat.take(base + hi * n_c) - flat.take(base + lo * n_c), width
 
 
 def _score_runs(
     cumsum: np.ndarray,
+    video: np.ndarray,
     col: np.ndarray,
-    offset: np.ndarray,
     length: np.ndarray,
     s: np.ndarray,
     e: np.ndarray,
     margin_ratio: float,
     outer_weight: float,
 ) -> np.ndarray:
-    """Inner-minus-outer score of runs ``[s, e)`` (local frames; all arrays ``(N,)``)."""
+    """Inner-minus-outer score of runs ``[s, e)`` of sequence ``video``, column ``col`` (all ``(N,)``)."""
     n = e - s
-    inner_sum, inner_w = _window_sums(cumsum, col, offset + s, offset + np.minimum(e + 1, length))
+    inner_sum, inner_w = _window_sums(cumsum, video, col, s, np.minimum(e + 1, length))
     left_lo = np.maximum(0, np.trunc(s - n * margin_ratio).astype(np.int64))
-    left_sum, left_w = _window_sums(cumsum, col, offset + left_lo, offset + s)
+    left_sum, left_w = _window_sums(cumsum, video, col, left_lo, s)
     right_hi = np.minimum(length - 1, np.trunc(e + n * margin_ratio + 1).astype(np.int64))
-    right_sum, right_w = _window_sums(cumsum, col, offset + e + 1, offset + right_hi)
+    right_sum, right_w = _window_sums(cumsum, video, col, e + 1, right_hi)
     outer_w = left_w + right_w
     outer = np.divide(left_sum + right_sum, outer_w, out=np.zeros_like(left_sum), where=outer_w > 0)
     return inner_sum / inner_w - outer_weight * outer
 
 
-def _group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, score: np.ndarray, threshold: float) -> np.ndarray:
+def _suppression_edges(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, rank: np.ndarray,
+                       threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Directed edges ``src -> dst`` (``src`` ranked higher, same group) where ``src`` would suppress ``dst``.
+
+    Only pairs that share at least one frame of the official extents ``[s, E]`` can have a positive overlap;
+    they are enumerated in (group, start) order: ``j`` after ``i`` with ``s_j <= E_i``.
+    """
+    order = np.lexsort((start, group))
+    span = int(stored_end.max()) + 2
+    key = group[order] * span + start[order]
+    last = np.searchsorted(key, group[order] * span + stored_end[order], side="right")
+    counts = last - np.arange(1, order.size + 1)
+    first = np.cumsum(counts) - counts
+    a = np.repeat(np.arange(order.size), counts)
+    b = a + 1 + (np.arange(a.size) - first[a])
+    i, j = order[a], order[b]
+    hi = np.where(rank[i] < rank[j], i, j)
+    lo = np.where(rank[i] < rank[j], j, i)
+    inter = np.minimum(stored_end[hi], stored_end[lo]) - np.maximum(start[hi], start[lo]) + 1
+    sup = np.maximum(inter, 0) / (stored_end[lo] - start[lo] + 1) > threshold
+    return hi[sup], lo[sup]
+
+
+def _group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, score: np.ndarray,
+               threshold: float) -> np.ndarray:
     """Greedy official NMS inside every group at once; returns kept indices ordered by (group, -score).
 
     Overlap of a kept ``i`` with a remaining ``j``: ``max(0, min(E_i,E_j) - max(s_i,s_j) + 1) / (E_j - s_j + 1)``.
-    Each round keeps the best remaining proposal of every group and removes what it suppresses.
+    Equivalent closed form of the greedy loop on the (acyclic, rank-ordered) suppression graph: a proposal is
+    kept iff none of its higher-ranked suppressors is kept. Resolved in rounds, each deciding every proposal
+    whose suppressors are all decided (rounds = longest suppression chain, not the number of proposals).
     """
-    order = np.lexsort((np.arange(len(score)), -score, group))
-    alive = order
-    kept: list[np.ndarray] = []
-    while alive.size:
-        g = group[alive]
-        first = np.empty(alive.size, dtype=bool)
-        first[0] = True
-        np.not_equal(g[1:], g[:-1], out=first[1:])
-        heads = alive[first]
-        kept.append(heads)
-        head = heads[np.cumsum(first) - 1]
-        inter = np.minimum(stored_end[head], stored_end[alive]) - np.maximum(start[head], start[alive]) + 1
-        overlap = np.maximum(inter, 0) / (stored_end[alive] - start[alive] + 1)
-        alive = alive[~(first | (overlap > threshold))]
-    if not kept:
-        return order[:0]
-    kept_idx = np.concatenate(kept)
-    return kept_idx[np.lexsort((np.arange(len(kept_idx)), -score[kept_idx], group[kept_idx]))]
+    n = score.size
+    order = np.lexsort((np.arange(n), -score, group))
+    if n == 0:
+        return order
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    src, dst = _suppression_edges(group, start, stored_end, rank, threshold)
+    state = np.zeros(n, dtype=np.int8)  # 0 undecided, 1 kept, 2 suppressed
+    while True:
+        undecided = state == 0
+        blockers = np.bincount(dst, minlength=n)  # in-edges from sources not (yet) suppressed
+        state[undecided & (blockers == 0)] = 1
+        state[dst[state[src] == 1]] = 2
+        live = (state[src] != 2) & (state[dst] == 0)
+        src, dst = src[live], dst[live]
+        if not np.any(state == 0):
+            break
+    kept = order[state[order] == 1]
+    return kept
 
 
 def cas_proposals_batch(
@@ -271,6 +300,8 @@ def cas_proposals_batch(
         raise ValueError(f"every CAS must have the same number of columns, got {sorted(num_cols)}")
     if min_length < 1:
         raise ValueError(f"min_length must be >= 1, got {min_length}")
+    if not nms_threshold >= 0:
+        raise ValueError(f"nms_threshold must be >= 0, got {nms_threshold}")
     k_total = num_cols.pop()
     cols = np.arange(k_total, dtype=np.int64) if columns is None else np.asarray(columns, dtype=np.int64).reshape(-1)
     if cols.size and (cols.min() < 0 or cols.max() >= k_total):
@@ -279,29 +310,34 @@ def cas_proposals_batch(
     if cols.size == 0 or th.size == 0:
         return [Proposals.empty() for _ in arrays]
 
-    values, offsets, lengths = _concat_with_separators(arrays, cols)
-    total, n_cols = values.shape
-    active = values.T[None, :, :] > th[:, None, None]  # (H, C, L)
-    active[:, :, offsets + lengths] = False  # separators are never active
-    row, g_start, g_end = _find_runs(active.reshape(th.size * n_cols, total))
-    keep = (g_end - g_start) >= min_length
-    row, g_start, g_end = row[keep], g_start[keep], g_end[keep]
-    col = row % n_cols
-    video = np.searchsorted(offsets, g_start, side="right") - 1
-    s = g_start - offsets[video]
-    e = g_end - offsets[video]
+    values, lengths = _pad_batch(arrays, cols)
+    n_videos, width, n_cols = values.shape
+    valid = np.arange(width)[None, :] < lengths[:, None]  # (V, W)
+    active = (values.transpose(2, 0, 1)[None] > th[:, None, None, None]) & valid  # (H, C, V, W)
+    row, s, e = _find_runs(active.reshape(-1, width))
+    keep = (e - s) >= min_length
+    row, s, e = row[keep], s[keep], e[keep]
+    video = row % n_videos
+    col = (row // n_videos) % n_cols
+    if nms_threshold < 1.0:
+        # an exact duplicate (same run found at several thresholds) gets the same score and overlaps its twin
+        # by 1 > nms_threshold, so the greedy NMS always drops it: keep the first (highest-ranked) occurrence
+        first = np.unique(((video * n_cols + col) * width + s) * width + e, return_index=True)[1]
+        first.sort()
+        s, e, video, col = s[first], e[first], video[first], col[first]
 
-    cumsum = np.zeros((total + 1, n_cols), dtype=np.float64)
-    np.cumsum(values, axis=0, out=cumsum[1:])
-    score = _score_runs(cumsum, col, offsets[video], lengths[video], s, e, margin_ratio, outer_weight)
+    cumsum = np.zeros((n_videos, width + 1, n_cols), dtype=np.float64)
+    np.cumsum(values, axis=1, out=cumsum[:, 1:])
+    score = _score_runs(cumsum, video, col, lengths[video], s, e, margin_ratio, outer_weight)
 
     group = video * n_cols + col
     kept = _group_nms(group, s, e + 1, score, nms_threshold)
-    return _split_by_video(kept, video, cols[col], s, e, score, len(arrays))
+    return _split_by_video(kept, video, cols[col], s, e, score, n_videos)
 
 
 def _split_by_video(
-    kept: np.ndarray, video: np.ndarray, label: np.ndarray, s: np.ndarray, e: np.ndarray, score: np.ndarray, n_videos: int
+    kept: np.ndarray, video: np.ndarray, label: np.ndarray, s: np.ndarray, e: np.ndarray, score: np.ndarray,
+    n_videos: int,
 ) -> list[Proposals]:
     """Split kept candidates (ordered by video) into one :class:`Proposals` per video."""
     kv = video[kept]

@@ -1,0 +1,347 @@
+"""CTR-GCN: channel-wise topology refinement graph convolution, official and pyskl/mmaction2 forms.
+
+Paper: Y. Chen, Z. Zhang, C. Yuan, B. Li, Y. Deng, W. Hu, "Channel-wise Topology Refinement Graph
+Convolution for Skeleton-Based Action Recognition", ICCV 2021.
+
+Origin: own implementation (no third-party code) following the operation order of
+- Uason-Chen/CTR-GCN ``model/ctrgcn.py`` (licence CC BY-NC 4.0, non-commercial) -> ``ctrgcn``;
+- kennymckormick/pyskl ``CTRGCN`` (Apache-2.0) and its port open-mmlab/mmaction2 ``projects/ctrgcn``
+  (Apache-2.0) -> ``ctrgcn_pyskl``.
+Published weights inherit the terms of the code and data they were trained with.
+
+The two registered architectures are ONE model class with explicit, documented switches
+(``backbones.md`` §4.4, §5.2):
+
+==================  ==========================  ===========================================
+switch              ``ctrgcn`` (official)        ``ctrgcn_pyskl`` (pyskl / mmaction2)
+==================  ==========================  ===========================================
+``aggregation``     ``"target"``: y_u = Σ_v M[u,v] x_v   ``"source"``: y_v = Σ_u M[u,v] x_u
+``mstcn_final_act`` False (no ReLU after the     True (ReLU after the multi-scale TCN
+                    multi-scale TCN concat)      concat)
+``channel_rules``   ``"official"``: R = 8 when   ``"pyskl"``: R = 8 when C_in <= 16; TCN
+                    C_in in {3, 9}; TCN widths   remainder channels go to the last branch
+                    must divide by 4
+``graph_buffer``    False                        True: persistent, *unused* buffer ``A`` (pyskl's
+                                                 top-level ``backbone.A``)
+==================  ==========================  ===========================================
+
+For NTU (C_in = 3, widths 64/128/256) ``channel_rules`` make no difference. The learned adjacency is
+stored as ``stages.i.gcn.PA`` in both (official ``l{i+1}.gcn1.PA``, pyskl ``backbone.net.{i}.gcn1.A``).
+Official weights reproduce pyskl's function only after :func:`flip_aggregation` (A transposed, conv1 <->
+conv2 swapped, conv4 weight negated) *and* with ``mstcn_final_act=False``: backbones.md §5.2.
+
+Letters: N batch (persons folded in), C channels, T frames, V joints, M persons, K subsets (3),
+R relation channels.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
+from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN
+from ..convert._core import Converter, register_converter
+from ..graphs import agcn_spatial
+from ..zoo._registry import register_model
+from ._base import Backbone, StageInfo
+
+__all__ = ["CTRGC", "CTRGCUnit", "CTRGCNBlock", "CTRGCN", "flip_aggregation", "ctrgcn", "ctrgcn_pyskl"]
+
+Aggregation = Literal["target", "source"]
+ChannelRules = Literal["official", "pyskl"]
+
+
+def rel_channels(in_channels: int, rules: ChannelRules = "official", reduction: int = 8) -> int:
+    """Relation channels R of a CTRGC: official 8 for C_in in {3, 9}, pyskl 8 for C_in <= 16; else C_in/8."""
+    if rules == "official":
+        r = 8 if in_channels in (3, 9) else in_channels // reduction
+    elif rules == "pyskl":
+        r = 8 if in_channels <= 16 else in_channels // reduction
+    else:
+        raise ValueError(f"channel_rules must be 'official' or 'pyskl', got {rules!r}")
+    if r < 1:
+        raise ValueError(f"CTR-GCN with channel_rules={rules!r} gives {r} relation channels for "
+                         f"in_channels={in_channels} (the official code only handles 3 or 9 or >= 8); "
+                         f"use channel_rules='pyskl'")
+    return r
+
+
+# ---------------------------------------------------------------------------------------------- blocks
+class CTRGC(nn.Module):
+    """One subset's channel-wise topology refinement: ``(N, C_in, T, V) -> (N, C_out, T, V)``.
+
+    ``x1 = mean_T conv1(x)``, ``x2 = mean_T conv2(x)`` (R channels), ``x3 = conv3(x)`` (C_out);
+    ``M[n, c, u, v] = conv4(tanh(x1[..., u] - x2[..., v]))·α + A[u, v]``; aggregation ``"target"``:
+    ``y[..., u] = Σ_v M[u, v] x3[..., v]`` (official), ``"source"``: ``y[..., v] = Σ_u M[u, v] x3[..., u]``
+    (pyskl). :class:`CTRGCUnit` runs all subsets fused; this per-subset forward is the reference.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, rel: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, rel, 1)
+        self.conv2 = nn.Conv2d(in_channels, rel, 1)
+        self.conv3 = nn.Conv2d(in_channels, out_channels, 1)
+        self.conv4 = nn.Conv2d(rel, out_channels, 1)
+        for m in (self.conv1, self.conv2, self.conv3, self.conv4):
+            conv_init(m)
+
+    def forward(self, x: torch.Tensor, A: torch.Tensor, alpha: torch.Tensor,
+                aggregation: Aggregation = "target") -> torch.Tensor:
+        x1, x2, x3 = self.conv1(x).mean(-2), self.conv2(x).mean(-2), self.conv3(x)
+        m = self.conv4(torch.tanh(x1.unsqueeze(-1) - x2.unsqueeze(-2))) * alpha + A[None, None]
+        if aggregation == "target":
+            return torch.einsum("ncuv,nctv->nctu", m, x3)
+        return torch.einsum("ncuv,nctu->nctv", m, x3)
+
+
+class CTRGCUnit(nn.Module):
+    """Graph unit (official ``unit_gcn`` / pyskl ``unit_ctrgcn``): ``(N, C_in, T, V) -> (N, C_out, T, V)``.
+
+    ``ReLU(BN(Σ_k CTRGC_k(x, PA_k, α)) + down(x))``; ``PA (K, V, V)`` learned (init = graph), ``α``
+    scalar (init 0), BN weight init 1e-6, ``down`` = 1×1 conv + BN when C_in != C_out else identity.
+    The K subsets are computed fused (one conv for all conv1/conv2 on the T-mean, one for all conv3, a
+    grouped conv for conv4, one contraction over subsets and joints); mathematically identical to
+    summing :meth:`CTRGC.forward` (mean and 1×1 conv commute).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, A: torch.Tensor, *,
+                 aggregation: Aggregation = "target", channel_rules: ChannelRules = "official") -> None:
+        super().__init__()
+        if aggregation not in ("target", "source"):
+            raise ValueError(f"aggregation must be 'target' or 'source', got {aggregation!r}")
+        self.aggregation = aggregation
+        self.num_subsets = A.shape[0]
+        self.rel = rel_channels(in_channels, channel_rules)
+        self.out_channels = out_channels
+        self.convs = nn.ModuleList(CTRGC(in_channels, out_channels, self.rel) for _ in range(self.num_subsets))
+        if in_channels != out_channels:
+            self.down: nn.Module = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+            conv_init(self.down[0])
+            bn_init(self.down[1], 1.0)
+        else:
+            self.down = nn.Identity()
+        self.PA = nn.Parameter(A.detach().clone().float())
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.bn = nn.BatchNorm2d(out_channels)
+        bn_init(self.bn, 1e-6)
+
+    def forward_reference(self, x: torch.Tensor) -> torch.Tensor:
+        """Unfused subset-by-subset forward (the official operation order), for checks."""
+        y = sum(conv(x, self.PA[k], self.alpha, self.aggregation) for k, conv in enumerate(self.convs))
+        return torch.relu(self.bn(y) + self.down(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, t, v = x.shape
+        k, r, c = self.num_subsets, self.rel, self.out_channels
+        convs = list(self.convs)
+        # conv1 / conv2 of all subsets on the temporal mean: (N, K·2·R, 1, V)
+        w12 = torch.cat([w for m in convs for w in (m.conv1.weight, m.conv2.weight)])
+        b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
+        q = F.conv2d(x.mean(2, keepdim=True), w12, b12).view(n, k, 2, r, v)
+        rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2))          # (N, K, R, V, V)
+        w4 = torch.cat([m.conv4.weight for m in convs])
+        b4 = torch.cat([m.conv4.bias for m in convs])
+        adj = F.conv2d(rel.reshape(n, k * r, v, v), w4, b4, groups=k).view(n, k, c, v, v)
+        adj = adj * self.alpha + self.PA[None, :, None]                                 # (N, K, C, V, V)
+        w3 = torch.cat([m.conv3.weight for m in convs])
+        b3 = torch.cat([m.conv3.bias for m in convs])
+        x3 = F.conv2d(x, w3, b3).view(n, k, c, t, v)
+        if self.aggregation == "target":
+            y = torch.einsum("nkcuv,nkctv->nctu", adj, x3)
+        else:
+            y = torch.einsum("nkcuv,nkctu->nctv", adj, x3)
+        return torch.relu(self.bn(y) + self.down(x))
+
+
+class CTRGCNBlock(nn.Module):
+    """``ReLU(tcn(gcn(x)) + residual(x))``: ``(N, C_in, T, V) -> (N, C_out, ceil(T/stride), V)``.
+
+    ``tcn`` = :class:`~skelzoo.blocks.mstcn.MultiScaleTCN` with kernel 5, dilations (1, 2), max-pool and
+    1×1 branches, no internal residual; ``residual`` = none (first block), identity, or 1×1 conv
+    (stride s) + BN when the shape changes.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, A: torch.Tensor, *, stride: int = 1,
+                 residual: bool = True, aggregation: Aggregation = "target", mstcn_final_act: bool = False,
+                 channel_rules: ChannelRules = "official", tcn_dropout: float = 0.0) -> None:
+        super().__init__()
+        self.gcn = CTRGCUnit(in_channels, out_channels, A, aggregation=aggregation, channel_rules=channel_rules)
+        self.tcn = MultiScaleTCN(out_channels, out_channels, CTRGCN_BRANCHES, stride=stride,
+                                 channel_split="rem_last" if channel_rules == "pyskl" else "equal",
+                                 residual=False, final_act=mstcn_final_act, dropout=tcn_dropout)
+        if not residual:
+            self.residual: nn.Module | None = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = TemporalConvBN(in_channels, out_channels, kernel_size=1, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.tcn(self.gcn(x))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        return torch.relu(y)
+
+
+# ----------------------------------------------------------------------------------------------- model
+class CTRGCN(Backbone):
+    """CTR-GCN, input ``(N, C, T, V, M)``; 10 blocks (64 ×4, 128 stride 2 ×3, 256 stride 2 ×3), T -> T/4.
+
+    Stem: data-BN over ``M·V·C`` (person-major, as official and pyskl). Head: mean over T·V then M,
+    dropout, ``Linear(4·base_channels, num_classes)``. See the module docstring for the switches.
+    """
+
+    def __init__(self, *, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
+                 dropout: float = 0.0, base_channels: int = 64, aggregation: Aggregation = "target",
+                 mstcn_final_act: bool = False, channel_rules: ChannelRules = "official",
+                 graph_buffer: bool = False, tcn_dropout: float = 0.0) -> None:
+        super().__init__(in_channels=in_channels, layout=layout, num_person=num_person, num_classes=num_classes,
+                         dropout=dropout)
+        self.aggregation = aggregation
+        self.mstcn_final_act = mstcn_final_act
+        self.channel_rules = channel_rules
+        A = torch.from_numpy(agcn_spatial(self.layout))                    # (3, V, V), PA init
+        if graph_buffer:
+            # pyskl/mmaction2 register the graph as a top-level buffer that the forward never uses
+            self.register_buffer("A", A.clone(), persistent=True)
+        self.data_bn = make_data_bn("MVC", in_channels, self.num_joints, num_person)
+        nn.init.ones_(self.data_bn.weight)
+        nn.init.zeros_(self.data_bn.bias)
+        c = base_channels
+        plan = [(in_channels, c, 1), (c, c, 1), (c, c, 1), (c, c, 1), (c, 2 * c, 2), (2 * c, 2 * c, 1),
+                (2 * c, 2 * c, 1), (2 * c, 4 * c, 2), (4 * c, 4 * c, 1), (4 * c, 4 * c, 1)]
+        blocks, self.feature_info, reduction = [], [], 1
+        for i, (cin, cout, s) in enumerate(plan):
+            reduction *= s
+            blocks.append(CTRGCNBlock(cin, cout, A, stride=s, residual=i > 0, aggregation=aggregation,
+                                      mstcn_final_act=mstcn_final_act, channel_rules=channel_rules,
+                                      tcn_dropout=tcn_dropout if i > 0 else 0.0))
+            self.feature_info.append(StageInfo(num_chs=cout, reduction=reduction, module=f"stages.{i}", index=i))
+        self.stages = nn.ModuleList(blocks)
+        self._init_head(4 * c, num_classes)
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        return fold_persons(x, self.data_bn, "MVC")
+
+
+def flip_aggregation(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rewrite a skelzoo CTR-GCN state dict between the row = target and row = source conventions.
+
+    Per graph unit: ``PA -> PAᵀ`` (last two axes), ``convs.k.conv1 <-> convs.k.conv2``,
+    ``convs.k.conv4.weight -> -conv4.weight`` (bias kept). An involution. A ``ctrgcn`` state dict
+    flipped and loaded into ``ctrgcn_pyskl(mstcn_final_act=False)`` gives the same outputs
+    (backbones.md §5.2), and vice versa.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, t in state_dict.items():
+        src = key
+        if re.search(r"\.gcn\.PA$", key):
+            t = t.transpose(-1, -2).contiguous()
+        elif re.search(r"\.gcn\.convs\.\d+\.conv[12]\.", key):
+            src = re.sub(r"(\.convs\.\d+\.conv)([12])\.", lambda m: m.group(1) + ("2" if m.group(2) == "1" else "1") + ".", key)
+            t = state_dict[src]
+        elif re.search(r"\.gcn\.convs\.\d+\.conv4\.weight$", key):
+            t = -t
+        out[key] = t.clone()
+    return out
+
+
+# ------------------------------------------------------------------------------------------ converters
+_STAGE = re.compile(r"^stages\.(\d+)\.(gcn|tcn|residual)\.(.+)$")
+_UNIT = {"gcn": "gcn1", "tcn": "tcn1", "residual": "residual"}
+
+
+def _official_key(key: str) -> str | None:
+    m = _STAGE.match(key)
+    if m:
+        return f"l{int(m.group(1)) + 1}.{_UNIT[m.group(2)]}.{m.group(3)}"
+    if key.startswith("head."):
+        return "fc." + key[len("head."):]
+    if key.startswith("data_bn."):
+        return key
+    raise KeyError(f"ctrgcn: no official name for {key!r}")
+
+
+def _pyskl_key(head: str):
+    def key_map(key: str) -> str | None:
+        m = _STAGE.match(key)
+        if m:
+            rest = "A" if (m.group(2) == "gcn" and m.group(3) == "PA") else m.group(3)
+            return f"backbone.net.{m.group(1)}.{_UNIT[m.group(2)]}.{rest}"
+        if key == "A":
+            return "backbone.A"
+        if key.startswith("head."):
+            return f"cls_head.{head}." + key[len("head."):]
+        if key.startswith("data_bn."):
+            return "backbone." + key
+        raise KeyError(f"ctrgcn_pyskl: no pyskl name for {key!r}")
+    return key_map
+
+
+def _model_args(prefix: str, head: str, pa: str):
+    def infer(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        conv3 = sd.get(f"{prefix}.gcn1.convs.0.conv3.weight")
+        adj = sd.get(f"{prefix}.gcn1.{pa}")
+        bn = sd.get(f"{'backbone.' if prefix.startswith('backbone') else ''}data_bn.weight")
+        fc = sd.get(f"{head}.weight")
+        if conv3 is not None:
+            args["in_channels"] = int(conv3.shape[1])
+            args["base_channels"] = int(conv3.shape[0])
+            if bn is not None and adj is not None:
+                args["num_person"] = int(bn.numel()) // (int(adj.shape[-1]) * int(conv3.shape[1]))
+        if fc is not None:
+            args["num_classes"] = int(fc.shape[0])
+        return args
+    return infer
+
+
+register_converter(Converter(
+    arch="ctrgcn", source="official", key_map=_official_key,
+    model_args=_model_args("l1", "fc", "PA"),
+    description="Uason-Chen/CTR-GCN model.ctrgcn.Model: l{n}.gcn1/tcn1/residual -> stages.{n-1}.gcn/tcn/residual, "
+                "fc -> head"))
+register_converter(Converter(
+    arch="ctrgcn_pyskl", source="pyskl", key_map=_pyskl_key("fc_cls"),
+    model_args=_model_args("backbone.net.0", "cls_head.fc_cls", "A"),
+    description="pyskl CTRGCN + GCNHead: backbone.net.{i}.gcn1.A -> stages.{i}.gcn.PA, backbone.A (unused graph) "
+                "-> A, cls_head.fc_cls -> head"))
+register_converter(Converter(
+    arch="ctrgcn_pyskl", source="mmaction2", key_map=_pyskl_key("fc"),
+    model_args=_model_args("backbone.net.0", "cls_head.fc", "A"),
+    description="mmaction2 projects/ctrgcn CTRGCN + GCNHead: as pyskl, head cls_head.fc"))
+
+
+# -------------------------------------------------------------------------------------------- builders
+@register_model(task="classification", paper="Channel-wise Topology Refinement Graph Convolution for Skeleton-Based "
+                                             "Action Recognition (ICCV 2021)")
+def ctrgcn(*, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
+           dropout: float = 0.0, base_channels: int = 64) -> CTRGCN:
+    """Official CTR-GCN (Uason-Chen/CTR-GCN): row = target aggregation, no ReLU after the MS-TCN concat.
+
+    1,446,672 parameters at NTU-60 defaults; canonical T = 64.
+    """
+    return CTRGCN(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
+                  dropout=dropout, base_channels=base_channels, aggregation="target", mstcn_final_act=False,
+                  channel_rules="official", graph_buffer=False)
+
+
+@register_model(task="classification", paper="Channel-wise Topology Refinement Graph Convolution for Skeleton-Based "
+                                             "Action Recognition (ICCV 2021); pyskl/mmaction2 variant")
+def ctrgcn_pyskl(*, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25_pyskl", num_person: int = 2,
+                 dropout: float = 0.0, base_channels: int = 64, tcn_dropout: float = 0.0,
+                 mstcn_final_act: bool = True) -> CTRGCN:
+    """pyskl / mmaction2 CTRGCN: row = source aggregation, ReLU after the MS-TCN concat, pyskl hands.
+
+    Not the same function as :func:`ctrgcn` (backbones.md §5.2). ``mstcn_final_act=False`` exists only to
+    reproduce official CTR-GCN weights mapped with :func:`flip_aggregation`; pyskl checkpoints need True.
+    ``tcn_dropout`` applies to blocks 2-10 as in pyskl. 1,446,672 parameters at NTU-60 defaults.
+    """
+    return CTRGCN(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
+                  dropout=dropout, base_channels=base_channels, aggregation="source",
+                  mstcn_final_act=mstcn_final_act, channel_rules="pyskl", graph_buffer=True,
+                  tcn_dropout=tcn_dropout)

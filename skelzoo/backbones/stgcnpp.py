@@ -1,0 +1,189 @@
+"""ST-GCN++ (the pyskl "good practices" ST-GCN).
+
+Paper: Duan et al. *PYSKL: Towards Good Practices for Skeleton Action Recognition.* ACM MM 2022.
+
+Origin: an independent re-implementation from the architecture description (backbones.md §4.12) of
+kennymckormick/pyskl ``STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn')`` with graph
+``layout='nturgb+d', mode='spatial'`` (Apache-2.0; also ported to open-mmlab/mmaction2, Apache-2.0). No code
+was copied. Published weights carry their projects' terms.
+
+Structure (letters: N batch, C channels, T frames, V joints, M persons, K = 3 graph subsets):
+VC data-BN, then 10 blocks 64×4, 128 (s2)×3, 256 (s2)×3. Graph unit: ``Conv2d(C_in -> K·C_out, 1x1)``,
+aggregation with a *learned* full adjacency ``A`` (K, V, V) initialised from the 2s-AGCN spatial graph
+of the layout (pyskl hands for ``ntu25_pyskl``), row = source, then ``ReLU(BN(y) + down(x))`` with
+``down`` = 1x1 conv + BN when C_in != C_out (blocks 0, 4, 7), identity otherwise. Temporal unit: pyskl's
+``mstcn`` (six branches: 3x1 convs at dilations 1-4, max-pool, strided 1x1; remainder channels to the
+first branch; ``BN -> ReLU -> 1x1 conv`` fusion and a final BN; no activation after it), via
+:class:`skelzoo.blocks.mstcn.MultiScaleTCN`. Block output ``ReLU(tcn + residual)`` with residual none in
+block 0, 1x1 conv + BN at the stride-2 blocks, identity otherwise. Pool over T·V then M, linear head.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
+from ..blocks.mstcn import PYSKL_MSTCN_BRANCHES, MultiScaleTCN
+from ..convert._core import Converter, register_converter
+from ..graphs import agcn_spatial
+from ..layouts import get_layout
+from ..zoo._registry import register_model
+from ._base import Backbone, StageInfo
+
+__all__ = ["STGCNPP", "AdaptiveGraphConv", "STGCNPPBlock", "stgcnpp"]
+
+Tensor = torch.Tensor
+
+
+class AdaptiveGraphConv(nn.Module):
+    """pyskl ``unit_gcn(adaptive='init', with_res=True)``: ``(N·M, C_in, T, V) -> (N·M, C_out, T, V)``.
+
+    ``y = einsum('nkctv,kvw->nctw', conv(x).view(n, K, C_out, t, v), A)`` (row = source), then
+    ``ReLU(bn(y) + down(x))``. ``A`` is a learned parameter initialised from the fixed graph.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, A: Tensor) -> None:
+        super().__init__()
+        self.num_subsets = A.shape[0]
+        self.out_channels = out_channels
+        self.A = nn.Parameter(A.clone().float())
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.conv = nn.Conv2d(in_channels, out_channels * self.num_subsets, 1)
+        if in_channels != out_channels:
+            self.down: nn.Module = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+            conv_init(self.down[0])
+            bn_init(self.down[1], 1.0)
+        else:
+            self.down = nn.Identity()
+        self.relu = nn.ReLU()
+        conv_init(self.conv)
+        bn_init(self.bn, 1.0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, _, t, v = x.shape
+        res = self.down(x)
+        y = self.conv(x).view(n, self.num_subsets, self.out_channels, t, v)
+        y = torch.einsum("nkctv,kvw->nctw", y, self.A).contiguous()
+        return self.relu(self.bn(y) + res)
+
+
+class STGCNPPBlock(nn.Module):
+    """One STGCN++ block ``(N·M, C_in, T, V) -> (N·M, C_out, ceil(T / stride), V)``."""
+
+    def __init__(self, in_channels: int, out_channels: int, A: Tensor, *, stride: int = 1,
+                 residual: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.gcn = AdaptiveGraphConv(in_channels, out_channels, A)
+        self.tcn = MultiScaleTCN(out_channels, out_channels, PYSKL_MSTCN_BRANCHES, stride=stride,
+                                 channel_split="rem_first", branch_norm=False, transform=True, residual=False,
+                                 final_act=False, dropout=dropout, bn_init_std=0.0)
+        if not residual:
+            self.residual_kind = "none"
+            self.residual: nn.Module | None = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual_kind = "identity"
+            self.residual = None
+        else:
+            self.residual_kind = "conv"
+            self.residual = TemporalConvBN(in_channels, out_channels, 1, stride)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.tcn(self.gcn(x))
+        if self.residual_kind == "identity":
+            y = y + x
+        elif self.residual is not None:
+            y = y + self.residual(x)
+        return self.relu(y)
+
+
+class STGCNPP(Backbone):
+    """STGCN++ backbone + linear head. Input ``(N, C, T, V, M)``; logits ``(N, num_classes)``.
+
+    The data-BN is shared by persons (``VC``), so any number of persons M is accepted.
+    """
+
+    fixed_num_person = False
+
+    def __init__(self, *, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25_pyskl",
+                 num_person: int = 2, channels: Sequence[int] = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
+                 strides: Sequence[int] = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1), dropout: float = 0.0,
+                 canonical_frames: int = 100) -> None:
+        super().__init__(in_channels=in_channels, layout=layout, num_person=num_person, num_classes=num_classes,
+                         dropout=0.0)
+        channels = [int(c) for c in channels]
+        strides = [int(s) for s in strides]
+        if len(channels) != len(strides) or not channels:
+            raise ValueError("channels and strides must be non-empty and of equal length")
+        self.tcn_dropout = float(dropout)
+        self.canonical_frames = canonical_frames
+        A = torch.from_numpy(agcn_spatial(self.layout))
+        self.data_bn = make_data_bn("VC", in_channels, self.num_joints, num_person)
+        blocks, info = [], []
+        c_in, reduction = in_channels, 1
+        for i, (c_out, s) in enumerate(zip(channels, strides)):
+            blocks.append(STGCNPPBlock(c_in, c_out, A, stride=s, residual=i > 0, dropout=0.0 if i == 0 else dropout))
+            reduction *= s
+            info.append(StageInfo(num_chs=c_out, reduction=reduction, module=f"stages.{i}", index=i))
+            c_in = c_out
+        self.stages = nn.ModuleList(blocks)
+        self.feature_info = info
+        self._init_head(channels[-1], num_classes)
+
+    def _stem(self, x: Tensor) -> Tensor:
+        """``(N, C, T, V, M) -> (N·M, C, T, V)`` with the VC data-BN (joint-major, shared by persons)."""
+        return fold_persons(x, self.data_bn, "VC")
+
+
+# ---------------------------------------------------------------------------------------------- converters
+def _pyskl_key(key: str, head: str) -> str | None:
+    if key.startswith("data_bn."):
+        return "backbone." + key
+    if key.startswith("head."):
+        return f"cls_head.{head}" + key[4:]
+    if key.startswith("stages."):
+        return "backbone.gcn." + key[len("stages."):]
+    return None
+
+
+def _pyskl_args(head: str) -> Any:
+    def fn(sd: Mapping[str, Tensor]) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        A = sd.get("backbone.gcn.0.gcn.A")
+        v = int(A.shape[-1]) if A is not None else get_layout("ntu25_pyskl").num_joints
+        if "backbone.data_bn.weight" in sd:  # (other V: pass layout=... to convert_checkpoint)
+            args["in_channels"] = int(sd["backbone.data_bn.weight"].shape[0]) // v
+        conv0 = sd.get("backbone.gcn.0.gcn.conv.weight")
+        if conv0 is not None and A is not None:
+            args["base_channels"] = int(conv0.shape[0]) // int(A.shape[0])
+        w = sd.get(f"cls_head.{head}.weight")
+        args["num_classes"] = int(w.shape[0]) if w is not None else 0
+        return args
+    return fn
+
+
+for _source, _head in (("pyskl", "fc_cls"), ("mmaction2", "fc")):
+    register_converter(Converter(
+        arch="stgcnpp", source=_source,
+        key_map=(lambda h: (lambda k: _pyskl_key(k, h)))(_head),
+        model_args=_pyskl_args(_head),
+        description=f"{_source} STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn'): "
+                    f"backbone.gcn.i.* -> stages.i.* (same unit-internal names), cls_head.{_head} -> head."))
+
+
+# ---------------------------------------------------------------------------------------------- builders
+@register_model(task="classification", paper="Duan et al., PYSKL (ST-GCN++), ACM MM 2022")
+def stgcnpp(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25_pyskl", num_person: int = 2,
+            base_channels: int = 64, dropout: float = 0.0) -> STGCNPP:
+    """pyskl STGCN++ (1,403,144 parameters at NTU-60 defaults; canonical T 100).
+
+    The learned adjacency starts from the 2s-AGCN spatial graph of ``layout`` (pyskl hands by default).
+    ``dropout`` is the multi-scale TCN dropout (0 in the published config).
+    """
+    b = int(base_channels)
+    channels = [b] * 4 + [2 * b] * 3 + [4 * b] * 3
+    strides = [1, 1, 1, 1, 2, 1, 1, 2, 1, 1]
+    return STGCNPP(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
+                   channels=channels, strides=strides, dropout=dropout, canonical_frames=100)

@@ -1,0 +1,51 @@
+"""``skelzoo extract INPUT... [--model NAME] --out FILE.npz``: per-frame features of recordings."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .main import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("extract", help="write per-frame features of recordings to an .npz file",
+                       description="Run a localizer's neck (frame_features) or a backbone's last feature map "
+                                   "(averaged over joints and persons, upsampled to T) on each recording; "
+                                   "the .npz holds one (T, D) float32 array per input.")
+    p.add_argument("inputs", nargs="*", type=Path, help="skeleton files")
+    p.add_argument("--example", action="store_true", help="use the bundled example recording")
+    p.add_argument("--model", default=None, help="model name (default: the default localizer)")
+    p.add_argument("--format", default=None, help="input format (default: inferred)")
+    p.add_argument("--out", type=Path, required=True, help="output .npz")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..localization.pipeline import extract_features
+    from .localize import DEFAULT_MODEL, _load
+
+    if not args.inputs and not args.example:
+        raise ValueError("give at least one INPUT file, or --example")
+    model = _load(args.model or DEFAULT_MODEL, args.device)
+    arrays, rows = {}, []
+    jobs = []
+    if args.example:
+        from ..data.synth import example_sequence
+        jobs.append(("example", example_sequence()[0]))
+    for path in args.inputs:
+        from ..io import read_skeleton
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        jobs.append((str(path), read_skeleton(path, format=args.format)))
+    for i, (name, seq) in enumerate(jobs):
+        feats = extract_features(model, seq).astype(np.float32)
+        key = f"x{i}_{Path(name).stem}"
+        arrays[key] = feats
+        rows.append({"input": name, "key": key, "shape": list(feats.shape), "fps": seq.fps})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
+    print_json({"model": args.model or DEFAULT_MODEL, "out": str(args.out), "features": rows})
+    return 0

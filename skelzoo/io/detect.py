@@ -1,0 +1,79 @@
+"""Guess a skeleton file's format from its extension, then (if needed) from its first bytes.
+
+Format names: ``"ntu"`` (``.skeleton``), ``"pkummd"`` (``.txt``, 150 numbers per line),
+``"pkummd_labels"`` (``.txt``, comma separated), ``"kinect_csv"`` (``.csv``), ``"bvh"``,
+``"numpy"`` (``.npy``/``.npz``), ``"keypoints_json"`` and ``"babel"`` (``.json``).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from skelzoo.errors import FormatError
+from skelzoo.io._parse import PathLike
+
+__all__ = ["detect_format", "FORMATS"]
+
+FORMATS = ("ntu", "pkummd", "pkummd_labels", "kinect_csv", "bvh", "numpy", "keypoints_json", "babel")
+_BY_EXT = {".skeleton": "ntu", ".bvh": "bvh", ".csv": "kinect_csv", ".npy": "numpy", ".npz": "numpy"}
+_PEEK = 65536
+
+
+def _json_kind(path: Path) -> str:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (ValueError, RecursionError, OSError):
+        return "keypoints_json"  # let that reader report the JSON error
+    if isinstance(doc, dict) and doc and "frames" not in doc:
+        first = next(iter(doc.values()))
+        if isinstance(first, dict) and ({"seq_ann", "seq_anns", "frame_ann", "dur"} & set(first)):
+            return "babel"
+    return "keypoints_json"
+
+
+def _first_line(head: bytes) -> str:
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def detect_format(path: PathLike) -> str:
+    """Return the format name of ``path`` (one of :data:`FORMATS`).
+
+    Raises:
+        FormatError: the file cannot be read or its format is not recognised.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext in _BY_EXT:
+        return _BY_EXT[ext]
+    if ext == ".json":
+        return _json_kind(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_PEEK)
+    except OSError as e:
+        raise FormatError(f"cannot read file: {e.strerror or e}", path=path) from None
+    if not head.strip():
+        raise FormatError("file is empty", path=path)
+    if head.startswith(b"\x93NUMPY") or head.startswith(b"PK"):
+        return "numpy"
+    line = _first_line(head)
+    if line.upper().startswith("HIERARCHY"):
+        return "bvh"
+    if line[:1] in "[{":
+        return _json_kind(path)
+    if line.count(",") >= 100:
+        return "kinect_csv"
+    if ext == ".txt" and "," in line:
+        return "pkummd_labels"
+    fields = line.split()
+    if len(fields) == 150:
+        return "pkummd"
+    if len(fields) == 1 and fields[0].isdigit():
+        return "ntu"
+    if "," in line and len(line.split(",")) in (3, 4, 5):
+        return "pkummd_labels"
+    raise FormatError(f"cannot detect the format (extension {ext or 'none'!r}); pass format=", path=path, line=1)

@@ -1,0 +1,294 @@
+"""Frame-level action localization model: backbone -> (U-fusion neck | simple head) -> frame head.
+
+Paper: SnipCLR, "Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action
+Localization" (arXiv 2512.16504), official code github.com/cqs0925/SnipCLR (``model/agcn_Unet.py``,
+U-shaped model) and ``model/agcn.py`` of line/Skeleton-Temporal-Action-Localization (simple head).
+Own implementation from ``method.md`` §4.
+
+Letters: N batch, C channels, T frames, T' reduced frames, V joints, M persons, D feature width,
+K = num_classes + 1 (the background class is the LAST index).
+
+Two heads (``neck=``):
+
+``"ufusion"``
+    Three backbone taps (see :func:`select_taps`) are averaged over joints and persons and fused by
+    :class:`~skelzoo.necks.UFusionNeck` into ``(N, 512, T)``; ``FrameHead`` gives ``(N, T, K)``.
+``"simple"``
+    The paper's baseline: last stage -> mean over joints and persons -> ``(N, T', D)`` -> ``Linear(D, K)``
+    -> linear interpolation (``align_corners=True``) to T. :meth:`Localizer.frame_features` interpolates
+    the features instead (the head is affine, so both orders give the same logits up to rounding).
+
+Tap selection rule (:func:`select_taps`), from ``feature_info`` only: with the distinct temporal
+reductions ``r_0 < r_1 < ... < r_k`` of the stages,
+
+- tap 0 = the last stage at the smallest reduction ``r_0`` (the finest map),
+- tap 1 = the last stage at the second-largest reduction ``r_{k-1}``,
+- tap 2 = the last stage of the backbone (reduction ``r_k``).
+
+For the localization AGCN-10 (reductions 1, 2, 4, 8) this gives l1, l7, l10 (stage indices 0, 6, 9),
+exactly the SnipCLR taps; for 2s-AGCN / ST-GCN / CTR-GCN-style backbones (1, 2, 4) it gives l4, l7, l10,
+the natural U-Net taps of ``backbones.md``; for MS-G3D (three stages) all three stages. With fewer than
+three distinct reductions the middle tap is the stage halfway between tap 0 and the last stage.
+``taps=(i, j, k)`` overrides the rule.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from ..backbones._base import check_skeleton_input
+from ..heads.frame import FrameHead, interpolate_frames
+from ..necks.ufusion import UFusionNeck, pool_joints_persons
+
+__all__ = ["Localizer", "select_taps", "temporal_receptive_field", "DEFAULT_CHUNK", "CHUNK_THRESHOLD"]
+
+#: ``localize`` runs chunked inference (bounded memory) above this many frames.
+CHUNK_THRESHOLD = 8192
+#: default chunk length (frames) of chunked inference.
+DEFAULT_CHUNK = 4096
+
+
+def select_taps(feature_info: Sequence[dict]) -> tuple[int, int, int]:
+    """Stage indices of the three U-fusion taps chosen from ``feature_info`` (rule in the module doc)."""
+    reds = [int(fi["reduction"]) for fi in feature_info]
+    n = len(reds)
+    if n < 3:
+        raise ValueError(f"a U-fusion neck needs at least three stages, the backbone has {n}")
+    if any(b < a for a, b in zip(reds, reds[1:])):
+        raise ValueError(f"stage reductions must be non-decreasing, got {reds}")
+    distinct = sorted(set(reds))
+    last_at = {r: max(i for i, x in enumerate(reds) if x == r) for r in distinct}
+    first, last = last_at[distinct[0]], n - 1
+    if len(distinct) >= 3:
+        mid = last_at[distinct[-2]]
+    else:
+        mid = (first + last) // 2
+        if mid == first:  # tap 0 is (next to) the last stage: take the three last stages
+            first, mid = last - 2, last - 1
+    taps = (first, mid, last)
+    if len(set(taps)) != 3:
+        raise ValueError(f"could not choose three distinct taps from reductions {reds}")
+    return taps
+
+
+def _temporal_geometry(m: nn.Module) -> tuple[int, int, int] | None:
+    """(kernel, dilation, stride) along time of a module on ``(N, C, T, V)`` / ``(N, C, T)``, or None."""
+    def first(v: Any) -> int:
+        return int(v[0]) if isinstance(v, (tuple, list)) else int(v)
+
+    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        return first(m.kernel_size), first(m.dilation), first(m.stride)
+    if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
+        stride = m.stride if m.stride is not None else m.kernel_size
+        dil = getattr(m, "dilation", 1)
+        return first(m.kernel_size), first(dil), first(stride)
+    if isinstance(m, nn.Unfold):
+        return first(m.kernel_size), first(m.dilation), first(m.stride)
+    return None
+
+
+def temporal_receptive_field(backbone: nn.Module, last_stage: int) -> int:
+    """Upper bound of the temporal receptive field (input frames) of stage ``last_stage``'s output.
+
+    Every temporal convolution / pooling / unfold window found in stages ``0..last_stage`` is counted as
+    if they were chained (parallel branches add up, so this is a bound): a strided op contributes
+    ``(k-1)·d·R_in``, a stride-1 op ``(k-1)·d·R_out`` (R = the stage's input / output reduction from
+    ``feature_info``). Conv1d modules are counted as temporal too (over-estimate for joint-axis ones).
+    A backbone may state its own value as ``temporal_receptive_field`` (attribute or method).
+
+    Data-dependent global operations (2s-AGCN's embedded graph, AAGCN attention, CTR-GCN's temporal mean)
+    are not local: they pool over the whole sequence and are not part of this number.
+    """
+    own = getattr(backbone, "temporal_receptive_field", None)
+    if own is not None:
+        return int(own(last_stage) if callable(own) else own)
+    rf = 1
+    r_in = 1
+    for i in range(last_stage + 1):
+        info = backbone.feature_info[i]
+        r_out = int(info["reduction"])
+        stage = backbone.get_submodule(info["module"]) if info.get("module") else backbone.stages[i]
+        for m in stage.modules():
+            g = _temporal_geometry(m)
+            if g is None:
+                continue
+            k, d, s = g
+            if k > 1:
+                rf += (k - 1) * d * (r_in if s > 1 else r_out)
+        r_in = r_out
+    return rf
+
+
+class Localizer(nn.Module):
+    """Backbone + U-fusion neck (or the simple head) + frame head: ``(N, C, T, V, M) -> (N, T, K)``.
+
+    Args:
+        backbone: a skelzoo :class:`~skelzoo.backbones._base.Backbone` (its classifier is not used).
+        num_classes: number of action classes; ``K = num_classes + 1`` outputs, background LAST.
+        neck: ``"ufusion"`` or ``"simple"``.
+        taps: stage indices of the three neck taps (default :func:`select_taps`).
+        neck_channels: output width D of the U-fusion neck (512 in the paper).
+        dropout: dropout on the frame features before the frame head (0 in the paper).
+        class_names: names of the ``num_classes`` action classes (optional).
+
+    Attributes: ``task = "localization"``, ``num_classes``, ``class_names``, ``layout``, ``in_channels``,
+    ``num_joints``, ``num_person``, ``min_frames``, ``receptive_field`` (frames, local bound),
+    ``total_reduction`` (largest temporal reduction used), ``num_features`` (D), ``tap_indices``.
+    """
+
+    task = "localization"
+
+    def __init__(self, backbone: nn.Module, *, num_classes: int = 4, neck: str = "ufusion",
+                 taps: Sequence[int] | None = None, neck_channels: int = 512, dropout: float = 0.0,
+                 class_names: Sequence[str] | None = None) -> None:
+        super().__init__()
+        if neck not in ("ufusion", "simple"):
+            raise ValueError(f"neck must be 'ufusion' or 'simple', got {neck!r}")
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1 action classes (background is added), got {num_classes}")
+        self.backbone = backbone
+        self.neck_type = neck
+        info = backbone.feature_info
+        n_stages = len(info)
+        if neck == "ufusion":
+            idx = tuple(int(i) % n_stages for i in taps) if taps is not None else select_taps(info)
+            if len(idx) != 3 or sorted(idx) != list(idx) or len(set(idx)) != 3:
+                raise ValueError(f"taps must be three increasing stage indices, got {taps}")
+            self.tap_indices: tuple[int, ...] = idx
+            self.neck: nn.Module | None = UFusionNeck([info[i]["num_chs"] for i in idx], neck_channels,
+                                                      [info[i]["reduction"] for i in idx])
+            self.num_features = neck_channels
+        else:
+            if taps is not None:
+                raise ValueError("taps are only used by neck='ufusion'")
+            self.tap_indices = (n_stages - 1,)
+            self.neck = None
+            self.num_features = int(info[-1]["num_chs"])
+        self.tap_reductions = tuple(int(info[i]["reduction"]) for i in self.tap_indices)
+        self.total_reduction = max(self.tap_reductions)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.head = FrameHead(self.num_features, num_classes)
+        self.num_classes = num_classes
+        self.class_names = tuple(class_names or ())
+        if self.class_names and len(self.class_names) != num_classes:
+            raise ValueError(f"class_names has {len(self.class_names)} entries for {num_classes} classes")
+        # input description, from the backbone
+        self.in_channels = backbone.in_channels
+        self.layout = backbone.layout
+        self.num_joints = backbone.num_joints
+        self.num_person = backbone.num_person
+        self.fixed_num_person = getattr(backbone, "fixed_num_person", True)
+        rf = temporal_receptive_field(backbone, self.tap_indices[-1])
+        if self.neck is not None:
+            rf += self.neck.receptive_field
+        else:
+            rf += 2 * self.total_reduction  # linear interpolation mixes two coarse steps
+        self.receptive_field = rf
+
+    # ------------------------------------------------------------------------------------------ checks
+    @property
+    def min_frames(self) -> int:
+        return max(1, int(getattr(self.backbone, "min_frames", 1)))
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise ``ValueError`` unless ``x`` is a finite ``(N, C, T, V, M)`` tensor this model accepts."""
+        check_skeleton_input(x, in_channels=self.in_channels, num_joints=self.num_joints,
+                             num_person=self.num_person if self.fixed_num_person else None,
+                             min_frames=self.min_frames, what=f"{type(self).__name__}({self.neck_type})")
+
+    # ------------------------------------------------------------------------------------------ pieces
+    def pooled_taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Backbone taps averaged over joints and persons: ``[(N, C_i, ⌈T/R_i⌉)]`` (no input check)."""
+        feats = self.backbone.forward_intermediates(x, list(self.tap_indices))
+        return [pool_joints_persons(f) for f in feats]
+
+    def features_from_taps(self, taps: Sequence[torch.Tensor], length: int) -> torch.Tensor:
+        """Frame features ``(N, D, length)`` from :meth:`pooled_taps`."""
+        if self.neck is not None:
+            return self.neck(taps, length)
+        coarse = taps[-1]
+        return interpolate_frames(coarse.transpose(1, 2), length).transpose(1, 2)
+
+    def logits_from_taps(self, taps: Sequence[torch.Tensor], length: int) -> torch.Tensor:
+        """Frame logits ``(N, length, K)`` from :meth:`pooled_taps`."""
+        if self.neck is not None:
+            return self.head(self.drop(self.neck(taps, length)))
+        coarse = self.head(self.drop(taps[-1]))  # (N, T', K)
+        return interpolate_frames(coarse, length)
+
+    # ------------------------------------------------------------------------------------------ public
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, T, V, M)`` -> frame logits ``(N, T, K)`` (K = num_classes + 1, background last)."""
+        self.check_input(x)
+        return self.logits_from_taps(self.pooled_taps(x), x.shape[2])
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, T, V, M)`` -> per-frame embeddings ``(N, T, D)`` (the frame head's input)."""
+        self.check_input(x)
+        return self.features_from_taps(self.pooled_taps(x), x.shape[2]).transpose(1, 2)
+
+    @torch.no_grad()
+    def predict_logits(self, x: torch.Tensor, *, chunk: int | None = None, overlap: int | None = None) -> torch.Tensor:
+        """Frame logits ``(N, T, K)`` without gradients; chunked (bounded memory) when ``T`` exceeds
+        :data:`CHUNK_THRESHOLD` or ``chunk`` is given (``chunk=0`` forces whole-sequence inference)."""
+        from .chunked import chunked_forward
+
+        t = x.shape[2] if x.dim() == 5 else 0
+        if chunk is None:
+            chunk = DEFAULT_CHUNK if t > CHUNK_THRESHOLD else 0
+        if chunk and t > chunk:
+            return chunked_forward(self, x, chunk=chunk, overlap=overlap)
+        return self(x)
+
+    @torch.no_grad()
+    def localize(self, x: torch.Tensor, fps: float = 30.0, method: str = "official", *,
+                 lengths: Sequence[int] | None = None, chunk: int | None = None,
+                 overlap: int | None = None, **postprocess: Any) -> list[list[Any]]:
+        """Scored action segments of every sequence of a batch.
+
+        Args:
+            x: ``(N, C, T, V, M)``; zero-padded sequences may give their valid ``lengths``.
+            fps: frames per second (for ``start_s`` / ``end_s``).
+            method: ``"official"`` (SnipCLR/LINE multi-threshold proposals + NMS) or ``"argmax"``.
+            lengths: valid frames per sequence (default: all T).
+            chunk / overlap: chunked inference (default automatic above :data:`CHUNK_THRESHOLD` frames).
+            postprocess: decoder parameters (see :func:`skelzoo.localization.decode.decode`).
+
+        Returns:
+            one list of :class:`~skelzoo.localization.segments.Segment` per batch item.
+        """
+        from .decode import decode
+
+        was_training = self.training
+        self.eval()
+        try:
+            logits = self.predict_logits(x, chunk=chunk, overlap=overlap)
+        finally:
+            self.train(was_training)
+        if lengths is not None and len(lengths) != logits.shape[0]:
+            raise ValueError(f"lengths has {len(lengths)} entries for a batch of {logits.shape[0]}")
+        names = list(self.class_names) if self.class_names else None
+        out = []
+        for b in range(logits.shape[0]):
+            ln = None if lengths is None else int(lengths[b])
+            out.append(decode(logits[b].float(), method=method, fps=fps, class_names=names,
+                              input_kind="logits", length=ln, **postprocess))
+        return out
+
+    # ------------------------------------------------------------------------------------------ head
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the frame head by a freshly initialised ``Linear(D -> num_classes + 1)``."""
+        p = next(self.head.parameters())
+        self.head = FrameHead(self.num_features, num_classes).to(device=p.device, dtype=p.dtype)
+        self.num_classes = num_classes
+        self.class_names = ()
+
+    def classifier_keys(self) -> list[str]:
+        """State-dict keys of the frame head (dropped when ``num_classes`` changes)."""
+        return [k for k in self.state_dict() if k.startswith("head.")]
+
+    def extra_repr(self) -> str:
+        return (f"neck={self.neck_type!r}, taps={self.tap_indices}, num_classes={self.num_classes}, "
+                f"receptive_field={self.receptive_field}")

@@ -1,0 +1,121 @@
+"""Fuzz every reader with mutated/truncated versions of small valid files: FormatError or success only."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
+
+from skelzoo.errors import FormatError
+from skelzoo.io import (read_babel, read_bvh, read_keypoints_json, read_kinect_csv, read_ntu_skeleton,
+                        read_numpy, read_pkummd, read_pkummd_labels, read_skeleton, write_npz,
+                        write_ntu_skeleton)
+
+_TOKENS = [b"nan", b"inf", b"-1", b"0", b"999999999", b"1e999", b"abc", b"", b" ", b"\n", b"{", b"}", b",",
+           b"End Site", b"JOINT", b"1.5", b"\x00", b"\xff"]
+
+
+def _seeds() -> dict[str, tuple[bytes, str, Callable[[Path], object]]]:
+    """Valid small files per reader: (bytes, extension, reader)."""
+    with tempfile.TemporaryDirectory() as d:
+        ntu = Path(d) / "a.skeleton"
+        write_ntu_skeleton(random_ntu(t=2, m=2), ntu)
+        npz = Path(d) / "a.npz"
+        write_npz(random_ntu(t=2, m=1), npz)
+        npy = Path(d) / "a.npy"
+        np.save(npy, np.zeros((2, 1, 25, 3), np.float32))
+        files = {"ntu": (ntu.read_bytes(), ".skeleton", read_ntu_skeleton),
+                 "npz": (npz.read_bytes(), ".npz", read_numpy), "npy": (npy.read_bytes(), ".npy", read_numpy)}
+    kp = [[{"keypoints": list(range(51)), "track_id": 1}], {"persons": [{"keypoints": [[1, 2, 0.5]] * 17}]}]
+    files.update({
+        "bvh": (bvh_text([[0.0] * 15, [1.0] * 15]).encode(), ".bvh", read_bvh),
+        "kinect": (kinect_csv_text(2).encode(), ".csv", read_kinect_csv),
+        "pkummd": (pkummd_text(2).encode(), ".txt", read_pkummd),
+        "pku_labels": (b"1,2,3,1\n4,5,9,2\n", ".txt", read_pkummd_labels),
+        "keypoints": (json.dumps(kp).encode(), ".json", read_keypoints_json),
+        "babel": (json.dumps(BABEL_DOC).encode(), ".json", read_babel),
+    })
+    return files
+
+
+SEEDS = _seeds()
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["truncate", "delete", "flip", "insert", "token", "dup_line"]))
+        n = len(data)
+        pos = draw(st.integers(0, max(n - 1, 0)))
+        if kind == "truncate":
+            del data[pos:]
+        elif kind == "delete":
+            del data[pos:pos + draw(st.integers(1, 40))]
+        elif kind == "flip" and n:
+            data[pos] = draw(st.integers(0, 255))
+        elif kind == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+        elif kind == "token":
+            end = pos + draw(st.integers(0, 12))
+            data[pos:end] = draw(st.sampled_from(_TOKENS))
+        elif kind == "dup_line":
+            lines = bytes(data).split(b"\n")
+            i = draw(st.integers(0, max(len(lines) - 1, 0)))
+            lines.insert(i, lines[i] if lines else b"")
+            data = bytearray(b"\n".join(lines))
+    return bytes(data)
+
+
+def _check(reader: Callable[[Path], object], payload: bytes, ext: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"f{ext}"
+        p.write_bytes(payload)
+        for fn in (reader, read_skeleton):
+            if fn is read_skeleton and ext == ".json" and reader is read_babel:
+                continue
+            try:
+                fn(p)
+            except FormatError as e:
+                assert str(p) in str(e) or e.path is not None
+            except ValueError as e:  # only "not convertible"-type ValueErrors of read_skeleton may pass
+                raise AssertionError(f"{fn.__name__} raised a bare {type(e).__name__}: {e}") from None
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_files_parse(name: str) -> None:
+    payload, ext, reader = SEEDS[name]
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"f{ext}"
+        p.write_bytes(payload)
+        reader(p)
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_fuzz_reader(name: str) -> None:
+    payload, ext, reader = SEEDS[name]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(_mutated(payload))
+    def run(mutated: bytes) -> None:
+        _check(reader, mutated, ext)
+
+    run()
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(st.binary(max_size=300), st.sampled_from([".skeleton", ".bvh", ".csv", ".txt", ".json", ".npz", ".npy", ""]))
+def test_fuzz_random_bytes(payload: bytes, ext: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"f{ext}"
+        p.write_bytes(payload)
+        try:
+            read_skeleton(p)
+        except FormatError:
+            pass
