@@ -228,7 +228,6 @@ def test_npz_roundtrip_and_npy(tmp_path: Path) -> None:
 def test_npy_absurd_header_does_not_allocate(tmp_path: Path) -> None:
     p = tmp_path / "big.npy"
     np.save(p, np.zeros((2, 1, 25, 3), np.float32))
-    raw = p.read_bytes().replace(b"(2, 1, 25, 3)", b"(1000000000, 1, 25, 3)".ljust(13)[:13], 1)
     raw = p.read_bytes().replace(b"'shape': (2, 1, 25, 3)", b"'shape': (10**9, 1, 25)", 1)
     p.write_bytes(raw)
     with pytest.raises(FormatError):
