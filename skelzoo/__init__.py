@@ -7,7 +7,8 @@ __version__ = "0.1.0"
 
 from .errors import FormatError as FormatError
 from .errors import SkelzooError as SkelzooError
-from . import backbones as backbones  # noqa: F401  (registers the architectures)
+from . import backbones as backbones  # noqa: F401  (registers the backbones)
+from . import localizers as localizers  # noqa: F401  (registers <backbone>_ufusion / _simple localizers)
 from .convert import convert_checkpoint as convert_checkpoint
 from .io import SkeletonSequence as SkeletonSequence
 from .io import read_skeleton as read_skeleton

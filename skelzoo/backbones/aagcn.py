@@ -32,6 +32,7 @@ from ..graphs import agcn_spatial
 from ..layouts import get_layout
 from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
+from ._weights_aagcn import AAGCN_WEIGHTS
 
 __all__ = ["AttentionAdaptiveGraphConv", "AAGCN", "aagcn"]
 
@@ -213,7 +214,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- builders
-@register_model(paper="Skeleton-Based Action Recognition with Multi-Stream Adaptive Graph Convolutional Networks (TIP 2020)")
+@register_model(paper="Skeleton-Based Action Recognition with Multi-Stream Adaptive Graph Convolutional Networks (TIP 2020)",
+                weights=AAGCN_WEIGHTS)
 def aagcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
           dropout: float = 0.0, attention: bool = True, coff_embedding: int = 4) -> AAGCN:
     """AAGCN (one MS-AAGCN stream): 3,781,668 parameters at NTU-60 defaults; ``attention=False`` gives the

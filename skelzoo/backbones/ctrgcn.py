@@ -48,6 +48,7 @@ from ..convert._core import Converter, register_converter
 from ..graphs import agcn_spatial
 from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
+from ._weights_ctrgcn import CTRGCN_PYSKL_WEIGHTS
 
 __all__ = ["CTRGC", "CTRGCUnit", "CTRGCNBlock", "CTRGCN", "flip_aggregation", "ctrgcn", "ctrgcn_pyskl"]
 
@@ -331,7 +332,8 @@ def ctrgcn(*, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25"
 
 
 @register_model(task="classification", paper="Channel-wise Topology Refinement Graph Convolution for Skeleton-Based "
-                                             "Action Recognition (ICCV 2021); pyskl/mmaction2 variant")
+                                             "Action Recognition (ICCV 2021); pyskl/mmaction2 variant",
+                weights=CTRGCN_PYSKL_WEIGHTS)
 def ctrgcn_pyskl(*, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25_pyskl", num_person: int = 2,
                  dropout: float = 0.0, base_channels: int = 64, tcn_dropout: float = 0.0,
                  mstcn_final_act: bool = True) -> CTRGCN:

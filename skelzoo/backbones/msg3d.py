@@ -48,6 +48,7 @@ from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
 from ..convert._core import Converter, register_converter
 from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
+from ._weights_msg3d import MSG3D_PYSKL_WEIGHTS
 
 __all__ = [
     "MSG3D", "MultiScaleGraphConv", "G3DWindow", "MSG3DStage",
@@ -386,7 +387,8 @@ def msg3d(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", nu
                  aggregation="target", persistent_graph=False)
 
 
-@register_model(paper="Liu et al., CVPR 2020 (MS-G3D); pyskl variant: Duan et al., PYSKL, ACM MM 2022")
+@register_model(paper="Liu et al., CVPR 2020 (MS-G3D); pyskl variant: Duan et al., PYSKL, ACM MM 2022",
+                weights=MSG3D_PYSKL_WEIGHTS)
 def msg3d_pyskl(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25_pyskl", num_person: int = 2,
                 dropout: float = 0.0, base_channels: int = 96, num_gcn_scales: int = 13, num_g3d_scales: int = 6,
                 window_sizes: Sequence[int] = (3, 5), tcn_dropout: float = 0.0) -> MSG3D:

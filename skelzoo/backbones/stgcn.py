@@ -36,6 +36,7 @@ from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts
 from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
+from ._weights_stgcn import STGCN_WEIGHTS
 
 __all__ = ["STGCN", "STGCNGraphConv", "STGCNBlock", "stgcn", "stgcn_ssl", "stgcn_channel_plan"]
 
@@ -318,7 +319,7 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- builders
-@register_model(task="classification", paper="Yan et al., ST-GCN, AAAI 2018")
+@register_model(task="classification", paper="Yan et al., ST-GCN, AAAI 2018", weights=STGCN_WEIGHTS)
 def stgcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
           base_channels: int = 64, dropout: float = 0.5, edge_importance: bool = True,
           temporal_kernel_size: int = 9) -> STGCN:

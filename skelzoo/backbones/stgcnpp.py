@@ -31,6 +31,7 @@ from ..graphs import agcn_spatial
 from ..layouts import get_layout
 from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
+from ._weights_stgcnpp import STGCNPP_WEIGHTS
 
 __all__ = ["STGCNPP", "AdaptiveGraphConv", "STGCNPPBlock", "stgcnpp"]
 
@@ -174,7 +175,8 @@ for _source, _head in (("pyskl", "fc_cls"), ("mmaction2", "fc")):
 
 
 # ---------------------------------------------------------------------------------------------- builders
-@register_model(task="classification", paper="Duan et al., PYSKL (ST-GCN++), ACM MM 2022")
+@register_model(task="classification", paper="Duan et al., PYSKL (ST-GCN++), ACM MM 2022",
+                weights=STGCNPP_WEIGHTS)
 def stgcnpp(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25_pyskl", num_person: int = 2,
             base_channels: int = 64, dropout: float = 0.0) -> STGCNPP:
     """pyskl STGCN++ (1,403,144 parameters at NTU-60 defaults; canonical T 100).

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import ChecksumError, UnknownModelError, WeightsError
+from ..errors import CheckpointError, ChecksumError, WeightsError
 from ._builder import build_model
 from ._registry import get_entry, get_weights, split_name
 from ._weights import WeightCfg
@@ -97,7 +97,13 @@ def _converted_url_weights(arch: str, w: WeightCfg) -> dict[str, torch.Tensor]:
         original = download_url(w.url, sha256=w.sha256, hash_prefix=w.hash_prefix)
         conv = get_converter(arch, w.convert_source)
         sd = unwrap_checkpoint(original)
-        model = build_model(conv.arch, **{**conv.model_args(sd), **w.model_args})
+        inferred = conv.model_args(sd)
+        differ = {k: (v, w.model_args.get(k, "<missing>")) for k, v in inferred.items()
+                  if w.model_args.get(k, "<missing>") != v}
+        if differ or conv.arch != arch:
+            raise CheckpointError(f"{w.url} does not match the registry entry {arch}.{w.tag}: "
+                                  f"checkpoint implies {differ or conv.arch} (checkpoint, registry)")
+        model = build_model(arch, **w.model_args)
         return to_skelzoo_state_dict(sd, conv, model)
 
     path = cached_conversion(f"{arch}.{w.tag}", produce, source_url=w.url)

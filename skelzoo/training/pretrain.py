@@ -1,0 +1,199 @@
+"""Contrastive pretraining entry point (SnipCLR / SkeletonCLR): config, data, views, loop, encoder export.
+
+``pretrain(cfg)`` trains :class:`~skelzoo.pretrain.SnipCLR` (or ``SkeletonCLR``) with :class:`Trainer` and
+writes the query encoder's backbone as a skelzoo folder ``<output_dir>/encoder`` (``config.json`` +
+``model.safetensors`` + card), loadable by ``skelzoo.load_model("local-dir:<output_dir>/encoder")`` and by
+the finetuning config (``model.pretrained``).
+
+Data: fixed windows of ``data.clip_frames`` frames (zero-padded; one random window per sequence and epoch,
+shared by all views: the clean reading of method.md §11.16) from the ``data.split`` sequences of a prepared
+directory (labels unused). Views per batch (method.md §3.1): query = crop + shear + noise + blur + axis mask,
+key = crop + shear, each crop/shear drawn independently; with ``model.relative_tempo`` every view is then
+resampled to ``data.view_frames`` frames at tempo 1 or 2 (half of the batch each), and an other-tempo key is
+made from the key view.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from ..data.augment import AugmentConfig, augment_view, tempo_resample, valid_lengths
+from .trainer import (OptimConfig, RunConfig, StepContext, Trainer, config_to_dict, dist_info, init_distributed,
+                      seed_everything)
+
+__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "build_pretrain_model", "pretrain",
+           "make_views"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PretrainDataConfig:
+    """Where the pretraining sequences come from."""
+
+    #: ``"prepared"``: a prepared directory (``root``); ``"synthetic"``: generated into ``<output_dir>/data``
+    kind: Literal["prepared", "synthetic"] = "prepared"
+    root: str | None = None
+    split: str = "train"
+    #: window per sequence (longer: random window; shorter: zero-padded)
+    clip_frames: int = 300
+    #: frames of the tempo views (relative tempo only; 150 in the paper)
+    view_frames: int = 150
+    num_persons: int | None = 1
+    synthetic_sequences: int = 32
+    synthetic_seconds: float = 12.0
+    synthetic_seed: int = 0
+
+
+@dataclass
+class PretrainModelConfig:
+    """Pretraining model (method.md §3.2-3.6); defaults are the paper's."""
+
+    method: Literal["snipclr", "skeletonclr"] = "snipclr"
+    backbone: str = "agcn_loc"
+    backbone_args: dict[str, Any] = field(default_factory=dict)
+    feature_dim: int = 128
+    queue_size: int = 32768
+    momentum: float = 0.999
+    temperature: float = 0.07
+    mlp: bool = False
+    relative_tempo: bool = True
+    #: nearest-neighbour mining from epoch ``mining_epoch + 1`` (None = never; paper: 200)
+    mining_epoch: int | None = 200
+    mining_topk: int = 1
+    init: Literal["moco", "backbone"] = "moco"
+    num_snippets: int = 19
+    snippet_weight: float = 1.5
+    snippet_match: Literal["argmax", "index"] = "argmax"
+    snippet_key: Literal["auto", "key", "key_tempo"] = "auto"
+    snippet_queue_size: int | None = None
+    snippet_mining_topk: int = 5
+
+
+def _pretrain_run() -> RunConfig:
+    return RunConfig(output_dir="runs/pretrain", epochs=600, batch_size=128, seed=0)
+
+
+def _pretrain_optim() -> OptimConfig:
+    return OptimConfig(name="sgd", lr=0.1, momentum=0.9, nesterov=False, weight_decay=1e-4, warmup_epochs=99,
+                       warmup_offset=1, warmup_divisor=50, steps=(550,), gamma=0.1)
+
+
+@dataclass
+class PretrainConfig:
+    """Everything of a pretraining run (sections ``run``, ``data``, ``model``, ``optim``, ``augment``)."""
+
+    run: RunConfig = field(default_factory=_pretrain_run)
+    data: PretrainDataConfig = field(default_factory=PretrainDataConfig)
+    model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
+    optim: OptimConfig = field(default_factory=_pretrain_optim)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def build_pretrain_model(cfg: PretrainModelConfig, *, seed: int = 0) -> nn.Module:
+    """:class:`~skelzoo.pretrain.SnipCLR` or :class:`~skelzoo.pretrain.SkeletonCLR` from ``cfg``."""
+    from ..pretrain import SkeletonCLR, SnipCLR
+
+    common = dict(backbone_args=cfg.backbone_args, feature_dim=cfg.feature_dim, queue_size=cfg.queue_size,
+                  momentum=cfg.momentum, temperature=cfg.temperature, mlp=cfg.mlp,
+                  relative_tempo=cfg.relative_tempo, mining_epoch=cfg.mining_epoch, mining_topk=cfg.mining_topk,
+                  init=cfg.init, seed=seed)
+    if cfg.method == "skeletonclr":
+        return SkeletonCLR(cfg.backbone, **common)
+    return SnipCLR(cfg.backbone, num_snippets=cfg.num_snippets, snippet_weight=cfg.snippet_weight,
+                   snippet_match=cfg.snippet_match, snippet_key=cfg.snippet_key,
+                   snippet_queue_size=cfg.snippet_queue_size, snippet_mining_topk=cfg.snippet_mining_topk, **common)
+
+
+def make_views(x: torch.Tensor, aug: AugmentConfig, *, relative_tempo: bool, view_frames: int,
+               generator: torch.Generator, layout: str = "ntu25") -> dict[str, torch.Tensor]:
+    """``{"query", "key"[, "key_tempo"]}`` views of a batch ``(N, C, T, V, M)`` (module docstring)."""
+    lengths = valid_lengths(x)
+    q = augment_view(x, aug, strong=True, layout=layout, lengths=lengths, generator=generator)
+    k = augment_view(x, aug, strong=aug.strong_keys, layout=layout, lengths=lengths, generator=generator)
+    if not relative_tempo:
+        return {"query": q, "key": k}
+    n = x.shape[0]
+    gdev = generator.device
+    perm = torch.randperm(n, generator=generator, device=gdev).to(x.device)
+    tempo = torch.ones(n, dtype=torch.long, device=x.device)
+    tempo[perm[n // 2:]] = 2
+    return {"query": tempo_resample(q, tempo, view_frames), "key": tempo_resample(k, tempo, view_frames),
+            "key_tempo": tempo_resample(k, 3 - tempo, view_frames)}
+
+
+def _dataset(cfg: PretrainConfig) -> Any:
+    from ..data.datasets import ClipDataset
+
+    root = cfg.data.root
+    if cfg.data.kind == "synthetic":
+        from ._data import synthetic_prepared
+        root = str(synthetic_prepared(Path(cfg.run.output_dir) / "data", seconds=cfg.data.synthetic_seconds,
+                                      splits={cfg.data.split: cfg.data.synthetic_sequences},
+                                      seed=cfg.data.synthetic_seed, rank=dist_info()[0]))
+    if not root:
+        raise ValueError("data.root must name a prepared directory (skelzoo data prepare ...) "
+                         "or set data.kind: synthetic")
+    return ClipDataset(root, cfg.data.split, clip_len=cfg.data.clip_frames, mode="crop", seed=cfg.run.seed,
+                       num_persons=cfg.data.num_persons)
+
+
+def _step_fn(cfg: PretrainConfig, layout: str) -> Any:
+    def step(model: nn.Module, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        x = (batch[0] if isinstance(batch, (list, tuple)) else batch).to(ctx.device, non_blocking=True)
+        views = make_views(x, cfg.augment, relative_tempo=cfg.model.relative_tempo,
+                           view_frames=cfg.data.view_frames, generator=ctx.generator, layout=layout)
+        return model(views["query"], views["key"], views.get("key_tempo"), epoch=ctx.epoch)
+    return step
+
+
+def pretrain(cfg: PretrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
+    """Run (or resume) a pretraining; returns a JSON-able summary.
+
+    Args:
+        cfg: the config.
+        resume: ``True`` continues from ``<output_dir>/last.pt`` when it exists; a path names a checkpoint.
+    """
+    _, created = init_distributed(cfg.run.device, cfg.run.ddp_backend)
+    try:
+        return _pretrain(cfg, resume)
+    finally:
+        if created and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
+    seed_everything(cfg.run.seed)
+    dataset = _dataset(cfg)
+    model = build_pretrain_model(cfg.model, seed=cfg.run.seed)
+    layout = getattr(model.backbone, "layout", "ntu25")
+    trainer = Trainer(model, cfg.run, cfg.optim, dataset, _step_fn(cfg, layout), config=cfg)
+    resumed = False
+    if resume:
+        resumed = trainer.resume(None if resume is True else resume)
+    history = trainer.fit()
+    out = Path(cfg.run.output_dir)
+    summary: dict[str, Any] = {"stage": "pretrain", "output_dir": str(out), "epochs_done": trainer.start_epoch,
+                               "resumed": resumed, "method": cfg.model.method, "backbone": cfg.model.backbone,
+                               "num_sequences": len(dataset)}
+    if trainer.is_main:
+        from ..zoo import save_pretrained
+        enc = out / "encoder"
+        save_pretrained(model.backbone, enc, extra_card=(
+            f"Encoder pretrained with {cfg.model.method} (skelzoo) for {trainer.start_epoch} epochs on "
+            f"{cfg.data.kind} data `{cfg.data.root or 'synthetic'}` split `{cfg.data.split}`."))
+        summary["encoder"] = str(enc)
+        if history:
+            first, last = history[0], history[-1]
+            summary["loss_first_epoch"] = first.get("train/loss")
+            summary["loss_last_epoch"] = last.get("train/loss")
+            summary["samples_per_s"] = last.get("samples_per_s")
+            summary["history"] = [{k: v for k, v in h.items() if k.startswith(("epoch", "train/", "lr", "samples"))}
+                                  for h in history]
+    summary["config"] = config_to_dict(cfg)
+    return summary
