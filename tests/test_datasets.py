@@ -288,3 +288,13 @@ def test_prepare_files_cli(tmp_path, capsys):
         args = _parser().parse_args(["data", "prepare", "files", str(tmp_path / "none*.npz"), "--out",
                                      str(tmp_path / "x")])
         args.func(args)
+
+
+def test_overwrite_refuses_foreign_directory(tmp_path):
+    recs = _records()
+    plan, _ = _plan(recs)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="refusing"):
+        write_prepared(tmp_path / "mine", plan, lambda s: s.task, info=_info(), progress=False, overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").exists()

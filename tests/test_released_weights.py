@@ -149,6 +149,9 @@ def test_entries_exist_for_the_expected_pairs() -> None:
         assert f"{arch}.mmaction2_ntu60_xsub_3d_joint" in names
         assert f"{arch}.pyskl_ntu60_xsub_3d_joint" in names
         assert f"{arch}.pyskl_ntu120_xsub_3d_joint" in names
+        # no tag is marked default (skelzoo's own weights will be); the registry falls back to the first
+        # tag listed, which is the hash-checked mmaction2 NTU-60 one
+        assert get_entry(arch).default_tag == "mmaction2_ntu60_xsub_3d_joint"
     assert "stgcn.mmaction2_ntu120_xsub_3d_joint" in names
     converters = set(list_converters())
     assert all((a, w.convert_source) in converters for a, w in URL_ENTRIES)

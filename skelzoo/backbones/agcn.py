@@ -177,21 +177,30 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- builders
+def _widths(base: int) -> tuple[int, ...]:
+    if base < 4 or base % 4:
+        raise ValueError(f"base_channels must be a positive multiple of 4 (attention width C/4), got {base}")
+    return tuple(c * base // 64 for c in AGCN_CHANNELS)
+
+
 @register_model(paper="Two-Stream Adaptive Graph Convolutional Networks for Skeleton-Based Action Recognition (CVPR 2019)")
 def agcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
-         dropout: float = 0.0, coff_embedding: int = 4) -> AGCN:
+         dropout: float = 0.0, coff_embedding: int = 4, base_channels: int = 64) -> AGCN:
     """2s-AGCN (joint or bone stream): MVC data-BN, blocks 64×4, 128 (s2)×3, 256 (s2)×3; 3,469,510
-    parameters at NTU-60 defaults. ``in_channels`` sizes both data-BN and the first block."""
+    parameters at NTU-60 defaults. ``in_channels`` sizes both data-BN and the first block.
+    ``base_channels`` scales the width (blocks b×4, 2b×3, 4b×3; official b = 64)."""
     return AGCN(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
-                dropout=dropout, coff_embedding=coff_embedding)
+                dropout=dropout, coff_embedding=coff_embedding, channels=_widths(base_channels))
 
 
 @register_model(task="features",
                 paper="SnipCLR (arXiv 2512.16504) / LINE skeleton temporal action localization: AGCN-10 encoder")
 def agcn_loc(in_channels: int = 3, num_classes: int = 0, layout: str = "ntu25", num_person: int = 1,
-             dropout: float = 0.0, coff_embedding: int = 4) -> AGCN:
+             dropout: float = 0.0, coff_embedding: int = 4, base_channels: int = 64) -> AGCN:
     """Localization AGCN-10: 2s-AGCN blocks with temporal stride 2 at l2, l5, l8 (T -> ⌈T/8⌉), no data-BN,
     M = 1 by default (any M is accepted: persons are folded into the batch). 3,458,078 backbone
-    parameters. ``forward_intermediates(x, [0, 6, 9])`` gives the l1, l7, l10 taps of the U-shaped neck."""
+    parameters. ``forward_intermediates(x, [0, 6, 9])`` gives the l1, l7, l10 taps of the U-shaped neck.
+    ``base_channels`` scales the width (official 64; skelzoo's small CPU-trained encoders use less)."""
     return AGCN(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
-                dropout=dropout, strides=LOC_STRIDES, data_bn="none", coff_embedding=coff_embedding)
+                dropout=dropout, strides=LOC_STRIDES, data_bn="none", coff_embedding=coff_embedding,
+                channels=_widths(base_channels))

@@ -248,6 +248,9 @@ def write_prepared(out_dir: str | os.PathLike, plan: Sequence[ShardPlan],
         if not overwrite:
             raise ValueError(f"{out} already exists (and is a different preparation); pass overwrite=True "
                              f"(--overwrite) or choose another --out")
+        if not is_prepared(out) and out.is_dir() and any(out.iterdir()):
+            raise ValueError(f"{out} is a non-empty directory that is not a prepared dataset; refusing to "
+                             f"overwrite it")
     staging = out.with_name(out.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
     plan_path = staging / _PLAN_FILE

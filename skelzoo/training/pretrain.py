@@ -146,8 +146,9 @@ def _dataset(cfg: PretrainConfig) -> Any:
 def _step_fn(cfg: PretrainConfig, layout: str) -> Any:
     def step(model: nn.Module, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         x = (batch[0] if isinstance(batch, (list, tuple)) else batch).to(ctx.device, non_blocking=True)
-        views = make_views(x, cfg.augment, relative_tempo=cfg.model.relative_tempo,
-                           view_frames=cfg.data.view_frames, generator=ctx.generator, layout=layout)
+        with torch.autocast(device_type=ctx.device.type, enabled=False):  # views in float32 under AMP
+            views = make_views(x.float(), cfg.augment, relative_tempo=cfg.model.relative_tempo,
+                               view_frames=cfg.data.view_frames, generator=ctx.generator, layout=layout)
         return model(views["query"], views["key"], views.get("key_tempo"), epoch=ctx.epoch)
     return step
 

@@ -23,4 +23,5 @@ def build_model(arch: str, **model_args: Any) -> nn.Module:
         raise ValueError(f"{arch}: {e}") from None
     model.skelzoo_config = {"architecture": arch, "model_args": dict(model_args)}
     model.class_names = tuple(getattr(model, "class_names", ()) or ())
+    model.preprocess = getattr(model, "preprocess", "")
     return model

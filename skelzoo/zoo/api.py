@@ -82,6 +82,7 @@ def _load_registered(arch: str, w: WeightCfg, num_classes: int | None, kwargs: d
     model = build_model(arch, **args)
     model.skelzoo_config["tag"] = w.tag
     model.class_names = tuple(w.class_names)
+    model.preprocess = w.preprocess
     _load_state(model, state, num_classes, f"{arch}.{w.tag}")
     return model
 
@@ -125,6 +126,7 @@ def _load_dir(directory: Path, num_classes: int | None, kwargs: dict[str, Any]) 
     model = build_model(arch, **args)
     model.skelzoo_config["tag"] = cfg.get("tag")
     model.class_names = tuple(cfg.get("class_names") or ())
+    model.preprocess = cfg.get("preprocess", "")
     _load_state(model, _read_safetensors(weights_path), num_classes, str(directory))
     return model
 
@@ -217,6 +219,7 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, model_card: bool
         "num_classes": getattr(model, "num_classes", None),
         "class_names": list(getattr(model, "class_names", ()) or ()),
         "tag": cfg0.get("tag"),
+        "preprocess": getattr(model, "preprocess", ""),
         "task": get_entry(cfg0["architecture"]).task if get_entry(cfg0["architecture"]).task == "localization"
         else getattr(model, "task", None),
         "skelzoo_version": __version__,
