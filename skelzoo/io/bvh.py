@@ -118,11 +118,11 @@ class _Joint:
 
 def _parse_hierarchy(lines: list[str], path: Path) -> tuple[list[_Joint], int]:
     """Parse up to ``MOTION``; returns the joints (end sites included) and the index of the MOTION line."""
-    toks = [(t, i + 1) for i, s in enumerate(lines) for t in s.split()]
     motion_line = next((i for i, s in enumerate(lines) if s.strip().upper().startswith("MOTION")), None)
     if motion_line is None:
         raise FormatError("no MOTION section", path=path, line=len(lines))
-    toks = [(t, ln) for t, ln in toks if ln <= motion_line]
+    # tokenise the hierarchy only (lines 1..motion_line), never the motion data
+    toks = [(t, i + 1) for i, s in enumerate(lines[:motion_line]) for t in s.split()]
     if not toks or toks[0][0].upper() != "HIERARCHY":
         raise FormatError("file must start with HIERARCHY", path=path, line=toks[0][1] if toks else 1)
     joints: list[_Joint] = []

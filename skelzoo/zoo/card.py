@@ -300,7 +300,7 @@ def render_card(config: Mapping[str, Any], *, num_params: int, sha256: str, metr
     meta = card_metadata(name=name, task=task, license=license, metrics=metrics, datasets=datasets,
                          tags=tags)
     lines = [front_matter_yaml(meta), "", f"# {name}", "",
-             f"A [skelzoo](https://arxiv.org/abs/2512.16504) `{arch}` checkpoint "
+             f"A skelzoo `{arch}` checkpoint "
              f"({_TASK_NAME.get(task, task).lower()}).", "",
              "| field | value |", "|---|---|",
              f"| architecture | `{arch}` |",
@@ -315,7 +315,7 @@ def render_card(config: Mapping[str, Any], *, num_params: int, sha256: str, metr
         lines.append(f"| {key} | {val} |")
     lines += [f"| licence | {license} |",
               f"| sha256 of model.safetensors | `{sha256}` |" if sha256 else
-              "| sha256 of model.safetensors | not published |"]
+              "| sha256 of model.safetensors | not published (converted on first use) |"]
     if config.get("skelzoo_version"):
         lines.append(f"| skelzoo version | {config.get('skelzoo_version')} |")
     lines.append("")
