@@ -18,6 +18,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -316,5 +317,5 @@ def _name(model: nn.Module) -> str:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()
     return text.splitlines()[0][:300] if text else type(e).__name__

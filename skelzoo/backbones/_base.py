@@ -16,6 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..blocks.fast import fast_paths_enabled, to_nchw, to_nhwc
 from ..layouts import get_layout
 
 __all__ = ["Backbone", "StageInfo", "check_skeleton_input"]
@@ -44,6 +45,8 @@ def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, 
         raise ValueError(f"{what} expects at least {min_frames} frames, got T={t}")
     if not x.is_floating_point():
         raise ValueError(f"{what} expects a floating-point tensor, got {x.dtype}")
+    if torch.compiler.is_compiling():  # the value check would break the compiled graph
+        return
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{what} input holds {bad} NaN/inf values; fill or mask missing joints first")
@@ -125,11 +128,24 @@ class Backbone(nn.Module):
         y = self._stem(x)
         out: list[torch.Tensor] = []
         last = max(take) if (take and stop_early) else len(self.stages) - 1
+        if self._fast_stages():
+            # channels-last fast path (skelzoo.blocks.fast): stages exchange (N·M, T, V, C) tensors
+            y = to_nhwc(y)
+            for i in range(last + 1):
+                y = self.stages[i].forward_nhwc(y)
+                if i in take:
+                    out.append(self._unfold(to_nchw(y), n, m))
+            return out
         for i in range(last + 1):
             y = self._run_stage(i, y)
             if i in take:
                 out.append(self._unfold(y, n, m))
         return out
+
+    def _fast_stages(self) -> bool:
+        """Whether every stage runs channels-last (fast paths on, default ``_run_stage``)."""
+        return (fast_paths_enabled() and type(self)._run_stage is Backbone._run_stage
+                and all(hasattr(s, "forward_nhwc") for s in self.stages))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Last feature map ``(N, D, T', V, M)``."""

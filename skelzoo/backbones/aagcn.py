@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import AGCNBlock, aggregate, embedded_affinity, make_down
+from ..blocks.agcn_units import AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, make_down
+from ..blocks.fast import graph_bn, linear_bn
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
 from ..errors import CheckpointError
@@ -102,6 +103,23 @@ class AttentionAdaptiveGraphConv(nn.Module):
             y = y * ta.unsqueeze(-1) + y
             ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1)))))  # (N, C)
             y = y * ca.unsqueeze(-1).unsqueeze(-1) + y
+        return y
+
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on ``(N, T, V, C)`` (as :meth:`AdaptiveGraphConv.forward_nhwc`, attention in NHWC)."""
+        g = self.PA + torch.tanh(embedded_affinity_nhwc(self.conv_a, self.conv_b, x)) * self.alpha
+        w = torch.stack([c.weight.flatten(1) for c in self.conv_d])               # (K, O, C)
+        b = sum(c.bias for c in self.conv_d) if self.conv_d[0].bias is not None else None
+        y = graph_bn(x, g, w, None, self.bn, post_bias=b)
+        y = torch.relu_(y + (x if self.down is None else linear_bn(x, self.down[0], self.down[1])))
+        if self.attention:
+            n, t, v, c = y.shape
+            sa = torch.sigmoid(self.conv_sa(y.mean(1).transpose(1, 2)))            # (N, 1, V)
+            y = y * sa.view(n, 1, v, 1) + y
+            ta = torch.sigmoid(self.conv_ta(y.mean(2).transpose(1, 2)))            # (N, 1, T)
+            y = y * ta.view(n, t, 1, 1) + y
+            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(2).mean(1)))))  # (N, C)
+            y = y * ca.view(n, 1, 1, c) + y
         return y
 
 

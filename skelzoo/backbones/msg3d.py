@@ -44,6 +44,7 @@ from torch import nn
 
 from .. import graphs
 from ..blocks.common import fold_persons, make_data_bn
+from ..blocks.fast import graph_bn, has_fast, linear_bn, to_nchw, to_nhwc, _fold_into, apply_bn
 from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
 from ..convert._core import Converter, register_converter
 from ..zoo._registry import register_model
@@ -129,6 +130,18 @@ class MultiScaleGraphConv(nn.Module):
             y = torch.einsum("kvu,nctv->nkctu", a, x)
         return self.mlp(y.reshape(n, self.num_scales * c, t, v))
 
+    def forward_nhwc(self, x: torch.Tensor, out_perm: torch.Tensor | None = None) -> torch.Tensor:
+        """Fast path on ``(N, T, V', C) -> (N, T, V', C_out)``: all scales in one matmul, the MLP conv as
+        one GEMM over (scale, channel), BN folded in eval. ``out_perm`` reorders the output nodes."""
+        a = (self.A + self.A_res).to(x.dtype)
+        g = a.transpose(-1, -2) if self.aggregation == "target" else a              # (K, source, target)
+        if out_perm is not None:
+            g = g[..., out_perm]
+        conv, bn = self.mlp.layers[0], self.mlp.layers[1]
+        o = conv.weight.shape[0]
+        w = conv.weight.view(o, self.num_scales, -1).transpose(0, 1)                # (K, O, C)
+        return torch.relu_(graph_bn(x, g, w, None, bn, post_bias=conv.bias))
+
 
 class G3DWindow(nn.Module):
     """One G3D pathway: ``(N, C_in, T, V) -> (N, C_out, ceil(T/stride), V)``, no activation.
@@ -164,6 +177,22 @@ class G3DWindow(nn.Module):
         x = self.out_conv(x).squeeze(3)
         return self.out_bn(x)
 
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on ``(N, T, V, C) -> (N, T', V, C_out)``. The graph conv writes its nodes in
+        (joint, frame) order, so the window collapse (``out_conv``) is one GEMM over (frame, channel)."""
+        n, t, v, c = x.shape
+        w = self.window
+        xp = F.pad(x, (0, 0, 0, 0, self.padding, self.padding))
+        xw = xp.unfold(1, w, self.stride)                                          # (N, T', V, C, w)
+        t_out = xw.shape[1]
+        xw = xw.permute(0, 1, 4, 2, 3).reshape(n, t_out, w * v, c)                 # node w·V + v
+        perm = torch.arange(w * v, device=x.device).view(w, v).t().reshape(-1)     # output node v·w + j
+        h = self.gcn.forward_nhwc(xw, out_perm=perm)                               # (N, T', V·w, C_e)
+        ce = self.embed_channels
+        wo = self.out_conv.weight.view(-1, ce, w).transpose(1, 2).reshape(-1, w * ce)
+        wo, bo, rest = _fold_into(wo, self.out_conv.bias, self.out_bn)
+        return apply_bn(F.linear(h.view(n, t_out, v, w * ce), wo, bo), rest)
+
 
 class MSG3DStage(nn.Module):
     """One MS-G3D level: ``x = ReLU(sgcn(x) + sum_w gcn3d[w](x)); x = tcn(x)``.
@@ -196,7 +225,16 @@ class MSG3DStage(nn.Module):
         ])
         self.tcn = MultiScaleTCN(out_channels, out_channels, MSG3D_BRANCHES, **tcn, dropout=tcn_dropout)
 
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        y = self.sgcn[2].forward_nhwc(self.sgcn[1].forward_nhwc(self.sgcn[0].forward_nhwc(x)))
+        for g in self.gcn3d:
+            y = y + g.forward_nhwc(x)
+        return self.tcn.forward_nhwc(torch.relu_(y))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if has_fast(self):
+            return to_nchw(self.forward_nhwc(to_nhwc(x)))
         y = self.sgcn(x)
         for g in self.gcn3d:
             y = y + g(x)

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
+from ..blocks.fast import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 from ..convert._core import Converter, register_converter
 from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts
@@ -76,6 +77,13 @@ class STGCNGraphConv(nn.Module):
         y = torch.einsum("nkctv,kvw->nctw", y, self.graph()).contiguous()
         return self.relu(self.bn(y))
 
+    def forward_nhwc(self, x: Tensor) -> Tensor:
+        """Fast path on ``(N, T, V, C)``: one GEMM + one matmul for all subsets, BN folded in eval."""
+        k, o = self.num_subsets, self.out_channels
+        w = self.conv.weight.view(k, o, -1)
+        b = None if self.conv.bias is None else self.conv.bias.view(k, o)
+        return torch.relu_(graph_bn(x, self.graph(), w, b, self.bn))
+
 
 class STGCNBlock(nn.Module):
     """One ST-GCN block ``(N·M, C_in, T, V) -> (N·M, C_out, ceil(T / stride), V)``.
@@ -102,7 +110,18 @@ class STGCNBlock(nn.Module):
         self.residual = TemporalConvBN(in_channels, out_channels, 1, stride) if residual == "conv" else None
         self.relu = nn.ReLU()
 
+    def forward_nhwc(self, x: Tensor) -> Tensor:
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        y = self.drop(tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn))
+        if self.residual_kind == "identity":
+            y = y + x
+        elif self.residual is not None:
+            y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
+        return torch.relu_(y) if y is not x else torch.relu(y)
+
     def forward(self, x: Tensor) -> Tensor:
+        if has_fast(self):
+            return to_nchw(self.forward_nhwc(to_nhwc(x)))
         y = self.drop(self.tcn(self.gcn(x)))
         if self.residual_kind == "identity":
             y = y + x

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
+from ..blocks.fast import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 from ..blocks.mstcn import PYSKL_MSTCN_BRANCHES, MultiScaleTCN
 from ..convert._core import Converter, register_converter
 from ..graphs import agcn_spatial
@@ -69,6 +70,14 @@ class AdaptiveGraphConv(nn.Module):
         y = torch.einsum("nkctv,kvw->nctw", y, self.A).contiguous()
         return self.relu(self.bn(y) + res)
 
+    def forward_nhwc(self, x: Tensor) -> Tensor:
+        """Fast path on ``(N, T, V, C)``: one GEMM + one matmul for all subsets, BNs folded in eval."""
+        k, o = self.num_subsets, self.out_channels
+        w = self.conv.weight.view(k, o, -1)
+        b = None if self.conv.bias is None else self.conv.bias.view(k, o)
+        res = x if isinstance(self.down, nn.Identity) else linear_bn(x, self.down[0], self.down[1])
+        return torch.relu(graph_bn(x, self.A, w, b, self.bn) + res)
+
 
 class STGCNPPBlock(nn.Module):
     """One STGCN++ block ``(N·M, C_in, T, V) -> (N·M, C_out, ceil(T / stride), V)``."""
@@ -91,7 +100,18 @@ class STGCNPPBlock(nn.Module):
             self.residual = TemporalConvBN(in_channels, out_channels, 1, stride)
         self.relu = nn.ReLU()
 
+    def forward_nhwc(self, x: Tensor) -> Tensor:
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        y = self.tcn.forward_nhwc(self.gcn.forward_nhwc(x))
+        if self.residual_kind == "identity":
+            y = y + x
+        elif self.residual is not None:
+            y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
+        return torch.relu(y)
+
     def forward(self, x: Tensor) -> Tensor:
+        if has_fast(self):
+            return to_nchw(self.forward_nhwc(to_nhwc(x)))
         y = self.tcn(self.gcn(x))
         if self.residual_kind == "identity":
             y = y + x

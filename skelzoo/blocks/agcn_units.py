@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from .common import TemporalConvBN
+from .fast import has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 
-__all__ = ["embedded_affinity", "aggregate", "make_down", "AGCNBlock", "ResidualKind"]
+__all__ = ["embedded_affinity", "embedded_affinity_nhwc", "aggregate", "make_down", "AGCNBlock", "ResidualKind"]
 
 ResidualKind = Literal["none", "identity", "conv"]
 
@@ -33,6 +34,22 @@ def embedded_affinity(conv_a: nn.Module, conv_b: nn.Module, x: torch.Tensor) -> 
     a1 = a1.permute(0, 3, 1, 2).contiguous().view(n, v, ce * t)
     a2 = conv_b(x).view(n, ce * t, v)
     return torch.matmul(a1, a2) / a1.size(-1)
+
+
+def embedded_affinity_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """All subsets of :func:`embedded_affinity` at once on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``.
+
+    One GEMM computes every θ_k, φ_k (weights concatenated); one batched matmul contracts over (T, C_e).
+    """
+    n, t, v, _ = x.shape
+    k = len(conv_a)
+    w = torch.cat([c.weight.flatten(1) for c in (*conv_a, *conv_b)])
+    b = torch.cat([c.bias for c in (*conv_a, *conv_b)])
+    ce = conv_a[0].weight.shape[0]
+    q = torch.nn.functional.linear(x, w, b).view(n, t, v, 2, k, ce)
+    # (N, 2, K, V, T, C_e): theta / phi of every subset with (t, c_e) flattened
+    q = q.permute(0, 3, 4, 2, 1, 5).reshape(n, 2, k, v, t * ce)
+    return torch.matmul(q[:, 0], q[:, 1].transpose(-1, -2)) / (t * ce)
 
 
 def aggregate(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -83,7 +100,18 @@ class AGCNBlock(nn.Module):
         self.out_channels = out_channels
         self.stride = stride
 
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        y = tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn)
+        if self.residual_kind == "identity":
+            y = y + x
+        elif self.residual is not None:
+            y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
+        return torch.relu_(y)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if has_fast(self) and hasattr(self.gcn, "forward_nhwc"):
+            return to_nchw(self.forward_nhwc(to_nhwc(x)))
         y = self.tcn(self.gcn(x))
         if self.residual_kind == "identity":
             y = y + x

@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 from .common import TemporalConvBN, conv_init
+from .fast import _fold_into, apply_bn, linear_bn, stride_t, tconv_bn
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]
@@ -162,6 +163,64 @@ class MultiScaleTCN(nn.Module):
             y = self.bn(self.transform(y))
         if self.residual is not None:
             y = y + self.residual(x)
+        if self.final_act:
+            y = torch.relu(y)
+        return self.drop(y)
+
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on ``(N, T, V, C_in) -> (N, T', V, C_out)``.
+
+        The leading 1×1 conv (+ BN) of every non-1×1 branch runs as ONE GEMM (weights concatenated, BNs
+        folded in eval), one ReLU; then each branch's temporal conv / max-pool on its channel slice.
+        """
+        heads = [b for b, spec in zip(self.branches, self.branch_spec) if spec != "1x1"]
+        parts: list[torch.Tensor] = []
+        if heads:
+            ws, bs = [], []
+            for br in heads:
+                w, b, rest = _fold_into(br[0].weight.flatten(1), br[0].bias, br[1])
+                if rest is not None:
+                    ws = []
+                    break
+                ws.append(w)
+                bs.append(b if b is not None else w.new_zeros(w.shape[0]))
+            if ws:
+                h = torch.relu(torch.nn.functional.linear(x, torch.cat(ws), torch.cat(bs)))
+                hs = list(torch.split(h, [w.shape[0] for w in ws], dim=-1))
+            else:  # training-mode BNs: apply them per branch
+                hs = [torch.relu(linear_bn(x, br[0], br[1])) for br in heads]
+        it = iter(hs if heads else [])
+        for br, spec in zip(self.branches, self.branch_spec):
+            if spec == "1x1":
+                if isinstance(br, nn.Sequential):
+                    parts.append(linear_bn(x, br[0], br[1], stride=self.stride))
+                else:
+                    parts.append(linear_bn(x, br, None, stride=self.stride))
+                continue
+            h = next(it)
+            if spec[0] == "max":
+                pool = br[3]
+                hc = h.permute(0, 3, 1, 2)
+                if torch.is_grad_enabled() and h.requires_grad:
+                    # NCHW max-pool: the same tie-breaking (gradient routing) as the plain path
+                    hc = hc.contiguous()
+                y = torch.nn.functional.max_pool2d(hc, pool.kernel_size, pool.stride,
+                                                   pool.padding).permute(0, 2, 3, 1)
+                if len(br) > 4:
+                    y = apply_bn(y, br[4])
+                parts.append(y)
+            else:
+                tc = br[3]
+                parts.append(tconv_bn(h, tc.conv, tc.bn))
+        y = torch.cat(parts, dim=-1)
+        if hasattr(self, "transform"):
+            y = torch.relu(apply_bn(y, self.transform[0]))
+            y = linear_bn(y, self.transform[2], self.bn)
+        if self.residual is not None:
+            if isinstance(self.residual, nn.Identity):
+                y = y + x
+            else:
+                y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
         if self.final_act:
             y = torch.relu(y)
         return self.drop(y)

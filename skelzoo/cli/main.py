@@ -11,7 +11,7 @@ from typing import Any, Sequence
 __all__ = ["main", "build_parser", "print_json"]
 
 #: sub-command modules under ``skelzoo.cli``; each has ``register(subparsers)`` and ``run(args) -> int``.
-COMMANDS = ("list_", "info", "convert", "localize", "extract", "evaluate", "data", "train")
+COMMANDS = ("list_", "info", "convert", "localize", "extract", "evaluate", "data", "train", "export", "push")
 
 
 def print_json(obj: Any) -> None:

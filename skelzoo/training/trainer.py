@@ -76,6 +76,8 @@ class RunConfig:
     progress: bool = True
     #: also log a record every this many steps (0 = per epoch only)
     log_every: int = 0
+    #: evaluate every n epochs (and always after the last epoch)
+    eval_every: int = 1
     #: write ``curves.png`` after every epoch (needs matplotlib)
     plot: bool = True
     #: stop every epoch after this many steps (smoke tests; None = whole epoch)
@@ -537,7 +539,8 @@ class Trainer:
             for epoch in range(self.start_epoch, end):
                 record = self._train_epoch(epoch)
                 improved = False
-                if self.eval_fn is not None and self.is_main:
+                due = (epoch + 1) % max(1, self.run.eval_every) == 0 or epoch + 1 == self.run.epochs
+                if self.eval_fn is not None and self.is_main and due:
                     self.model.eval()
                     with torch.no_grad():
                         metrics = dict(self.eval_fn(self.model, self._ctx(epoch)))

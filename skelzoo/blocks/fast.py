@@ -1,0 +1,194 @@
+"""Fast (channels-last) execution of the backbones: same function, fewer copies, fused weights.
+
+Every backbone keeps its plain, official-structure ``forward`` (per-subset convolutions, ``(N, C, T, V)``
+tensors). With fast paths enabled (the default) the backbones run their blocks on ``(N, T, V, C)``
+("NHWC") tensors instead:
+
+- 1×1 convolutions are ``F.linear`` over the channel axis (one GEMM, no reorders);
+- temporal ``(k, 1)`` convolutions run as channels-last ``conv2d`` (oneDNN's native layout);
+- in eval mode every BatchNorm that follows a convolution (or a linear graph aggregation) is folded
+  into its weights *on the fly* (computed in each forward from the current parameters and running
+  statistics, so a weight update or ``load_state_dict`` can never leave a stale cache);
+- per-subset convolutions are concatenated into one weight and the graph aggregations of all subsets
+  become one batched matmul whose operand order makes every result land in the layout the next GEMM
+  reads (no permute copies).
+
+All of it is ordinary differentiable PyTorch, so training uses the same code (BatchNorms are then
+applied, not folded). Results equal the plain path up to float32 rounding (tests/test_fast_paths.py
+checks <= 1e-5 on logits and gradients).
+
+Switch: :func:`set_fast_paths` / :func:`plain_paths` (context manager) / ``SKELZOO_FAST=0``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["fast_paths_enabled", "set_fast_paths", "plain_paths", "to_nhwc", "to_nchw", "bn_fold",
+           "apply_bn", "linear_bn", "tconv_bn", "graph_linear", "graph_bn", "stride_t", "has_fast"]
+
+Tensor = torch.Tensor
+_ENABLED = os.environ.get("SKELZOO_FAST", "1") not in ("0", "false", "False", "no")
+
+
+def fast_paths_enabled() -> bool:
+    """Whether backbones use their fast (channels-last, fused) forward."""
+    return _ENABLED
+
+
+def set_fast_paths(enabled: bool) -> bool:
+    """Enable / disable the fast paths globally; returns the previous setting."""
+    global _ENABLED
+    old, _ENABLED = _ENABLED, bool(enabled)
+    return old
+
+
+@contextlib.contextmanager
+def plain_paths() -> Iterator[None]:
+    """Run the plain, official-structure forward inside the ``with`` block (reference / checks)."""
+    old = set_fast_paths(False)
+    try:
+        yield
+    finally:
+        set_fast_paths(old)
+
+
+# ---------------------------------------------------------------------------------------------- layout
+def to_nhwc(x: Tensor) -> Tensor:
+    """``(N, C, T, V)`` -> contiguous ``(N, T, V, C)`` (free for a channels-last tensor)."""
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
+def to_nchw(y: Tensor) -> Tensor:
+    """``(N, T, V, C)`` -> ``(N, C, T, V)`` view (channels-last memory; no copy)."""
+    return y.permute(0, 3, 1, 2)
+
+
+def stride_t(x: Tensor, s: int) -> Tensor:
+    """Every ``s``-th frame of an NHWC tensor (a 1×1 conv with temporal stride ``s`` reads these)."""
+    return x if s == 1 else x[:, ::s]
+
+
+# ---------------------------------------------------------------------------------------------- BN
+def _foldable(bn: nn.Module | None) -> bool:
+    return (isinstance(bn, nn.modules.batchnorm._BatchNorm) and not bn.training
+            and bn.running_mean is not None and bn.running_var is not None)
+
+
+def bn_fold(bn: nn.Module) -> tuple[Tensor, Tensor]:
+    """Eval BatchNorm as ``y = x·scale + shift`` (the same affine form PyTorch's CPU kernel uses)."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    return scale, shift
+
+
+def apply_bn(y: Tensor, bn: nn.Module | None) -> Tensor:
+    """Apply a BatchNorm module to an NHWC tensor (training statistics / non-foldable BN)."""
+    if bn is None or isinstance(bn, nn.Identity):
+        return y
+    return bn(y.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+def _fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tensor, Tensor | None, nn.Module | None]:
+    """Fold an eval BN into ``(w, b)`` (output channels first); else return the BN to apply after."""
+    if bn is None or isinstance(bn, nn.Identity):
+        return w, b, None
+    if not _foldable(bn):
+        return w, b, bn
+    scale, shift = bn_fold(bn)
+    w = w * scale.view(-1, *([1] * (w.dim() - 1)))
+    b = shift if b is None else b * scale + shift
+    return w, b, None
+
+
+# ---------------------------------------------------------------------------------------------- convs
+def linear_bn(x: Tensor, conv: nn.Module, bn: nn.Module | None = None, stride: int = 1) -> Tensor:
+    """``bn(conv1x1(x))`` on NHWC ``x`` as one GEMM (BN folded in eval); ``stride`` on T."""
+    w = conv.weight.reshape(conv.weight.shape[0], -1)
+    w, b, rest = _fold_into(w, conv.bias, bn)
+    return apply_bn(F.linear(stride_t(x, stride), w, b), rest)
+
+
+def tconv_bn(x: Tensor, conv: nn.Conv2d, bn: nn.Module | None = None) -> Tensor:
+    """``bn(conv(x))`` for a ``(k, 1)`` conv on NHWC ``x`` via channels-last ``conv2d`` (BN folded in eval)."""
+    if conv.kernel_size == (1, 1) and conv.padding == (0, 0) and conv.groups == 1:
+        return linear_bn(x, conv, bn, stride=conv.stride[0])
+    w, b, rest = _fold_into(conv.weight, conv.bias, bn)
+    y = F.conv2d(x.permute(0, 3, 1, 2), w.contiguous(memory_format=torch.channels_last), b,
+                 conv.stride, conv.padding, conv.dilation, conv.groups)
+    return apply_bn(y.permute(0, 2, 3, 1).contiguous(), rest)
+
+
+# ---------------------------------------------------------------------------------------------- graph conv
+def graph_linear(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None,
+                 scale: Tensor | None = None, shift: Tensor | None = None) -> Tensor:
+    """``y[..., w, o] = Σ_k Σ_v graph[k, v, w] · (x[..., v, :] @ weight[k].T + bias[k])[o]`` (row = source).
+
+    ``x``: NHWC ``(N, T, V, C)``; ``graph``: ``(K, V, W)`` shared or ``(N, K, V, W)`` per sample;
+    ``weight``: ``(K, O, C)``; ``bias``: ``(K, O)`` or None. Optional ``scale``/``shift`` ``(O,)``: a
+    folded BN applied to the sum. Returns ``(N, T, W, O)``.
+
+    Picks the cheaper order: aggregate first (on C channels) when ``C <= O``, else convolve first. Either
+    way the subsets fold into one GEMM and one batched matmul, with operands ordered so that no copy is
+    needed: aggregate-first writes ``(w, k, c)`` rows that the GEMM with ``weight`` viewed ``(O, K·C)``
+    reads directly; conv-first writes ``(v, k, o)`` rows read by ``graph`` viewed ``(W, V·K)``.
+    """
+    k, o, c = weight.shape
+    n, t, v, _ = x.shape
+    per_sample = graph.dim() == 4
+    wv = graph.shape[-1]
+    if scale is not None:
+        weight = weight * scale.view(1, o, 1)
+        bias = None if bias is None else bias * scale
+    if c <= o:
+        # aggregate: xa[n, t, w, k, c] = Σ_v graph[k, v, w] x[n, t, v, c]
+        g = graph.permute(0, 3, 1, 2) if per_sample else graph.permute(2, 0, 1)  # (..., W, K, V)
+        g = g.reshape(n, 1, wv * k, v) if per_sample else g.reshape(wv * k, v)
+        xa = torch.matmul(g, x)                                                 # (N, T, W·K, C)
+        wf = weight.permute(1, 0, 2).reshape(o, k * c)                          # [o, k·C + c]
+        y = F.linear(xa.view(n, t, wv, k * c), wf)
+        if bias is not None:
+            # Σ_k Σ_v graph[k, v, w] · bias[k, o], added together with the shift in one pass
+            gsum = graph.sum(-2)                                                # (..., K, W)
+            const = (torch.matmul(gsum.transpose(-1, -2), bias).unsqueeze(-3) if per_sample
+                     else torch.matmul(gsum.t(), bias))
+            return y.add_(const if shift is None else const + shift)
+    else:
+        z = F.linear(x, weight.reshape(k * o, c), None if bias is None else bias.reshape(k * o))
+        # z rows: [v, k·O + o] -> view (N, T, V·K, O)
+        g = graph.permute(0, 3, 2, 1) if per_sample else graph.permute(2, 1, 0)  # (..., W, V, K)
+        g = g.reshape(n, 1, wv, v * k) if per_sample else g.reshape(wv, v * k)
+        y = torch.matmul(g, z.view(n, t, v * k, o))                             # (N, T, W, O)
+    if shift is not None:
+        y = y.add_(shift)  # y is a fresh matmul result: in place is autograd-safe
+    return y
+
+
+def graph_bn(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None, bn: nn.Module | None,
+             post_bias: Tensor | None = None) -> Tensor:
+    """``bn(graph_linear(x, graph, weight, bias) + post_bias)`` with the BN folded in eval.
+
+    ``post_bias`` ``(O,)``: a bias added after the aggregation (2s-AGCN's ``Σ_k conv_d_k`` biases, MS-G3D's
+    MLP bias), not aggregated.
+    """
+    if _foldable(bn):
+        scale, shift = bn_fold(bn)
+        if post_bias is not None:
+            shift = post_bias * scale + shift
+        return graph_linear(x, graph, weight, bias, scale, shift)
+    y = graph_linear(x, graph, weight, bias, None, post_bias)
+    return apply_bn(y, bn)
+
+
+def has_fast(module: nn.Module) -> bool:
+    """Whether fast paths are on and ``module`` has a ``forward_nhwc``."""
+    return _ENABLED and hasattr(module, "forward_nhwc")

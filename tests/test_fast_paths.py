@@ -1,0 +1,145 @@
+"""Fast (channels-last, fused) backbone paths equal the plain official-structure forward.
+
+Eval: logits of the fast path vs the plain path (and, for CTR-GCN, the per-subset ``forward_reference``)
+with randomised BN statistics and non-zero attention scales (so BN folding and the learned graphs are
+exercised). Train: loss and every parameter gradient match (BNs use batch statistics, not folded). A
+weight change after a forward is seen by the next forward (no cached fused weights).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from skelzoo.backbones.aagcn import AAGCN
+from skelzoo.backbones.ctrgcn import CTRGCUnit
+from skelzoo.blocks.fast import fast_paths_enabled, plain_paths
+from skelzoo.zoo import build_model
+
+CASES = [
+    ("stgcn", {"base_channels": 8}),
+    ("stgcn_ssl", {"hidden_channels": 8, "hidden_dim": 32}),
+    ("stgcnpp", {"base_channels": 8}),
+    ("agcn", {"base_channels": 8}),
+    ("agcn_loc", {"base_channels": 8}),
+    ("aagcn", {}),
+    ("ctrgcn", {"base_channels": 8}),
+    ("ctrgcn_pyskl", {"base_channels": 8}),
+    ("msg3d", {"base_channels": 6, "num_gcn_scales": 4, "num_g3d_scales": 3}),
+    ("msg3d_pyskl", {"base_channels": 6, "num_gcn_scales": 4, "num_g3d_scales": 3}),
+]
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(old)
+
+
+def _model(arch: str, kw: dict) -> torch.nn.Module:
+    torch.manual_seed(0)
+    if arch == "aagcn":  # the builder has no width argument
+        model = AAGCN(channels=(16, 16, 16, 16, 32, 32, 32, 64, 64, 64))
+    else:
+        model = build_model(arch, **kw)
+    g = torch.Generator().manual_seed(1)
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.running_mean.copy_(torch.rand(mod.running_mean.shape, generator=g) * 0.2 - 0.1)
+            mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) * 0.4 + 0.8)
+            with torch.no_grad():
+                mod.weight.mul_(torch.rand(mod.weight.shape, generator=g) * 0.5 + 0.75)
+                mod.bias.copy_(torch.rand(mod.bias.shape, generator=g) * 0.2 - 0.1)
+        if isinstance(mod, torch.nn.Dropout):
+            mod.p = 0.0  # masks would differ between layouts
+        alpha = getattr(mod, "alpha", None)
+        if isinstance(alpha, torch.nn.Parameter):
+            with torch.no_grad():
+                alpha.fill_(0.3)
+    return model
+
+
+def _input(model, t: int = 8) -> torch.Tensor:
+    torch.manual_seed(2)
+    return torch.randn(2, model.in_channels, t, model.num_joints, model.num_person or 1)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, rel: float = 1e-5) -> float:
+    scale = max(1.0, float(b.abs().max()))
+    d = float((a - b).abs().max())
+    assert d <= rel * scale, f"max abs diff {d:.3g} (scale {scale:.3g})"
+    return d
+
+
+def test_default_on():
+    assert fast_paths_enabled()
+
+
+@pytest.mark.parametrize("arch,kw", CASES, ids=[c[0] for c in CASES])
+def test_eval_equal(arch, kw):
+    model = _model(arch, kw).eval()
+    x = _input(model)
+    with torch.inference_mode():
+        fast = model(x)
+        with plain_paths():
+            plain = model(x)
+        _close(fast, plain)
+        if arch.startswith("ctrgcn"):  # the per-subset official order
+            fused = CTRGCUnit.forward
+            CTRGCUnit.forward = CTRGCUnit.forward_reference
+            try:
+                with plain_paths():
+                    ref = model(x)
+            finally:
+                CTRGCUnit.forward = fused
+            _close(fast, ref)
+        # intermediates (layout / strides of the taps) match too
+        f = model.forward_intermediates(x, [0, -1])
+        with plain_paths():
+            p = model.forward_intermediates(x, [0, -1])
+        for a, b in zip(f, p):
+            assert a.shape == b.shape
+            _close(a, b)
+
+
+@pytest.mark.parametrize("arch,kw", CASES, ids=[c[0] for c in CASES])
+def test_train_gradients_equal(arch, kw):
+    model = _model(arch, kw).train()
+    x = _input(model)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = []
+    for plain in (False, True):
+        model.load_state_dict(state)
+        model.zero_grad(set_to_none=True)
+        if plain:
+            with plain_paths():
+                loss = model(x).square().mean()
+        else:
+            loss = model(x).square().mean()
+        loss.backward()
+        grads.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
+    (lf, gf), (lp, gp) = grads
+    _close(lf, lp)
+    assert set(gf) == set(gp)
+    for name in gp:
+        scale = float(gp[name].abs().max())
+        d = float((gf[name] - gp[name]).abs().max())
+        assert d <= max(1e-5, 1e-4 * scale), f"{name}: grad diff {d:.3g} (scale {scale:.3g})"
+
+
+def test_no_stale_weights():
+    model = _model("stgcnpp", {"base_channels": 16}).eval()
+    x = _input(model)
+    with torch.inference_mode():
+        before = model(x)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.1)
+        model.stages[3].gcn.bn.running_var.mul_(2.0)
+    with torch.inference_mode():
+        after = model(x)
+        with plain_paths():
+            plain = model(x)
+    assert not torch.allclose(before, after)
+    _close(after, plain)
