@@ -34,6 +34,7 @@ import torch
 
 from . import backbones as _backbones  # noqa: F401  (registers the backbones first)
 from .convert._core import Converter, get_converter, register_converter
+from .localization._weights import LOCALIZER_WEIGHTS
 from .localization.localizer import Localizer
 from .zoo._registry import get_entry, list_architectures, register_model
 
@@ -97,7 +98,7 @@ def _make_builder(backbone: str, neck: str) -> Callable[..., Localizer]:
                        f"``(N, T, num_classes + 1)`` with background last. Arguments: see "
                        f":mod:`skelzoo.localizers`.")
     paper = _PAPER if neck == "ufusion" else _PAPER + " - baseline simple head"
-    return register_model(task="localization", paper=paper)(builder)
+    return register_model(task="localization", paper=paper, weights=LOCALIZER_WEIGHTS.get(name, ()))(builder)
 
 
 def _register_all() -> list[str]:

@@ -80,11 +80,14 @@ def test_default_on():
 def test_eval_equal(arch, kw):
     model = _model(arch, kw).eval()
     x = _input(model)
+    # AAGCN's attention (y·a + y, three times per block) amplifies activations ~1e4x with random weights;
+    # the float32 re-association error grows with it
+    rel = 3e-5 if arch == "aagcn" else 1e-5
     with torch.inference_mode():
         fast = model(x)
         with plain_paths():
             plain = model(x)
-        _close(fast, plain)
+        _close(fast, plain, rel)
         if arch.startswith("ctrgcn"):  # the per-subset official order
             fused = CTRGCUnit.forward
             CTRGCUnit.forward = CTRGCUnit.forward_reference
@@ -100,7 +103,7 @@ def test_eval_equal(arch, kw):
             p = model.forward_intermediates(x, [0, -1])
         for a, b in zip(f, p):
             assert a.shape == b.shape
-            _close(a, b)
+            _close(a, b, rel)
 
 
 @pytest.mark.parametrize("arch,kw", CASES, ids=[c[0] for c in CASES])
@@ -125,7 +128,9 @@ def test_train_gradients_equal(arch, kw):
     for name in gp:
         scale = float(gp[name].abs().max())
         d = float((gf[name] - gp[name]).abs().max())
-        assert d <= max(1e-5, 1e-4 * scale), f"{name}: grad diff {d:.3g} (scale {scale:.3g})"
+        # float32 re-association through training-mode BN backward (batch of 4): up to ~6e-4 relative seen
+        # (stgcnpp); a wrong formula gives O(1) differences
+        assert d <= max(1e-5, 2e-3 * scale), f"{name}: grad diff {d:.3g} (scale {scale:.3g})"
 
 
 def test_no_stale_weights():

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.inputs and not args.example:
         raise ValueError("give at least one INPUT file, or --example")
-    model = _load(args.model or DEFAULT_MODEL, args.device)
+    model = _load(args.model or DEFAULT_MODEL, args.device, need_localizer=False)
     arrays, rows = {}, []
     jobs = []
     if args.example:

@@ -20,8 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="localize the bundled example recording (synthesised by skelzoo; ground truth known)")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"localizer name, arch.tag, hf-hub: or local-dir: (default: {DEFAULT_MODEL} with its default weights)")
-    p.add_argument("--decoder", default="official", choices=("official", "argmax"),
-                   help="official = the paper's multi-threshold proposals + NMS; argmax = run-length of the frame argmax")
+    p.add_argument("--decoder", default="argmax", choices=("argmax", "official"),
+                   help="argmax (default) = run-length segments of the smoothed frame argmax, one label per frame; "
+                        "official = the paper's multi-threshold proposals + NMS (overlapping, ranked: for mAP)")
+    p.add_argument("--smoothing", type=int, default=5, help="argmax: moving-average window in frames (default 5)")
+    p.add_argument("--min-duration", type=int, default=8,
+                   help="argmax: drop segments shorter than this many frames (default 8)")
     p.add_argument("--format", default=None, help="input format (default: inferred)")
     p.add_argument("--fps", type=float, default=None, help="override the recording's frame rate")
     p.add_argument("--out", type=Path, default=None, help="write the JSON result here too")
@@ -30,10 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _load(name: str, device: str):
+def _load(name: str, device: str, *, need_localizer: bool = True):
+    """Load a model for the CLI: registry names get their (default) weights, never random ones."""
+    from ..zoo._registry import get_entry, split_name
     from ..zoo.api import load_model
-    pretrained = not (name.startswith("hf-hub:") or name.startswith("local-dir:") or "." in name)
-    return load_model(name, pretrained=pretrained, device=device)
+
+    is_path = name.startswith("hf-hub:") or name.startswith("local-dir:")
+    if not is_path:
+        entry = get_entry(split_name(name)[0])
+        if need_localizer and entry.task != "localization":
+            raise ValueError(f"{name!r} is a {entry.task} model; localize needs a localization model "
+                             f"(see `skelzoo list --pretrained '*_ufusion*'`)")
+    return load_model(name, pretrained=not is_path and "." not in name, device=device)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,12 +68,16 @@ def run(args: argparse.Namespace) -> int:
     for name, seq, labels in jobs:
         if args.fps:
             seq.fps = float(args.fps)
-        res = localize_sequence(model, seq, name=name, method=args.decoder)
+        params = ({"smoothing": args.smoothing, "min_duration": args.min_duration}
+                  if args.decoder == "argmax" else {})
+        res = localize_sequence(model, seq, name=name, method=args.decoder, **params)
         results.append((res, labels))
         out.append(res.to_dict())
     doc = {"model": args.model, "architecture": model.skelzoo_config["architecture"],
            "tag": model.skelzoo_config.get("tag"), "class_names": list(model.class_names),
-           "decoder": args.decoder, "results": out}
+           "decoder": args.decoder, "decoder_params": ({"smoothing": args.smoothing, "min_duration": args.min_duration}
+                                                      if args.decoder == "argmax" else "paper defaults"),
+           "results": out}
     if args.out:
         args.out.write_text(json.dumps(doc, indent=2) + "\n")
     if args.plot:

@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmarks: interleaved timing, machine peak FLOP/s."""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Callable
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each callable, run round-robin (so background load hits all of them alike)."""
+    for _ in range(warmup):
+        for f in fns.values():
+            f()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def cpu_peak_gflops(threads: int) -> tuple[float, str]:
+    """Nominal float32 peak of ``threads`` cores: cores × GHz × FLOPs/cycle (2 FMA units assumed)."""
+    flags, mhz, bogo = "", None, None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags") and not flags:
+                    flags = line
+                elif line.startswith("cpu MHz") and mhz is None:
+                    mhz = float(line.split(":")[1])
+                elif line.startswith("bogomips") and bogo is None:
+                    bogo = float(line.split(":")[1])
+    except OSError:
+        pass
+    if " avx512f" in flags:
+        per_cycle, isa = 64, "AVX-512 (2 FMA × 16 lanes × 2)"
+    elif " avx2" in flags and " fma" in flags:
+        per_cycle, isa = 32, "AVX2 (2 FMA × 8 lanes × 2)"
+    else:
+        per_cycle, isa = 8, "SSE"
+    ghz = (bogo / 2 if bogo else (mhz or 2000.0)) / 1000.0
+    cores = min(threads, os.cpu_count() or threads)
+    return cores * ghz * per_cycle, f"{cores} cores × {ghz:.2f} GHz × {per_cycle} FLOP/cycle, {isa}"
