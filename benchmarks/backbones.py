@@ -49,7 +49,8 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int) -> dict
 
         t = interleaved({"fast": lambda: model(x), "base": base}, repeats)
     return {"name": name, "params": sum(p.numel() for p in model.parameters()), "gflop": flops / 1e9,
-            "fast_s": t["fast"], "base_s": t["base"], "max_diff": float((fast_out - base_out).abs().max())}
+            "fast_s": t["fast"], "base_s": t["base"], "max_diff": float((fast_out - base_out).abs().max()),
+            "scale": float(base_out.abs().max())}
 
 
 def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64, batch: int = 8,
@@ -77,13 +78,14 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
     print(f"backbone forward, N={batch} C=3 T={frames} V=25 M=2, float32, {threads} threads, median of {repeats} "
           f"(fast and baseline interleaved); peak {peak:.0f} GFLOP/s = {how}")
     print(f"{'model':<14} {'params':>10} {'GFLOP':>7} {'base s':>7} {'fast s':>7} {'speedup':>7} "
-          f"{'GFLOP/s':>8} {'% peak':>6} {'official s':>10} {'max|diff|':>9}")
+          f"{'GFLOP/s':>8} {'% peak':>6} {'official s':>10} {'max|diff|':>9} {'rel diff':>9}")
     for r in rows:
         gfs = r["gflop"] / r["fast_s"]
         off = OFFICIAL_S.get(r["name"])
         print(f"{r['name']:<14} {r['params']:>10,} {r['gflop']:>7.1f} {r['base_s']:>7.3f} {r['fast_s']:>7.3f} "
               f"{r['base_s'] / r['fast_s']:>6.2f}x {gfs:>8.1f} {100 * gfs / peak:>5.1f}% "
-              f"{(f'{off:.2f}' if off else '-'):>10} {r['max_diff']:>9.1e}")
+              f"{(f'{off:.2f}' if off else '-'):>10} {r['max_diff']:>9.1e} "
+              f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>9.1e}")
 
 
 def main() -> None:

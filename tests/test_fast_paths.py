@@ -148,3 +148,18 @@ def test_no_stale_weights():
             plain = model(x)
     assert not torch.allclose(before, after)
     _close(after, plain)
+
+
+@pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl"])
+def test_ctrgcn_nhwc_block_equal(arch):
+    """CTR-GCN's channels-last block (kept, not the default: slower on CPU) equals the plain block."""
+    from skelzoo.blocks.fast import to_nchw, to_nhwc
+
+    model = _model(arch, {"base_channels": 8}).eval()
+    torch.manual_seed(3)
+    x = torch.randn(2, 3, 8, 25)
+    with torch.inference_mode():
+        for blk in model.stages[:2]:
+            y = blk(x)
+            _close(to_nchw(blk._forward_nhwc(to_nhwc(x))), y)
+            x = y

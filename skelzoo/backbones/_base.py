@@ -45,8 +45,6 @@ def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, 
         raise ValueError(f"{what} expects at least {min_frames} frames, got T={t}")
     if not x.is_floating_point():
         raise ValueError(f"{what} expects a floating-point tensor, got {x.dtype}")
-    if torch.compiler.is_compiling():  # the value check would break the compiled graph
-        return
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{what} input holds {bad} NaN/inf values; fill or mask missing joints first")
