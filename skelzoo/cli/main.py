@@ -41,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import SkelzooError
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (SkelzooError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError,
             ConnectionError, KeyError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
