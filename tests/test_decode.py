@@ -193,6 +193,32 @@ def test_official_matches_naive_loops(seed: int, t_len: int, k: int, temp: float
     np.testing.assert_allclose(sorted(p.score.tolist()), sorted(sc for *_, sc in exp), atol=1e-12)
 
 
+@pytest.mark.parametrize("params", [
+    {},
+    {"thresholds": (-0.01, 0.1, 0.2)},  # negative threshold: zero padding of the batch must stay inactive
+    {"thresholds": (0.2, 0.1, 0.3, 0.1)},  # unsorted, repeated thresholds (general path)
+    {"thresholds": (0.25,), "min_length": 1},
+    {"nms_threshold": 1.0},  # no NMS: duplicates across thresholds are kept
+    {"nms_threshold": 0.0},
+])
+def test_batch_matches_naive_with_ties_and_uneven_lengths(params: dict) -> None:
+    rng = np.random.default_rng(7)
+    thresholds = params.get("thresholds", DEFAULT_CAS_THRESHOLDS)
+    if "thresholds" not in params:  # values on a coarse grid around the official thresholds: many ties
+        cas_list = [np.round(rng.uniform(0.0, 0.08, size=(t, 3)) * 200) / 200 for t in (0, 3, 17, 60, 41)]
+    else:
+        cas_list = [np.round(rng.uniform(0.0, 0.4, size=(t, 3)) * 20) / 20 for t in (0, 3, 17, 60, 41)]
+    batch = cas_proposals_batch(cas_list, **params)
+    for cas, p in zip(cas_list, batch):
+        exp = _naive_official(cas, thresholds=thresholds, min_len=params.get("min_length", 3),
+                              nms=params.get("nms_threshold", 0.2))
+        # same proposals (the naive scores differ in the last bits, so near-ties may be kept in another order)
+        got = sorted(zip(p.label.tolist(), p.start.tolist(), p.stored_end.tolist()))
+        assert got == sorted((c, s, e) for c, s, e, _ in exp)
+        np.testing.assert_allclose(sorted(p.score.tolist()), sorted(sc for *_, sc in exp), rtol=0, atol=1e-12)
+        assert np.all(np.lexsort((-p.score, p.label)) == np.arange(len(p)))  # label, then descending score
+
+
 def test_margin_and_inner_quirks() -> None:
     # run [4, 8): n=4, inner = frames 4..8 (frame 8 = first frame after the run), left margin {3}, right {9}
     v = np.array([0, 0, 0, .02, .5, .5, .5, .5, .01, .04, 0, 0, 0, 0])

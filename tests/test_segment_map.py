@@ -213,6 +213,19 @@ def test_input_forms_agree() -> None:
     assert segment_map([props], gt_segments=[labels_to_segments(EX_LABELS, 2)], protocol="line").map == results[0]
 
 
+def test_gt_labels_equal_gt_segments_on_uneven_batches() -> None:
+    rng = np.random.default_rng(3)
+    labels = [np.repeat(rng.integers(0, 4, size=n), rng.integers(1, 5, size=n)) for n in (0, 5, 1, 12, 0, 9)]
+    backgrounds = [3, 0, 3, 2, 1, 3]
+    preds = [[(int(rng.integers(0, 4)), int(s), int(s + rng.integers(1, 9)), float(rng.choice([0.2, 0.7])))
+              for s in rng.integers(0, 30, size=int(rng.integers(0, 6)))] for _ in labels]
+    gt_segments = [list(zip(*label_runs(lab, bg))) for lab, bg in zip(labels, backgrounds)]
+    for protocol in ("clean", "line"):
+        a = segment_map(preds, labels, background=backgrounds, protocol=protocol, classes=[0, 1, 2, 3])
+        b = segment_map(preds, gt_segments=gt_segments, protocol=protocol, classes=[0, 1, 2, 3])
+        assert a.to_dict() == b.to_dict()
+
+
 def test_label_runs_and_length_one_runs() -> None:
     c, s, e = label_runs([2, 0, 2, 1, 1, 0], background=2)
     assert (c.tolist(), s.tolist(), e.tolist()) == ([0, 1, 0], [1, 3, 5], [2, 5, 6])

@@ -221,10 +221,18 @@ def voc_ap(tp: np.ndarray, num_gt: int) -> float:
     return float(np.sum((recall[change + 1] - recall[change]) * envelope[change + 1]))
 
 
-def _pairs(p_key: np.ndarray, g_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (prediction, GT) index pairs with equal group key; ``g_key`` sorted; pairs ordered by prediction."""
-    lo = np.searchsorted(g_key, p_key, side="left")
-    hi = np.searchsorted(g_key, p_key, side="right")
+def _pairs(p_key: np.ndarray, g_key: np.ndarray, n_keys: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All (prediction, GT) index pairs with equal group key; ``g_key`` sorted; pairs ordered by prediction.
+
+    With ``n_keys`` (every key in ``[0, n_keys)``) the GT ranges come from a count table instead of a search.
+    """
+    if n_keys is not None:
+        offsets = np.zeros(n_keys + 1, dtype=np.int64)
+        np.cumsum(np.bincount(g_key, minlength=n_keys), out=offsets[1:])
+        lo, hi = offsets[p_key], offsets[p_key + 1]
+    else:
+        lo = np.searchsorted(g_key, p_key, side="left")
+        hi = np.searchsorted(g_key, p_key, side="right")
     counts = hi - lo
     pair_p = np.repeat(np.arange(len(p_key)), counts)
     first = np.cumsum(counts) - counts
@@ -286,17 +294,34 @@ def _check_thresholds(tiou_thresholds: Iterable[float]) -> tuple[float, ...]:
     return th
 
 
-def _gt_from_labels(gt_labels: Sequence[Any], background: int | Sequence[int] | None) -> list[tuple[np.ndarray, ...]]:
+def _gt_arrays_from_labels(gt_labels: Sequence[Any], background: int | Sequence[int] | None) -> tuple[np.ndarray, ...]:
+    """Stacked ``(video, label, start, end)`` GT arrays of all sequences at once (same runs as :func:`label_runs`)."""
     if background is None:
         raise ValueError("gt_labels needs the background index (background=K)")
-    bgs = [int(background)] * len(gt_labels) if np.ndim(background) == 0 else [int(b) for b in background]
-    if len(bgs) != len(gt_labels):
-        raise ValueError(f"{len(bgs)} background indices for {len(gt_labels)} sequences")
-    out = []
-    for lab, bg in zip(gt_labels, bgs):
-        c, s, e = label_runs(lab, bg)
-        out.append((c, s, e, np.ones(len(c))))
-    return out
+    n = len(gt_labels)
+    bgs = np.full(n, int(background), dtype=np.int64) if np.ndim(background) == 0 else \
+        np.array([int(b) for b in background], dtype=np.int64)  # type: ignore[union-attr]
+    if len(bgs) != n:
+        raise ValueError(f"{len(bgs)} background indices for {n} sequences")
+    labs = [np.asarray(lab).reshape(-1) for lab in gt_labels]
+    lengths = np.array([lab.size for lab in labs], dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z.copy(), z.copy(), z.copy()
+    cat = np.concatenate([lab.astype(np.int64) for lab in labs]) if n > 1 else labs[0].astype(np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    new = np.empty(total, dtype=bool)
+    new[0] = True
+    np.not_equal(cat[1:], cat[:-1], out=new[1:])
+    new[offsets[lengths > 0]] = True
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], total)
+    video = np.searchsorted(offsets, starts, side="right") - 1  # last sequence starting at or before the run
+    label = cat[starts]
+    keep = label != bgs[video]
+    video, label, starts, ends = video[keep], label[keep], starts[keep], ends[keep]
+    return video, label, starts - offsets[video], ends - offsets[video]
 
 
 def segment_map(
@@ -332,11 +357,15 @@ def segment_map(
     thresholds = _check_thresholds(tiou_thresholds)
     if (gt_labels is None) == (gt_segments is None):
         raise ValueError("pass exactly one of gt_labels= or gt_segments=")
-    gt_list = _gt_from_labels(gt_labels, background) if gt_labels is not None else \
-        [_segment_arrays(g, with_score=False) for g in gt_segments]  # type: ignore[union-attr]
-    if len(predictions) != len(gt_list):
-        raise ValueError(f"{len(predictions)} prediction entries for {len(gt_list)} ground-truth sequences")
-    gv, gc, gs, ge, _ = _stack(gt_list)
+    if gt_labels is not None:
+        n_gt_seq = len(gt_labels)
+        gv, gc, gs, ge = _gt_arrays_from_labels(gt_labels, background)
+    else:
+        gt_list = [_segment_arrays(g, with_score=False) for g in gt_segments]  # type: ignore[union-attr]
+        n_gt_seq = len(gt_list)
+        gv, gc, gs, ge, _ = _stack(gt_list)
+    if len(predictions) != n_gt_seq:
+        raise ValueError(f"{len(predictions)} prediction entries for {n_gt_seq} ground-truth sequences")
     pv, pc, ps, pe, pscore = _stack([_segment_arrays(p, with_score=True) for p in predictions])
 
     cls = np.unique(gc) if classes is None else np.asarray(sorted({int(c) for c in classes}), dtype=np.int64)
@@ -345,7 +374,7 @@ def segment_map(
     if cls.size == 0:
         raise ValueError("nothing to evaluate: no ground-truth segment of any class (pass classes= explicitly)")
 
-    ap = _average_precisions(cls, (gv, gc, gs, ge), (pv, pc, ps, pe, pscore), thresholds, protocol, len(gt_list))
+    ap = _average_precisions(cls, (gv, gc, gs, ge), (pv, pc, ps, pe, pscore), thresholds, protocol, n_gt_seq)
     maps = tuple(float(100.0 * ap[h].mean()) for h in range(len(thresholds)))
     return SegmentMAPResult(
         protocol=protocol,
@@ -357,6 +386,26 @@ def segment_map(
         num_gt=tuple(int(n) for n in np.bincount(np.searchsorted(cls, gc[np.isin(gc, cls)]), minlength=cls.size)),
         num_pred=tuple(int(n) for n in np.bincount(np.searchsorted(cls, pc[np.isin(pc, cls)]), minlength=cls.size)),
     )
+
+
+def _order_by_group_then_score(group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """``numpy.lexsort((-score, group))`` (group ascending, score descending, then index), computed with
+    unstable sorts on unique integer keys (much faster than the stable float sort); ``group >= 0``."""
+    n = score.size
+    if n == 0 or np.isnan(score).any():
+        return np.lexsort((-score, group))
+    by_score = np.argsort(-score)
+    ordered = score[by_score]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    dense = np.empty(n, dtype=np.int64)
+    dense[by_score] = np.cumsum(new) - 1
+    n_dense = int(dense[by_score[-1]]) + 1
+    n_group = int(group.max()) + 1
+    if n_group * n_dense * n >= 2**62:
+        return np.lexsort((-score, group))
+    return np.argsort((group.astype(np.int64) * n_dense + dense) * n + np.arange(n))
 
 
 def _average_precisions(
@@ -380,11 +429,12 @@ def _average_precisions(
     else:
         p0, p1, g0, g1 = ps, pe, gs, ge
 
-    rank = np.lexsort((np.arange(pc.size), -pscore, pc))  # by class, then score desc, then input order
+    rank = _order_by_group_then_score(pc, pscore)  # by class, then score desc, then input order
     p_group = (pc * n_videos + pv)[rank]
     g_order = np.lexsort((gs, gc * n_videos + gv))
     g_key = (gc * n_videos + gv)[g_order]
-    pair_p, pair_g = _pairs(p_group, g_key)
+    n_keys = cls.size * n_videos
+    pair_p, pair_g = _pairs(p_group, g_key, n_keys if n_keys <= 4 * (p_group.size + g_key.size) + (1 << 20) else None)
     iou = _interval_iou(p0[rank][pair_p], p1[rank][pair_p], g0[g_order][pair_g], g1[g_order][pair_g])
 
     n_gt = np.bincount(gc, minlength=cls.size)

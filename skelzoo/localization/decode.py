@@ -27,7 +27,10 @@ Two decoders:
 
 Both work on whole arrays; run finding uses ``numpy.diff`` / ``flatnonzero``; the official NMS runs
 all (sequence, class) groups of a batch in parallel on a sparse suppression graph.
-A batch is zero-padded to its longest sequence (memory ``5 x K x V x T_max`` booleans).
+A batch is zero-padded to its longest sequence. With strictly increasing thresholds (the official ones) the
+runs of every threshold come from one int8 "level" array ``(V, K, T_max + 1)`` (number of thresholds each
+frame exceeds): its change points are the crossings of all thresholds at once. Other threshold lists fall
+back to one boolean mask per threshold (memory ``H x K x V x T_max`` booleans).
 """
 from __future__ import annotations
 
@@ -264,6 +267,152 @@ def _group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, sco
     return kept
 
 
+# ----------------------------------------------------------------------------------------------------------
+# fast path (strictly increasing thresholds): one level array instead of one boolean mask per threshold
+# ----------------------------------------------------------------------------------------------------------
+def _pad_rows(arrays: Sequence[np.ndarray], cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Selected columns of every sequence as zero-padded rows ``(V, C, T_max + 1)`` plus lengths ``(V,)``."""
+    lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
+    n_v, n_c = len(arrays), cols.size
+    width = int(lengths.max()) + 1
+    values = np.zeros((n_v, n_c, width), dtype=np.float64)
+    contiguous = bool(np.all(np.diff(cols) == 1))
+    sel = slice(int(cols[0]), int(cols[-1]) + 1) if contiguous else cols
+    if np.all(lengths == lengths[0]):
+        t = int(lengths[0])
+        values[:, :, :t] = np.stack(arrays)[:, :, sel].transpose(0, 2, 1)
+    else:
+        for v, a in enumerate(arrays):
+            values[v, :, : a.shape[0]] = a[:, sel].T
+    return values, lengths
+
+
+def _level_runs(level: np.ndarray, n_levels: int, min_length: int,
+                dedupe: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal runs of ``level > h`` for every ``h < n_levels`` in each row of ``level`` ``(R, W)`` (last
+    column 0) with at least ``min_length`` frames.
+
+    Returns ``(row, start, end)`` (each ``(N,)``, end exclusive), ordered by h, then row, then start. With
+    ``dedupe`` a run is dropped when the same bounds already form a run at threshold ``h - 1``, i.e. when
+    ``max(level[start - 1], level[end]) < h`` (``level[-1]`` read as 0).
+    """
+    width = level.shape[1]
+    steps = np.diff(level, axis=1, prepend=level.dtype.type(0)).reshape(-1)
+    pos = np.flatnonzero(steps != 0)  # boolean nonzero is much faster than on int8
+    after = level.reshape(-1)[pos]
+    before = after - steps[pos]
+    # a change from level a to b crosses every h in [min(a, b), max(a, b)); at a fixed h the crossings, in
+    # row-major order, alternate rise (start of a run), fall (its end), rise, fall, ... (each row ends at 0)
+    n = pos.size
+    h = np.arange(n_levels, dtype=level.dtype)[:, None]
+    crossing = np.flatnonzero((np.minimum(before, after) <= h) & (np.maximum(before, after) > h))
+    run_h = crossing[0::2] // max(n, 1)
+    r = crossing[0::2] - run_h * n
+    f = crossing[1::2] - run_h * n
+    s_pos, e_pos = pos[r], pos[f]
+    keep = (e_pos - s_pos) >= min_length
+    if dedupe:
+        keep &= np.maximum(before[r], after[f]) == run_h
+    keep = np.flatnonzero(keep)
+    row, s = np.divmod(s_pos[keep], width)
+    return row, s, e_pos[keep] - row * width
+
+
+def _fast_candidates(arrays: Sequence[np.ndarray], cols: np.ndarray, th: np.ndarray, min_length: int,
+                     dedupe: bool, margin_ratio: float, outer_weight: float) -> tuple[np.ndarray, ...]:
+    """Scored candidates ``(group, video, col_index, start, end, score)`` ordered by (threshold, group, start),
+    ``group = video * C + col_index``; duplicates (same run at several thresholds) keep the first threshold."""
+    values, lengths = _pad_rows(arrays, cols)
+    n_v, n_c, width = values.shape
+    level = np.zeros(values.shape, dtype=np.int8 if th.size < 127 else np.int16)
+    for t in th:
+        level += values > t
+    if th[0] < 0:  # padding frames are zeros: only negative thresholds can activate them
+        level *= (np.arange(width)[None, :] < lengths[:, None])[:, None, :]
+    row, s, e = _level_runs(level.reshape(n_v * n_c, width), th.size, min_length, dedupe)
+    video, ci = row // n_c, row % n_c
+
+    cumsum = np.zeros((n_v * n_c, width + 1), dtype=np.float64)
+    np.cumsum(values.reshape(n_v * n_c, width), axis=1, out=cumsum[:, 1:])
+    score = _score_rows(cumsum, row, lengths[video], s, e, margin_ratio, outer_weight)
+    return row, video, ci, s, e, score
+
+
+def _score_rows(cumsum: np.ndarray, row: np.ndarray, length: np.ndarray, s: np.ndarray, e: np.ndarray,
+                margin_ratio: float, outer_weight: float) -> np.ndarray:
+    """:func:`_score_runs` on a row-major zero-led cumsum ``(R, W + 1)``."""
+    flat = cumsum.reshape(-1)
+    base = row * cumsum.shape[1]
+
+    def window(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w = np.maximum(hi - lo, 0)
+        hi = np.maximum(hi, lo)
+        return flat.take(base + hi) - flat.take(base + lo), w
+
+    n = e - s
+    inner_sum, inner_w = window(s, np.minimum(e + 1, length))
+    left_sum, left_w = window(np.maximum(0, np.trunc(s - n * margin_ratio).astype(np.int64)), s)
+    right_sum, right_w = window(e + 1, np.minimum(length - 1, np.trunc(e + n * margin_ratio + 1).astype(np.int64)))
+    outer_w = left_w + right_w
+    outer = np.divide(left_sum + right_sum, outer_w, out=np.zeros_like(left_sum), where=outer_w > 0)
+    return inner_sum / inner_w - outer_weight * outer
+
+
+def _order_by_group_then_score(group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """``numpy.lexsort((-score, group))`` (group ascending, score descending, then index), computed with
+    unstable sorts on unique integer keys (much faster than the stable float sort); ``group >= 0``."""
+    n = score.size
+    if n == 0 or np.isnan(score).any():
+        return np.lexsort((-score, group))
+    by_score = np.argsort(-score)
+    ordered = score[by_score]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    dense = np.empty(n, dtype=np.int64)
+    dense[by_score] = np.cumsum(new) - 1
+    n_dense = int(dense[by_score[-1]]) + 1
+    n_group = int(group.max()) + 1
+    if n_group * n_dense * n >= 2**62:
+        return np.lexsort((-score, group))
+    return np.argsort((group.astype(np.int64) * n_dense + dense) * n + np.arange(n))
+
+
+def _fast_group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, score: np.ndarray,
+                    threshold: float, by_start: np.ndarray) -> np.ndarray:
+    """:func:`_group_nms` for candidates given with their (group, start) order ``by_start``; kept indices
+    ordered by (group, -score, index)."""
+    n = score.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    base = group[by_start] * (int(stored_end.max()) + 2)
+    last = np.searchsorted(base + start[by_start], base + stored_end[by_start], side="right")
+    counts = last - np.arange(1, n + 1)
+    first = np.cumsum(counts) - counts
+    a = np.repeat(np.arange(n), counts)
+    b = a + 1 + (np.arange(a.size) - first[a])
+    i, j = by_start[a], by_start[b]
+    # i ranks above j: higher score, or equal score and earlier index
+    i_first = (score[i] > score[j]) | ((score[i] == score[j]) & (i < j))
+    hi = np.where(i_first, i, j)
+    lo = np.where(i_first, j, i)
+    inter = np.minimum(stored_end[hi], stored_end[lo]) - np.maximum(start[hi], start[lo]) + 1
+    sup = np.maximum(inter, 0) / (stored_end[lo] - start[lo] + 1) > threshold
+    src, dst = hi[sup], lo[sup]
+    state = np.zeros(n, dtype=np.int8)  # 0 undecided, 1 kept, 2 suppressed
+    blocked = np.zeros(n, dtype=bool)
+    while src.size:
+        blocked[:] = False
+        blocked[dst] = True
+        state[(state == 0) & ~blocked] = 1
+        state[dst[state[src] == 1]] = 2
+        live = (state[src] != 2) & (state[dst] == 0)
+        src, dst = src[live], dst[live]
+    state[state == 0] = 1
+    kept = np.flatnonzero(state == 1)
+    return kept[_order_by_group_then_score(group[kept], score[kept])]
+
+
 def cas_proposals_batch(
     cas_list: Sequence[Any],
     *,
@@ -310,6 +459,13 @@ def cas_proposals_batch(
     if cols.size == 0 or th.size == 0:
         return [Proposals.empty() for _ in arrays]
 
+    if th.size == 1 or bool(np.all(np.diff(th) > 0)):
+        group, video, ci, s, e, score = _fast_candidates(arrays, cols, th, min_length, nms_threshold < 1.0,
+                                                         margin_ratio, outer_weight)
+        by_start = np.argsort(group * (int(e.max(initial=0)) + 3) + s, kind="stable")  # merges sorted runs
+        kept = _fast_group_nms(group, s, e + 1, score, nms_threshold, by_start)
+        return _split_by_video(kept, video, cols[ci], s, e, score, len(arrays))
+
     values, lengths = _pad_batch(arrays, cols)
     n_videos, width, n_cols = values.shape
     valid = np.arange(width)[None, :] < lengths[:, None]  # (V, W)
@@ -340,14 +496,11 @@ def _split_by_video(
     n_videos: int,
 ) -> list[Proposals]:
     """Split kept candidates (ordered by video) into one :class:`Proposals` per video."""
-    kv = video[kept]
-    bounds = np.searchsorted(kv, np.arange(n_videos + 1), side="left")
-    out = []
-    for v in range(n_videos):
-        idx = kept[bounds[v] : bounds[v + 1]]
-        out.append(Proposals(label=label[idx].astype(np.int64), start=s[idx].astype(np.int64),
-                             end=e[idx].astype(np.int64), score=score[idx]))
-    return out
+    bounds = np.searchsorted(video[kept], np.arange(n_videos + 1), side="left").tolist()
+    lab, st, en, sc = (label[kept].astype(np.int64), s[kept].astype(np.int64), e[kept].astype(np.int64),
+                       score[kept])
+    return [Proposals(label=lab[a:b], start=st[a:b], end=en[a:b], score=sc[a:b])
+            for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def cas_proposals(
