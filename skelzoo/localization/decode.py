@@ -40,6 +40,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
+from .._ordering import order_by_group_then_score
 from .segments import Segment, segments_from_arrays
 
 __all__ = [
@@ -358,26 +359,6 @@ def _score_rows(cumsum: np.ndarray, row: np.ndarray, length: np.ndarray, s: np.n
     return inner_sum / inner_w - outer_weight * outer
 
 
-def _order_by_group_then_score(group: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """``numpy.lexsort((-score, group))`` (group ascending, score descending, then index), computed with
-    unstable sorts on unique integer keys (much faster than the stable float sort); ``group >= 0``."""
-    n = score.size
-    if n == 0 or np.isnan(score).any():
-        return np.lexsort((-score, group))
-    by_score = np.argsort(-score)
-    ordered = score[by_score]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    dense = np.empty(n, dtype=np.int64)
-    dense[by_score] = np.cumsum(new) - 1
-    n_dense = int(dense[by_score[-1]]) + 1
-    n_group = int(group.max()) + 1
-    if n_group * n_dense * n >= 2**62:
-        return np.lexsort((-score, group))
-    return np.argsort((group.astype(np.int64) * n_dense + dense) * n + np.arange(n))
-
-
 def _fast_group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray, score: np.ndarray,
                     threshold: float, by_start: np.ndarray) -> np.ndarray:
     """:func:`_group_nms` for candidates given with their (group, start) order ``by_start``; kept indices
@@ -410,7 +391,7 @@ def _fast_group_nms(group: np.ndarray, start: np.ndarray, stored_end: np.ndarray
         src, dst = src[live], dst[live]
     state[state == 0] = 1
     kept = np.flatnonzero(state == 1)
-    return kept[_order_by_group_then_score(group[kept], score[kept])]
+    return kept[order_by_group_then_score(group[kept], score[kept])]
 
 
 def cas_proposals_batch(
