@@ -46,28 +46,29 @@ def _load(cls: type, args: argparse.Namespace) -> Any:
     return load_config(cls, args.config, overrides)
 
 
-def run_pretrain(args: argparse.Namespace) -> int:
-    from ..training.pretrain import PretrainConfig, pretrain
+def _run(cls: type, stage: Any, args: argparse.Namespace) -> int:
     from ..training.trainer import config_to_dict
 
-    cfg = _load(PretrainConfig, args)
+    cfg = _load(cls, args)
     if args.print_config:
         print_json(config_to_dict(cfg))
         return 0
-    summary = pretrain(cfg, resume=args.resume)
+    summary = stage(cfg, resume=args.resume)
     summary.pop("config", None)
     print_json(summary)
     return 0
 
 
+def run_pretrain(args: argparse.Namespace) -> int:
+    from ..training.pretrain import PretrainConfig, pretrain
+
+    return _run(PretrainConfig, pretrain, args)
+
+
 def run_finetune(args: argparse.Namespace) -> int:
     from ..training.finetune import FinetuneConfig, finetune
-    from ..training.trainer import config_to_dict
 
-    cfg = _load(FinetuneConfig, args)
-    if args.print_config:
-        print_json(config_to_dict(cfg))
-        return 0
+    return _run(FinetuneConfig, finetune, args)
     summary = finetune(cfg, resume=args.resume)
     summary.pop("config", None)
     print_json(summary)
