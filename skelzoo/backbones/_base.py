@@ -16,6 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..blocks.context import ContextUnit
 from ..blocks.fast import fast_paths_enabled, to_nchw, to_nhwc
 from ..layouts import get_layout
 
@@ -61,6 +62,10 @@ class Backbone(nn.Module):
     task_default = "classification"
     #: whether the stem's data-BN has one set of statistics per person slot (then M is fixed)
     fixed_num_person: bool = True
+    #: whether some stage pools over the whole sequence (data-dependent global temporal context, e.g. an
+    #: embedded graph over all frames): then windowed inference is exact only with the streamed
+    #: statistics of :meth:`context_units` (see :mod:`skelzoo.blocks.context`)
+    global_context: bool = False
     stages: nn.ModuleList
     feature_info: list[StageInfo]
 
@@ -138,6 +143,33 @@ class Backbone(nn.Module):
             y = self._run_stage(i, y)
             if i in take:
                 out.append(self._unfold(y, n, m))
+        return out
+
+    def forward_stages(self, y: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Stages ``start .. stop-1`` on a folded ``(N·M, C, T, V)`` tensor (e.g. a stem output or a stored
+        stage output); returns stage ``stop-1``'s ``(N·M, C', T', V)`` output (channels-last memory on the
+        fast path, where the input may be channels-last too). Used by streaming inference."""
+        if self._fast_stages():
+            z = to_nhwc(y)
+            for i in range(start, stop):
+                z = self.stages[i].forward_nhwc(z)
+            return to_nchw(z)
+        for i in range(start, stop):
+            y = self._run_stage(i, y)
+        return y
+
+    def context_units(self, last_stage: int | None = None) -> list[tuple[int, int, ContextUnit]]:
+        """``(stage index, input reduction, unit)`` of every unit with whole-sequence statistics in stages
+        ``0..last_stage`` (default all), in forward order.
+
+        The input reduction is the temporal reduction of the stage's input (the units of the 2s-AGCN
+        family and CTR-GCN run before the stage's temporal stride).
+        """
+        last = len(self.stages) - 1 if last_stage is None else last_stage
+        out = []
+        for i in range(last + 1):
+            r_in = int(self.feature_info[i - 1]["reduction"]) if i > 0 else 1
+            out += [(i, r_in, m) for m in self.stages[i].modules() if isinstance(m, ContextUnit) and m.context_sites]
         return out
 
     def _fast_stages(self) -> bool:

@@ -24,7 +24,9 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, make_down
+from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, embedded_sum,
+                                 embedded_sum_nhwc, make_down)
+from ..blocks.context import ContextUnit
 from ..blocks.fast import graph_bn, linear_bn
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
@@ -41,7 +43,7 @@ AAGCN_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 AAGCN_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
 
 
-class AttentionAdaptiveGraphConv(nn.Module):
+class AttentionAdaptiveGraphConv(ContextUnit):
     """AAGCN ``unit_gcn``: ``(N, C_in, T, V) -> (N, C_out, T, V)``.
 
     For each subset k: ``graph_k = PA_k + α · tanh(θ_kᵀφ_k / (C_e·T))`` with ``PA`` the whole learnable
@@ -51,6 +53,10 @@ class AttentionAdaptiveGraphConv(nn.Module):
     spatial ``a = σ(conv_sa(mean_T y))`` (Conv1d C -> 1, kernel V or V-1 (odd), xavier-normal init);
     temporal ``a = σ(conv_ta(mean_V y))`` (Conv1d C -> 1, kernel 9, zero init);
     channel ``a = σ(fc2c(ReLU(fc1c(mean_TV y))))`` (C -> C/2 -> C, fc2c zero init).
+
+    Whole-sequence statistics (:mod:`skelzoo.blocks.context`), in forward order: ``"affinity"``
+    ``θ_kᵀφ_k / (C_e·T)`` ``(N, K, V, V)``; with attention also ``"spatial"`` = ``mean_T y`` ``(N, C, V)``
+    and ``"channel"`` = ``mean_T mean_V y`` ``(N, C)`` (the temporal attention is a local convolution).
     """
 
     def __init__(self, in_channels: int, out_channels: int, a: torch.Tensor, coff_embedding: int = 4,
@@ -60,6 +66,7 @@ class AttentionAdaptiveGraphConv(nn.Module):
         inter = out_channels // coff_embedding
         self.num_subset = k
         self.attention = attention
+        self.context_sites = ("affinity", "spatial", "channel") if attention else ("affinity",)
         self.PA = nn.Parameter(a.clone().float())
         self.alpha = nn.Parameter(torch.zeros(1))
         self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(k))
@@ -75,6 +82,7 @@ class AttentionAdaptiveGraphConv(nn.Module):
             nn.init.zeros_(self.conv_ta.bias)
             ker = v if v % 2 else v - 1
             self.conv_sa = nn.Conv1d(out_channels, 1, ker, padding=(ker - 1) // 2)
+            self.conv_sa.joint_axis = True  # convolves over V, not T (temporal_receptive_field skips it)
             nn.init.xavier_normal_(self.conv_sa.weight)
             nn.init.zeros_(self.conv_sa.bias)
             self.fc1c = nn.Linear(out_channels, out_channels // 2)
@@ -88,37 +96,46 @@ class AttentionAdaptiveGraphConv(nn.Module):
         bn_init(self.bn, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.context_stat("affinity", x, 2, lambda z: embedded_sum(self.conv_a, self.conv_b, z))
         y: torch.Tensor | None = None
         for i in range(self.num_subset):
-            g = self.PA[i] + torch.tanh(embedded_affinity(self.conv_a[i], self.conv_b[i], x)) * self.alpha
+            ei = embedded_affinity(self.conv_a[i], self.conv_b[i], x) if e is None else e[:, i]
+            g = self.PA[i] + torch.tanh(ei) * self.alpha
             z = self.conv_d[i](aggregate(x, g))
             y = z if y is None else z + y
         assert y is not None
         y = self.bn(y)
         y = torch.relu(y + (x if self.down is None else self.down(x)))
         if self.attention:
-            sa = torch.sigmoid(self.conv_sa(y.mean(-2)))                  # (N, 1, V)
+            se = self.context_stat("spatial", y, 2, lambda z: z.sum(2))
+            sa = torch.sigmoid(self.conv_sa(y.mean(-2) if se is None else se))  # (N, 1, V)
             y = y * sa.unsqueeze(-2) + y
             ta = torch.sigmoid(self.conv_ta(y.mean(-1)))                  # (N, 1, T)
             y = y * ta.unsqueeze(-1) + y
-            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1)))))  # (N, C)
+            ce = self.context_stat("channel", y, 2, lambda z: z.mean(-1).sum(-1))
+            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1) if ce is None else ce))))  # (N, C)
             y = y * ca.unsqueeze(-1).unsqueeze(-1) + y
         return y
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path on ``(N, T, V, C)`` (as :meth:`AdaptiveGraphConv.forward_nhwc`, attention in NHWC)."""
-        g = self.PA + torch.tanh(embedded_affinity_nhwc(self.conv_a, self.conv_b, x)) * self.alpha
+        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
+        if e is None:
+            e = embedded_affinity_nhwc(self.conv_a, self.conv_b, x)
+        g = self.PA + torch.tanh(e) * self.alpha
         w = torch.stack([c.weight.flatten(1) for c in self.conv_d])               # (K, O, C)
         b = sum(c.bias for c in self.conv_d) if self.conv_d[0].bias is not None else None
         y = graph_bn(x, g, w, None, self.bn, post_bias=b)
         y = torch.relu_(y + (x if self.down is None else linear_bn(x, self.down[0], self.down[1])))
         if self.attention:
             n, t, v, c = y.shape
-            sa = torch.sigmoid(self.conv_sa(y.mean(1).transpose(1, 2)))            # (N, 1, V)
+            se = self.context_stat("spatial", y, 1, lambda z: z.sum(1).transpose(1, 2))
+            sa = torch.sigmoid(self.conv_sa(y.mean(1).transpose(1, 2) if se is None else se))  # (N, 1, V)
             y = y * sa.view(n, 1, v, 1) + y
             ta = torch.sigmoid(self.conv_ta(y.mean(2).transpose(1, 2)))            # (N, 1, T)
             y = y * ta.view(n, t, 1, 1) + y
-            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(2).mean(1)))))  # (N, C)
+            ce = self.context_stat("channel", y, 1, lambda z: z.mean(2).sum(1))
+            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(2).mean(1) if ce is None else ce))))  # (N, C)
             y = y * ca.view(n, 1, 1, c) + y
         return y
 
@@ -130,6 +147,8 @@ class AAGCN(Backbone):
     ``(N·M, C_i, T_i, V)`` to ``(N·M, channels[i], ⌈T_i / strides[i]⌉, V)``. Output logits
     ``(N, num_classes)`` or pooled features ``(N, 256)`` when ``num_classes == 0``.
     """
+
+    global_context = True  # see the graph unit's context_sites
 
     def __init__(self, *, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25",
                  num_person: int = 2, dropout: float = 0.0, attention: bool = True,

@@ -28,7 +28,9 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, make_down
+from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, embedded_sum,
+                                 embedded_sum_nhwc, make_down)
+from ..blocks.context import ContextUnit
 from ..blocks.fast import graph_bn, linear_bn
 from ..blocks.common import DataBNKind, bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
@@ -46,14 +48,19 @@ AGCN_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
 LOC_STRIDES = (1, 2, 1, 1, 2, 1, 1, 2, 1, 1)
 
 
-class AdaptiveGraphConv(nn.Module):
+class AdaptiveGraphConv(ContextUnit):
     """2s-AGCN ``unit_gcn``: ``(N, C_in, T, V) -> (N, C_out, T, V)``.
 
     For each subset k: ``graph_k = softmax_over_source(θ_kᵀφ_k / (C_e·T)) + (A_k + PA_k)`` with ``A`` the
     fixed graph (non-persistent buffer, not in the official state dict), ``PA`` learned (init 1e-6) and
     ``C_e = C_out / coff_embedding``; ``y = Σ_k conv_d_k(x · graph_k)`` (row = source), then
     ``ReLU(BN(y) + down(x))`` (BN weight init 1e-6).
+
+    Whole-sequence statistic (:mod:`skelzoo.blocks.context`): ``"affinity"`` = ``θ_kᵀφ_k / (C_e·T)`` of
+    all subsets, ``(N, K, V, V)``, summed over every frame of the input.
     """
+
+    context_sites = ("affinity",)
 
     def __init__(self, in_channels: int, out_channels: int, a: torch.Tensor, coff_embedding: int = 4) -> None:
         super().__init__()
@@ -75,9 +82,11 @@ class AdaptiveGraphConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.A + self.PA
+        e = self.context_stat("affinity", x, 2, lambda z: embedded_sum(self.conv_a, self.conv_b, z))
         y: torch.Tensor | None = None
         for i in range(self.num_subset):
-            g = torch.softmax(embedded_affinity(self.conv_a[i], self.conv_b[i], x), dim=-2) + a[i]
+            ei = embedded_affinity(self.conv_a[i], self.conv_b[i], x) if e is None else e[:, i]
+            g = torch.softmax(ei, dim=-2) + a[i]
             z = self.conv_d[i](aggregate(x, g))
             y = z if y is None else z + y
         assert y is not None
@@ -88,7 +97,10 @@ class AdaptiveGraphConv(nn.Module):
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path on ``(N, T, V, C)``: all subsets' θ/φ in one GEMM, graphs ``(N, K, V, V)`` in one
         matmul, ``Σ_k conv_d_k(x·graph_k)`` as one aggregation + one GEMM, BN folded in eval."""
-        g = torch.softmax(embedded_affinity_nhwc(self.conv_a, self.conv_b, x), dim=-2) + (self.A + self.PA)
+        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
+        if e is None:
+            e = embedded_affinity_nhwc(self.conv_a, self.conv_b, x)
+        g = torch.softmax(e, dim=-2) + (self.A + self.PA)
         w = torch.stack([c.weight.flatten(1) for c in self.conv_d])               # (K, O, C)
         b = sum(c.bias for c in self.conv_d) if self.conv_d[0].bias is not None else None
         y = graph_bn(x, g, w, None, self.bn, post_bias=b)
@@ -103,6 +115,8 @@ class AGCN(Backbone):
     ``(N·M, channels[i], ⌈T_i / strides[i]⌉, V)``. Output logits ``(N, num_classes)`` or pooled features
     ``(N, 256)`` when ``num_classes == 0``.
     """
+
+    global_context = True  # see the graph unit's context_sites
 
     def __init__(self, *, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25",
                  num_person: int = 2, dropout: float = 0.0, channels: Sequence[int] = AGCN_CHANNELS,

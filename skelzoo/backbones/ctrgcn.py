@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
+from ..blocks.context import ContextUnit
 from ..blocks.fast import apply_bn, bn_fold, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc, _foldable
 from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN
 from ..convert._core import Converter, register_converter
@@ -80,6 +81,7 @@ class CTRGC(nn.Module):
     ``M[n, c, u, v] = conv4(tanh(x1[..., u] - x2[..., v]))·α + A[u, v]``; aggregation ``"target"``:
     ``y[..., u] = Σ_v M[u, v] x3[..., v]`` (official), ``"source"``: ``y[..., v] = Σ_u M[u, v] x3[..., u]``
     (pyskl). :class:`CTRGCUnit` runs all subsets fused; this per-subset forward is the reference.
+    ``x_mean`` ``(N, C_in, V)``: a given temporal mean of ``x`` (streaming), then ``x1 = conv1(x_mean)``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, rel: int) -> None:
@@ -92,15 +94,20 @@ class CTRGC(nn.Module):
             conv_init(m)
 
     def forward(self, x: torch.Tensor, A: torch.Tensor, alpha: torch.Tensor,
-                aggregation: Aggregation = "target") -> torch.Tensor:
-        x1, x2, x3 = self.conv1(x).mean(-2), self.conv2(x).mean(-2), self.conv3(x)
+                aggregation: Aggregation = "target", x_mean: torch.Tensor | None = None) -> torch.Tensor:
+        if x_mean is None:
+            x1, x2 = self.conv1(x).mean(-2), self.conv2(x).mean(-2)
+        else:
+            xm = x_mean.unsqueeze(-2)
+            x1, x2 = self.conv1(xm).squeeze(-2), self.conv2(xm).squeeze(-2)
+        x3 = self.conv3(x)
         m = self.conv4(torch.tanh(x1.unsqueeze(-1) - x2.unsqueeze(-2))) * alpha + A[None, None]
         if aggregation == "target":
             return torch.einsum("ncuv,nctv->nctu", m, x3)
         return torch.einsum("ncuv,nctu->nctv", m, x3)
 
 
-class CTRGCUnit(nn.Module):
+class CTRGCUnit(ContextUnit):
     """Graph unit (official ``unit_gcn`` / pyskl ``unit_ctrgcn``): ``(N, C_in, T, V) -> (N, C_out, T, V)``.
 
     ``ReLU(BN(Σ_k CTRGC_k(x, PA_k, α)) + down(x))``; ``PA (K, V, V)`` learned (init = graph), ``α``
@@ -108,7 +115,11 @@ class CTRGCUnit(nn.Module):
     The K subsets are computed fused (one conv for all conv1/conv2 on the T-mean, one for all conv3, a
     grouped conv for conv4, one contraction over subsets and joints); mathematically identical to
     summing :meth:`CTRGC.forward` (mean and 1×1 conv commute).
+
+    Whole-sequence statistic (:mod:`skelzoo.blocks.context`): ``"mean"`` = ``mean_T x`` ``(N, C_in, V)``.
     """
+
+    context_sites = ("mean",)
 
     def __init__(self, in_channels: int, out_channels: int, A: torch.Tensor, *,
                  aggregation: Aggregation = "target", channel_rules: ChannelRules = "official") -> None:
@@ -133,7 +144,8 @@ class CTRGCUnit(nn.Module):
 
     def forward_reference(self, x: torch.Tensor) -> torch.Tensor:
         """Unfused subset-by-subset forward (the official operation order), for checks."""
-        y = sum(conv(x, self.PA[k], self.alpha, self.aggregation) for k, conv in enumerate(self.convs))
+        xm = self.context_stat("mean", x, 2, lambda z: z.sum(2))
+        y = sum(conv(x, self.PA[k], self.alpha, self.aggregation, xm) for k, conv in enumerate(self.convs))
         return torch.relu(self.bn(y) + self.down(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,7 +155,9 @@ class CTRGCUnit(nn.Module):
         # conv1 / conv2 of all subsets on the temporal mean: (N, K·2·R, 1, V)
         w12 = torch.cat([w for m in convs for w in (m.conv1.weight, m.conv2.weight)])
         b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
-        q = F.conv2d(x.mean(2, keepdim=True), w12, b12).view(n, k, 2, r, v)
+        xm = self.context_stat("mean", x, 2, lambda z: z.sum(2))
+        xm = x.mean(2, keepdim=True) if xm is None else xm.unsqueeze(2)
+        q = F.conv2d(xm, w12, b12).view(n, k, 2, r, v)
         rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2))          # (N, K, R, V, V)
         w4 = torch.cat([m.conv4.weight for m in convs])
         b4 = torch.cat([m.conv4.bias for m in convs])
@@ -170,7 +184,9 @@ class CTRGCUnit(nn.Module):
         convs = list(self.convs)
         w12 = torch.cat([w.flatten(1) for m in convs for w in (m.conv1.weight, m.conv2.weight)])
         b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
-        q = F.linear(x.mean(1), w12, b12).view(n, v, k, 2, r).permute(0, 2, 3, 4, 1)   # (N, K, 2, R, V)
+        xm = self.context_stat("mean", x, 1, lambda z: z.sum(1).transpose(1, 2))
+        xm = x.mean(1) if xm is None else xm.transpose(1, 2)                           # (N, V, C_in)
+        q = F.linear(xm, w12, b12).view(n, v, k, 2, r).permute(0, 2, 3, 4, 1)         # (N, K, 2, R, V)
         rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2))         # (N, K, R, V, V)
         w4 = torch.stack([m.conv4.weight.flatten(1) for m in convs])                   # (K, C, R)
         b4 = torch.stack([m.conv4.bias for m in convs])                                # (K, C)
@@ -243,6 +259,8 @@ class CTRGCN(Backbone):
     Stem: data-BN over ``M·V·C`` (person-major, as official and pyskl). Head: mean over T·V then M,
     dropout, ``Linear(4·base_channels, num_classes)``. See the module docstring for the switches.
     """
+
+    global_context = True  # see the graph unit's context_sites
 
     def __init__(self, *, in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
                  dropout: float = 0.0, base_channels: int = 64, aggregation: Aggregation = "target",

@@ -17,9 +17,20 @@ from torch import nn
 from .common import TemporalConvBN
 from .fast import has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 
-__all__ = ["embedded_affinity", "embedded_affinity_nhwc", "aggregate", "make_down", "AGCNBlock", "ResidualKind"]
+__all__ = ["embedded_affinity", "embedded_affinity_nhwc", "embedded_sum", "embedded_sum_nhwc", "aggregate", "make_down",
+           "AGCNBlock", "ResidualKind"]
 
 ResidualKind = Literal["none", "identity", "conv"]
+
+
+def _embedded_products(conv_a: nn.Module, conv_b: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``Σ_{t, c_e} θ[c_e, t, v] φ[c_e, t, w]`` of one subset on NCHW ``x``: ``(N, C, T, V) -> (N, V, V)``."""
+    n, _, t, v = x.shape
+    a1 = conv_a(x)
+    ce = a1.shape[1]
+    a1 = a1.permute(0, 3, 1, 2).contiguous().view(n, v, ce * t)
+    a2 = conv_b(x).view(n, ce * t, v)
+    return torch.matmul(a1, a2)
 
 
 def embedded_affinity(conv_a: nn.Module, conv_b: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -28,16 +39,18 @@ def embedded_affinity(conv_a: nn.Module, conv_b: nn.Module, x: torch.Tensor) -> 
     ``θ = conv_a``, ``φ = conv_b`` are 1×1 convs to ``C_e`` channels; features are flattened over
     ``(C_e, T)``. The caller applies softmax over rows (AGCN) or ``tanh`` (AAGCN).
     """
-    n, _, t, v = x.shape
-    a1 = conv_a(x)
-    ce = a1.shape[1]
-    a1 = a1.permute(0, 3, 1, 2).contiguous().view(n, v, ce * t)
-    a2 = conv_b(x).view(n, ce * t, v)
-    return torch.matmul(a1, a2) / a1.size(-1)
+    return _embedded_products(conv_a, conv_b, x) / (conv_a.out_channels * x.shape[2])
 
 
-def embedded_affinity_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
-    """All subsets of :func:`embedded_affinity` at once on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``.
+def embedded_sum(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """Frame sum of the embedded affinity of all subsets, ``Σ_t θ_tᵀφ_t / C_e``: NCHW ``(N, C, T, V)``
+    -> ``(N, K, V, V)``. Divided by T it is :func:`embedded_affinity` (the streamed statistic)."""
+    ce = conv_a[0].out_channels
+    return torch.stack([_embedded_products(a, b, x) for a, b in zip(conv_a, conv_b)], 1) / ce
+
+
+def _embedded_products_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """``Σ_{t, c_e} θ_k φ_k`` of all subsets on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``.
 
     One GEMM computes every θ_k, φ_k (weights concatenated); one batched matmul contracts over (T, C_e).
     """
@@ -49,7 +62,17 @@ def embedded_affinity_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torc
     q = torch.nn.functional.linear(x, w, b).view(n, t, v, 2, k, ce)
     # (N, 2, K, V, T, C_e): theta / phi of every subset with (t, c_e) flattened
     q = q.permute(0, 3, 4, 2, 1, 5).reshape(n, 2, k, v, t * ce)
-    return torch.matmul(q[:, 0], q[:, 1].transpose(-1, -2)) / (t * ce)
+    return torch.matmul(q[:, 0], q[:, 1].transpose(-1, -2))
+
+
+def embedded_affinity_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """All subsets of :func:`embedded_affinity` at once on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``."""
+    return _embedded_products_nhwc(conv_a, conv_b, x) / (x.shape[1] * conv_a[0].out_channels)
+
+
+def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """:func:`embedded_sum` on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``."""
+    return _embedded_products_nhwc(conv_a, conv_b, x) / conv_a[0].out_channels
 
 
 def aggregate(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

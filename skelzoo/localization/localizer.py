@@ -89,28 +89,33 @@ def _temporal_geometry(m: nn.Module) -> tuple[int, int, int] | None:
     return None
 
 
-def temporal_receptive_field(backbone: nn.Module, last_stage: int) -> int:
-    """Upper bound of the temporal receptive field (input frames) of stage ``last_stage``'s output.
+def temporal_receptive_field(backbone: nn.Module, last_stage: int, first_stage: int = 0) -> int:
+    """Upper bound of the temporal receptive field (input frames) of stage ``last_stage``'s output
+    (with respect to the input of stage ``first_stage``, default the network input).
 
     Every temporal convolution / pooling / unfold window found in stages ``0..last_stage`` is counted as
     if they were chained (parallel branches add up, so this is a bound): a strided op contributes
     ``(k-1)·d·R_in``, a stride-1 op ``(k-1)·d·R_out`` (R = the stage's input / output reduction from
-    ``feature_info``). Conv1d modules are counted as temporal too (over-estimate for joint-axis ones).
+    ``feature_info``). Conv1d modules are counted as temporal too (over-estimate for joint-axis ones) unless
+    they are marked ``joint_axis = True`` (AAGCN's spatial attention convolution over V).
     A backbone may state its own value as ``temporal_receptive_field`` (attribute or method).
 
     Data-dependent global operations (2s-AGCN's embedded graph, AAGCN attention, CTR-GCN's temporal mean)
-    are not local: they pool over the whole sequence and are not part of this number.
+    are not local: they pool over the whole sequence and are not part of this number (chunked inference
+    streams them separately, :mod:`skelzoo.localization.chunked`).
     """
     own = getattr(backbone, "temporal_receptive_field", None)
-    if own is not None:
+    if own is not None:  # (the whole prefix: a bound for any first_stage)
         return int(own(last_stage) if callable(own) else own)
     rf = 1
-    r_in = 1
-    for i in range(last_stage + 1):
+    r_in = int(backbone.feature_info[first_stage - 1]["reduction"]) if first_stage > 0 else 1
+    for i in range(first_stage, last_stage + 1):
         info = backbone.feature_info[i]
         r_out = int(info["reduction"])
         stage = backbone.get_submodule(info["module"]) if info.get("module") else backbone.stages[i]
         for m in stage.modules():
+            if getattr(m, "joint_axis", False):
+                continue
             g = _temporal_geometry(m)
             if g is None:
                 continue
@@ -230,22 +235,27 @@ class Localizer(nn.Module):
         return self.features_from_taps(self.pooled_taps(x), x.shape[2]).transpose(1, 2)
 
     @torch.no_grad()
-    def predict_logits(self, x: torch.Tensor, *, chunk: int | None = None, overlap: int | None = None) -> torch.Tensor:
+    def predict_logits(self, x: torch.Tensor, *, chunk: int | None = None, overlap: int | None = None,
+                       exact: bool | None = None) -> torch.Tensor:
         """Frame logits ``(N, T, K)`` without gradients; chunked (bounded memory) when ``T`` exceeds
-        :data:`CHUNK_THRESHOLD` or ``chunk`` is given (``chunk=0`` forces whole-sequence inference)."""
+        :data:`CHUNK_THRESHOLD` or ``chunk`` is given (``chunk=0`` forces whole-sequence inference).
+
+        Chunked inference equals whole-sequence inference; for backbones with whole-sequence statistics
+        (2s-AGCN, AAGCN, CTR-GCN) it streams them first, which costs extra passes (``exact=False``: cheaper
+        window-level statistics, approximate; see :mod:`skelzoo.localization.chunked`)."""
         from .chunked import chunked_forward
 
         t = x.shape[2] if x.dim() == 5 else 0
         if chunk is None:
             chunk = DEFAULT_CHUNK if t > CHUNK_THRESHOLD else 0
         if chunk and t > chunk:
-            return chunked_forward(self, x, chunk=chunk, overlap=overlap)
+            return chunked_forward(self, x, chunk=chunk, overlap=overlap, exact=exact)
         return self(x)
 
     @torch.no_grad()
     def localize(self, x: torch.Tensor, fps: float = 30.0, method: str = "official", *,
                  lengths: Sequence[int] | None = None, chunk: int | None = None,
-                 overlap: int | None = None, **postprocess: Any) -> list[list[Any]]:
+                 overlap: int | None = None, exact: bool | None = None, **postprocess: Any) -> list[list[Any]]:
         """Scored action segments of every sequence of a batch.
 
         Args:
@@ -254,6 +264,8 @@ class Localizer(nn.Module):
             method: ``"official"`` (SnipCLR/LINE multi-threshold proposals + NMS) or ``"argmax"``.
             lengths: valid frames per sequence (default: all T).
             chunk / overlap: chunked inference (default automatic above :data:`CHUNK_THRESHOLD` frames).
+            exact: chunked inference of a backbone with whole-sequence statistics streams them first
+                (default, exact); ``False`` uses window-level statistics (faster, approximate).
             postprocess: decoder parameters (see :func:`skelzoo.localization.decode.decode`).
 
         Returns:
@@ -264,7 +276,7 @@ class Localizer(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            logits = self.predict_logits(x, chunk=chunk, overlap=overlap)
+            logits = self.predict_logits(x, chunk=chunk, overlap=overlap, exact=exact)
         finally:
             self.train(was_training)
         if lengths is not None and len(lengths) != logits.shape[0]:
