@@ -13,7 +13,8 @@ on it inherit that restriction whatever the licence of the code that trained the
 """
 from __future__ import annotations
 
-__all__ = ["NTU60_CLASSES", "NTU120_CLASSES", "NTU_TERMS", "NTU60_XSUB", "NTU120_XSUB", "PYSKL_NTU3D_PREPROCESS"]
+__all__ = ["NTU60_CLASSES", "NTU120_CLASSES", "NTU_TERMS", "NTU60_XSUB", "NTU120_XSUB", "PYSKL_NTU3D_PREPROCESS",
+           "PREPROCESS_DESCRIPTIONS"]
 
 #: Usage terms that every checkpoint trained on NTU RGB+D inherits.
 NTU_TERMS = "research use only (NTU RGB+D terms)"
@@ -36,6 +37,21 @@ PYSKL_NTU3D_PREPROCESS = (
     "scores averaged; the published top-1 uses these 10 clips). FormatGCNInput num_person=2: zero-pad or "
     "truncate to 2 persons. Model input (N, C=3, T=100, V=25, M=2)."
 )
+
+#: What each ``preprocess`` code of a checkpoint means (``WeightCfg.preprocess`` / ``model.preprocess``);
+#: :func:`skelzoo.localization.pipeline.prepare_input` applies it. ``""`` = raw coordinates.
+PREPROCESS_DESCRIPTIONS: dict[str, str] = {
+    "": "none: the model takes the coordinates as they are",
+    "ntu": ("NTU pre-normalisation of 2s-AGCN / SnipCLR (skelzoo.data.transforms.ntu_pre_normalise): per "
+            "person, empty leading frames removed and trailing empty frames filled by repetition; the spine "
+            "joint (index 1) of person 0 subtracted in every frame; rotated so that person 0's hip->spine "
+            "bone is +z and its right->left shoulder line is +x in the first frame. Metres."),
+    "pyskl_ntu3d": PYSKL_NTU3D_PREPROCESS + (
+        " skelzoo applies it as ntu_pre_normalise(center='first_frame', pad_null_frames=False): the centring "
+        "and the rotations of PreNormalize3D, keeping every frame (absent frames are not dropped, so frame "
+        "times stay those of the recording) and without the clip sampling."),
+}
+
 
 NTU60_CLASSES: tuple[str, ...] = (
     # A1-A10

@@ -60,7 +60,8 @@ def test_paper_lr_schedules():
 @pytest.mark.parametrize("name,cls", [
     ("pretrain_bandai.yaml", PretrainConfig), ("babel_snipclr.yaml", PretrainConfig),
     ("finetune_bandai_linear.yaml", FinetuneConfig), ("finetune_bandai_finetune.yaml", FinetuneConfig),
-    ("finetune_bandai_semi.yaml", FinetuneConfig), ("ntu_to_pkummd.yaml", FinetuneConfig)])
+    ("finetune_bandai_semi.yaml", FinetuneConfig), ("ntu_to_pkummd.yaml", FinetuneConfig),
+    ("ablation/pretrain.yaml", PretrainConfig), ("ablation/finetune.yaml", FinetuneConfig)])
 def test_example_configs_load(name, cls):
     cfg = load_config(cls, EXAMPLES / name)
     assert cfg.run.output_dir
@@ -87,6 +88,9 @@ def test_pretrain_resume_equals_uninterrupted(tmp_path, data_dir):
     assert json.loads((out / "config.json").read_text())["model"]["backbone"] == "stgcn_ssl"
     assert len((out / "log.jsonl").read_text().splitlines()) == 3
     enc = skelzoo.load_model(f"local-dir:{out / 'encoder'}")
+    # the export records the normalisation the training data carries, so inference applies it too
+    from skelzoo.data.prepare import PreparedDataset
+    assert enc.preprocess == PreparedDataset(data_dir).preprocess == "ntu"
     for k, v in enc.state_dict().items():
         assert torch.equal(v, a["model"]["encoder_q.backbone." + k]), k
 
@@ -107,6 +111,8 @@ def test_finetune_linear_from_pretrained_and_export(tmp_path, data_dir):
     assert "map_clean_avg" in res["last"] and "map_line_avg" in res["last"] and "F1@50" in res["last"]
     model = skelzoo.load_model(f"local-dir:{res['model']}")
     assert model.num_classes == 5
+    from skelzoo.data.prepare import PreparedDataset
+    assert model.preprocess == PreparedDataset(data_dir).preprocess == "ntu"
     for k, v in model.backbone.state_dict().items():  # frozen encoder = the pretrained one (BN stats too)
         assert torch.equal(v, enc["encoder_q.backbone." + k]), k
     assert Path(res["best_model"], "model.safetensors").is_file()

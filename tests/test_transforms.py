@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from test_io_fixtures import random_ntu
 
 from skelzoo.data import transforms as tf
@@ -98,3 +99,40 @@ def test_fill_missing() -> None:
     seq = SkeletonSequence(data, "ntu25", meta={"missing": np.isnan(data).any(-1)})
     filled = tf.fill_missing(seq)
     assert "missing" not in filled.meta and np.isfinite(filled.data).all()
+
+
+def test_first_frame_centring_is_pyskl_prenormalize3d_without_frame_dropping():
+    from skelzoo.data.transforms import ntu_pre_normalise
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(6, 2, 25, 3)).astype(np.float32)
+    data[:, :, :, :] += np.linspace(0, 1, 6)[:, None, None, None]  # the body drifts
+    out = ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")
+    assert out.shape == data.shape
+    np.testing.assert_allclose(out[0, 0, 1], 0.0, atol=1e-6)           # frame-0 spine at the origin
+    assert np.abs(out[5, 0, 1]).max() > 0.5                              # later frames keep their drift
+    shoulders = out[0, 0, 8] - out[0, 0, 4]  # the last rotation puts the frame-0 shoulder line on +x
+    np.testing.assert_allclose(shoulders / np.linalg.norm(shoulders), [1, 0, 0], atol=1e-5)
+    # per-frame centring differs only by a translation per frame (the same rotations)
+    per = ntu_pre_normalise(data, pad_null_frames=False)
+    d = out - per
+    np.testing.assert_allclose(d, np.broadcast_to(d[:, :1, 1:2], d.shape), atol=1e-5)
+    with pytest.raises(ValueError, match="center"):
+        ntu_pre_normalise(data, center="mean")
+
+
+def test_every_registered_preprocess_code_is_applied_by_prepare_input():
+    import skelzoo
+    from skelzoo.datasets_meta import PREPROCESS_DESCRIPTIONS
+    from skelzoo.io import SkeletonSequence
+    from skelzoo.localization.pipeline import prepare_input
+    from skelzoo.zoo._weights import WeightCfg
+
+    seq = SkeletonSequence(np.random.default_rng(0).normal(size=(20, 1, 25, 3)).astype(np.float32), "ntu25", 30.0)
+    model = skelzoo.build_model("stgcn_ssl", num_classes=0)
+    for code in PREPROCESS_DESCRIPTIONS:
+        model.preprocess = code
+        x = prepare_input(seq, model)
+        assert x.shape == (1, 3, 20, 25, model.num_person) and torch.isfinite(x).all(), code
+    with pytest.raises(ValueError, match="unknown preprocess code"):
+        WeightCfg(tag="x", file="x.safetensors", preprocess="free text about the input")

@@ -8,11 +8,10 @@ skelzoo publishes its own weights, ``stgcn`` with ``pretrained=True`` falls back
 """
 from __future__ import annotations
 
-from ..datasets_meta import (NTU60_CLASSES, NTU60_XSUB, NTU120_CLASSES, NTU120_XSUB, NTU_TERMS,
-                             PYSKL_NTU3D_PREPROCESS)
+from ..datasets_meta import (NTU60_CLASSES, NTU60_XSUB, NTU120_CLASSES, NTU120_XSUB, NTU_TERMS)
 from ..zoo._weights import WeightCfg
 
-__all__ = ["STGCN_WEIGHTS"]
+__all__ = ["STGCN_WEIGHTS", "STGCN_SSL_WEIGHTS"]
 
 _MMA = "https://download.openmmlab.com/mmaction/v1.0/skeleton/stgcn"
 _PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/stgcn"
@@ -32,7 +31,7 @@ STGCN_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
                "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 850308e1 from the file name)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 88.11}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess=PYSKL_NTU3D_PREPROCESS,
+        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
         model_args=_ARGS60, paper=_PAPER,
         description="mmaction2 STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 80 epochs x 8 GPUs, batch "
                     "16, uniform 100 frames; top-1 88.11 (10 clips) as published in the metafile."),
@@ -45,7 +44,7 @@ STGCN_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
                "stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-3d (sha256 prefix 0484f579 from the file name)",
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 82.15}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess=PYSKL_NTU3D_PREPROCESS,
+        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
         model_args=_ARGS120, paper=_PAPER,
         description="mmaction2 STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 80 epochs x 8 GPUs, batch "
                     "16, uniform 100 frames; top-1 82.15 (10 clips) as published in the metafile."),
@@ -57,7 +56,7 @@ STGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, stgcn_pyskl_ntu60_xsub_3dkp/j.pth "
                "(plain http, no published hash: the download cannot be verified)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 87.8}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess=PYSKL_NTU3D_PREPROCESS,
+        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
         model_args=_ARGS60, paper=_PAPER,
         description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
                     "87.8 as published in the README. No checksum is published for this file."),
@@ -69,8 +68,44 @@ STGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, stgcn_pyskl_ntu120_xsub_3dkp/j.pth "
                "(plain http, no published hash: the download cannot be verified)",
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 82.1}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess=PYSKL_NTU3D_PREPROCESS,
+        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
         model_args=_ARGS120, paper=_PAPER,
         description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
                     "82.1 as published in the README. No checksum is published for this file."),
+)
+
+
+# ------------------------------------------------------------------------------------------- stgcn_ssl
+#: skelzoo's own self-supervised encoders (docs/results.md): the quarter-width ST-GCN pretrained on the
+#: 372 training sequences of the Bandai-Namco untrimmed benchmark (labels unused). ``metrics`` are the
+#: ablation table's means over the finetuning seeds of the U-fusion localizers built on each encoder.
+_BANDAI_TERMS = "CC-BY-NC-4.0"
+_SSL_ARGS = {"num_classes": 0, "num_person": 1}
+_SSL_PAPER = ("Cheng et al., Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action "
+              "Localization, arXiv 2512.16504 (ICPR 2026); encoder: Li et al., SkeletonCLR, CVPR 2021")
+_SSL_DATA = "Bandai-Namco untrimmed (skelzoo), train split (372 sequences, labels unused)"
+_SSL_SOURCE = ("trained by skelzoo: skelzoo pretrain --config examples/configs/ablation/pretrain.yaml "
+               "--set model.method={method} (30 epochs, 96-frame clips, queue 256, seed 0, CPU); docs/results.md")
+
+STGCN_SSL_WEIGHTS = (
+    WeightCfg(
+        tag="snipclr_bandai",
+        file="stgcn_ssl.snipclr_bandai.safetensors",
+        sha256="a30088455bd3473f2a1a4a2ca9693b037a1c81b18e46b5fa329d4206c2f8925e",
+        license=_BANDAI_TERMS, source=_SSL_SOURCE.format(method="snipclr"), dataset=_SSL_DATA,
+        metrics={},  # METRICS:snipclr
+        layout="ntu25", in_channels=3, num_person=1, fps=30.0, preprocess="ntu", model_args=_SSL_ARGS,
+        paper=_SSL_PAPER, default=True,
+        description="quarter-width ST-GCN encoder (256-d features per frame at 1/4 frame rate), SkeletonCLR "
+                    "global contrast + SnipCLR snippet contrast (12 snippets), on Bandai-Namco mocap"),
+    WeightCfg(
+        tag="skeletonclr_bandai",
+        file="stgcn_ssl.skeletonclr_bandai.safetensors",
+        sha256="639450a2ab8a55ae99ed6c86aa5d0a371d1257e9b0edcd7ac456ec0ac743db33",
+        license=_BANDAI_TERMS, source=_SSL_SOURCE.format(method="skeletonclr"), dataset=_SSL_DATA,
+        metrics={},  # METRICS:skeletonclr
+        layout="ntu25", in_channels=3, num_person=1, fps=30.0, preprocess="ntu", model_args=_SSL_ARGS,
+        paper=_SSL_PAPER,
+        description="quarter-width ST-GCN encoder, SkeletonCLR global contrast only (the ablation's baseline "
+                    "pretraining), on Bandai-Namco mocap"),
 )

@@ -44,8 +44,9 @@ from torch import nn
 
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
-from ..blocks.fast import apply_bn, bn_fold, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc, _foldable
-from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN
+from ..blocks.fast import (apply_bn, bn_fold, fast_paths_enabled, has_fast, linear_bn, tconv_bn, to_nchw,
+                           to_nhwc, _foldable)
+from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, _gemm_bn
 from ..convert._core import Converter, register_converter
 from ..graphs import agcn_spatial
 from ..zoo._registry import register_model
@@ -149,28 +150,73 @@ class CTRGCUnit(ContextUnit):
         return torch.relu(self.bn(y) + self.down(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, t, v = x.shape
+        if fast_paths_enabled():
+            return self.forward_fast(x)
+        return self.forward_reference(x)
+
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on NCHW ``(N, C_in, T, V)``; the function of :meth:`forward_reference`.
+
+        - conv1 / conv2 of all subsets run on the temporal mean (mean and 1×1 conv commute), one GEMM;
+        - conv3 of all subsets is ONE GEMM whose output rows are ordered ``(c, k)``: subset ``k``'s
+          features are then a ``(N·C, T, V)`` view with a batch stride, read by the aggregation as is;
+        - ``adj_k = α·conv4_k(rel_k) + A_k`` is one bmm ``[α·w4_k | α·b4_k | 1] @ [rel_k; 1; A_k]``;
+        - conv3's bias enters through ``b3_k[c]·Σ_v adj_k[u, v]`` (a ``(N, C, U)`` term), so the
+          aggregation is a pure bmm; the subsets accumulate in place (``baddbmm_``) into a tensor that
+          already holds the residual, the folded BN shift (eval) and that bias term.
+        In eval the BN is folded into conv3 and ``down``'s BN into its conv.
+        """
+        n, cin, t, v = x.shape
         k, r, c = self.num_subsets, self.rel, self.out_channels
         convs = list(self.convs)
-        # conv1 / conv2 of all subsets on the temporal mean: (N, K·2·R, 1, V)
-        w12 = torch.cat([w for m in convs for w in (m.conv1.weight, m.conv2.weight)])
+        xf = x.reshape(n, cin, t * v)
+        w12 = torch.cat([w.flatten(1) for m in convs for w in (m.conv1.weight, m.conv2.weight)])
         b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
         xm = self.context_stat("mean", x, 2, lambda z: z.sum(2))
-        xm = x.mean(2, keepdim=True) if xm is None else xm.unsqueeze(2)
-        q = F.conv2d(xm, w12, b12).view(n, k, 2, r, v)
-        rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2))          # (N, K, R, V, V)
-        w4 = torch.cat([m.conv4.weight for m in convs])
-        b4 = torch.cat([m.conv4.bias for m in convs])
-        adj = F.conv2d(rel.reshape(n, k * r, v, v), w4, b4, groups=k).view(n, k, c, v, v)
-        adj = adj * self.alpha + self.PA[None, :, None]                                 # (N, K, C, V, V)
-        w3 = torch.cat([m.conv3.weight for m in convs])
-        b3 = torch.cat([m.conv3.bias for m in convs])
-        x3 = F.conv2d(x, w3, b3).view(n, k, c, t, v)
-        if self.aggregation == "target":
-            y = torch.einsum("nkcuv,nkctv->nctu", adj, x3)
+        xm = x.mean(2) if xm is None else xm                                           # (N, C_in, V)
+        q = torch.baddbmm(b12.unsqueeze(-1), w12.expand(n, -1, -1), xm).view(n, k, 2, r, v)
+        rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2)).view(n, k, r, v * v)
+        relx = torch.cat([rel, rel.new_ones(n, k, 1, v * v),
+                          self.PA.reshape(1, k, 1, v * v).expand(n, k, 1, v * v)], 2)  # (N, K, R+2, U·V)
+        alpha = self.alpha
+        w4x = torch.stack([torch.cat([m.conv4.weight.flatten(1) * alpha, (m.conv4.bias * alpha).unsqueeze(1),
+                                      alpha.new_ones(c, 1)], 1) for m in convs])       # (K, C, R+2)
+        # Σ of adj_k over the aggregated joint (v for "target", u for "source"), via Σ of relx
+        relsum = relx.view(n, k, r + 2, v, v).sum(-1 if self.aggregation == "target" else -2)
+        w3 = torch.stack([m.conv3.weight.flatten(1) for m in convs])                    # (K, C, C_in)
+        b3 = torch.stack([m.conv3.bias for m in convs])                                 # (K, C)
+        fold = _foldable(self.bn)
+        if fold:  # BN(Σ_k adj_k·x3_k) = Σ_k adj_k·(scale·x3_k) + shift
+            scale, shift = bn_fold(self.bn)
+            w3, b3 = w3 * scale.view(1, c, 1), b3 * scale
+        wb = (b3.unsqueeze(-1) * w4x).transpose(0, 1).reshape(c, k * (r + 2))
+        const = torch.matmul(wb, relsum.view(n, k * (r + 2), v))                       # (N, C, W)
+        y: torch.Tensor | None = None
+        res: torch.Tensor | None = None
+        if isinstance(self.down, nn.Identity):
+            res = x
+        elif fold and _foldable(self.down[1]):
+            s2, h2 = bn_fold(self.down[1])
+            wd = self.down[0].weight.flatten(1) * s2.unsqueeze(1)
+            hd = h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2
+            y = torch.matmul(wd, xf).view(n, c, t, v).add_((const + (shift + hd).unsqueeze(-1)).unsqueeze(2))
         else:
-            y = torch.einsum("nkcuv,nkctu->nctv", adj, x3)
-        return torch.relu(self.bn(y) + self.down(x))
+            res = self.down(x)
+        if fold and y is None:
+            y = res + (const + shift.unsqueeze(-1)).unsqueeze(2)
+        x3 = torch.matmul(w3.transpose(0, 1).reshape(c * k, cin), xf).view(n * c, k, t, v)
+        for i in range(k):
+            adj = torch.matmul(w4x[i], relx[:, i]).view(n * c, v, v)
+            if self.aggregation == "target":
+                adj = adj.transpose(1, 2)                                               # y = x3 @ adjᵀ
+            if y is None:
+                y = torch.bmm(x3[:, i], adj).view(n, c, t, v)
+            else:
+                y.view(n * c, t, v).baddbmm_(x3[:, i], adj)
+        assert y is not None
+        if not fold:
+            y = self.bn(y.add_(const.unsqueeze(2))) + res
+        return torch.relu_(y)
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path: NHWC ``(N, T, V, C_in) -> (N, T, V, C_out)``.
@@ -246,6 +292,17 @@ class CTRGCNBlock(nn.Module):
         return torch.relu(y) if self.residual is None else torch.relu_(y)  # tcn may end in a ReLU
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if fast_paths_enabled():  # NCHW fast path (graph unit and MS-TCN fused, BNs folded in eval)
+            y = self.tcn.forward_fast(self.gcn(x))
+            if isinstance(self.residual, nn.Identity):
+                r = x
+            elif self.residual is not None:
+                s = self.residual.conv.stride[0]
+                r = _gemm_bn(x if s == 1 else x[:, :, ::s], self.residual.conv, self.residual.bn)
+            else:
+                return torch.relu(y)
+            # y may be a saved ReLU output (MS-TCN final_act) when autograd records: add out of place then
+            return torch.relu_(y + r if torch.is_grad_enabled() else y.add_(r))
         y = self.tcn(self.gcn(x))
         if self.residual is not None:
             y = y + self.residual(x)

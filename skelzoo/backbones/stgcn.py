@@ -37,7 +37,7 @@ from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts
 from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
-from ._weights_stgcn import STGCN_WEIGHTS
+from ._weights_stgcn import STGCN_SSL_WEIGHTS, STGCN_WEIGHTS
 
 __all__ = ["STGCN", "STGCNGraphConv", "STGCNBlock", "stgcn", "stgcn_ssl", "stgcn_channel_plan"]
 
@@ -354,7 +354,8 @@ def stgcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", nu
 
 
 @register_model(task="classification",
-                paper="Li et al., SkeletonCLR/CrosSCLR, CVPR 2021; Guo et al., AimCLR, AAAI 2022")
+                paper="Li et al., SkeletonCLR/CrosSCLR, CVPR 2021; Guo et al., AimCLR, AAAI 2022",
+                weights=STGCN_SSL_WEIGHTS)
 def stgcn_ssl(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
               hidden_channels: int = 16, hidden_dim: int = 256, dropout: float = 0.5,
               edge_importance: bool = True) -> STGCN:

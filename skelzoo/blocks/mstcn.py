@@ -53,7 +53,7 @@ import torch
 from torch import nn
 
 from .common import TemporalConvBN, conv_init
-from .fast import _fold_into, apply_bn, linear_bn, stride_t, tconv_bn
+from .fast import _fold_into, _foldable, apply_bn, bn_fold, linear_bn, stride_t, tconv_bn
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]
@@ -225,9 +225,91 @@ class MultiScaleTCN(nn.Module):
             y = torch.relu(y)
         return self.drop(y)
 
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on NCHW ``(N, C_in, T, V) -> (N, C_out, T', V)`` (same function as :meth:`forward`).
+
+        Every 1×1 conv is one batched GEMM over ``(C, T·V)`` with its BN folded in eval; the (k, 1) convs
+        run with their BNs folded; without autograd the (3, 1) max-pool is a max over shifted frames
+        (same values as ``max_pool2d``, none of its index bookkeeping; with autograd ``max_pool2d`` keeps
+        the plain path's gradient routing on ties).
+        """
+        n, cin, t, v = x.shape
+        xf = x.reshape(n, cin, t * v)
+        parts: list[torch.Tensor] = []
+        for br, spec in zip(self.branches, self.branch_spec):
+            if spec == "1x1":
+                conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
+                parts.append(_gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], conv, bn))
+                continue
+            h = torch.relu_(_gemm_bn(x, br[0], br[1], xf))
+            if spec[0] == "max":
+                pool = br[3]
+                if torch.is_grad_enabled() and h.requires_grad:
+                    y = torch.nn.functional.max_pool2d(h, pool.kernel_size, pool.stride, pool.padding)
+                else:
+                    y = max_pool_t3(h, self.stride) if pool.kernel_size == (3, 1) else pool(h)
+                if len(br) > 4:
+                    y = _affine_bn(y, br[4])
+                parts.append(y)
+            else:
+                tc = br[3]
+                w, b, rest = _fold_into(tc.conv.weight, tc.conv.bias, tc.bn)
+                y = torch.nn.functional.conv2d(h, w, b, tc.conv.stride, tc.conv.padding, tc.conv.dilation)
+                parts.append(y if rest is None else rest(y))
+        # every part is a fresh tensor whose backward does not need it: in-place ops below are safe
+        y = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        if hasattr(self, "transform"):
+            y = _gemm_bn(torch.relu_(_affine_bn(y, self.transform[0])), self.transform[2], self.bn)
+        if self.residual is not None:
+            if isinstance(self.residual, nn.Identity):
+                y = y.add_(x)
+            else:
+                y = y.add_(_gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], self.residual.conv,
+                                    self.residual.bn))
+        if self.final_act:
+            y = torch.relu_(y)
+        return self.drop(y)
+
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, branches={list(self.branch_spec)}, "
                 f"channels={list(self.branch_channels)}, stride={self.stride}, final_act={self.final_act}")
+
+
+def _gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, xf: torch.Tensor | None = None) -> torch.Tensor:
+    """``bn(conv1x1(x))`` on NCHW ``x`` as one batched GEMM ``(O, C) @ (C, T·V)`` (BN folded in eval)."""
+    n, c, t, v = x.shape
+    w, b, rest = _fold_into(conv.weight.reshape(conv.weight.shape[0], -1), conv.bias, bn)
+    y = torch.matmul(w, x.reshape(n, c, t * v) if xf is None else xf)
+    if b is not None:
+        y = y.add_(b.unsqueeze(-1))
+    y = y.view(n, w.shape[0], t, v)
+    return y if rest is None else rest(y)
+
+
+def _affine_bn(y: torch.Tensor, bn: nn.Module) -> torch.Tensor:
+    """A BatchNorm on NCHW ``y``; in eval as one fused multiply-add (``y·scale + shift``)."""
+    if not _foldable(bn):
+        return bn(y)
+    scale, shift = bn_fold(bn)
+    return torch.addcmul(shift.view(-1, 1, 1), y, scale.view(-1, 1, 1))
+
+
+def max_pool_t3(h: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    """``max_pool2d(h, (3, 1), (stride, 1), (1, 0))`` on NCHW ``h`` as a max over shifted frames (values
+    identical, NaN propagating as ``max_pool2d``; no indices, so no gradient routing: inference only)."""
+    t = h.shape[2]
+    t_out = (t - 1) // stride + 1
+    out = h[:, :, ::stride].clone()
+    if t > 1:
+        left = h[:, :, stride - 1::stride]          # frame s·j - 1 for output j >= 1
+        nl = min(t_out - 1, left.shape[2])
+        a = out[:, :, 1:1 + nl]
+        torch.maximum(a, left[:, :, :nl], out=a)
+        right = h[:, :, 1::stride]                  # frame s·j + 1 for output j
+        nr = min(t_out, right.shape[2])
+        b = out[:, :, :nr]
+        torch.maximum(b, right[:, :, :nr], out=b)
+    return out
 
 
 def _check_spec(spec: BranchSpec) -> BranchSpec:

@@ -5,10 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
 from .main import print_json
-
-#: the bundled default localizer (weights inside the package, runs offline)
-DEFAULT_MODEL = "agcn_loc_ufusion"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--example", action="store_true",
                    help="localize the bundled example recording (synthesised by skelzoo; ground truth known)")
     p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"localizer name, arch.tag, hf-hub: or local-dir: (default: {DEFAULT_MODEL} with its default weights)")
+                   help=f"localizer name, arch.tag, hf-hub: or local-dir: (default: {DEFAULT_MODEL}, bundled)")
     p.add_argument("--decoder", default="argmax", choices=("argmax", "official"),
                    help="argmax (default) = run-length segments of the smoothed frame argmax, one label per frame; "
                         "official = the paper's multi-threshold proposals + NMS (overlapping, ranked: for mAP)")

@@ -69,7 +69,3 @@ def run_finetune(args: argparse.Namespace) -> int:
     from ..training.finetune import FinetuneConfig, finetune
 
     return _run(FinetuneConfig, finetune, args)
-    summary = finetune(cfg, resume=args.resume)
-    summary.pop("config", None)
-    print_json(summary)
-    return 0

@@ -428,6 +428,14 @@ class PreparedDataset:
         return float(self.index["fps"])
 
     @property
+    def preprocess(self) -> str:
+        """The model-input preprocessing the stored data already carries, as a checkpoint's ``preprocess``
+        value: ``"ntu"`` when the sequences were NTU pre-normalised at preparation, else ``""``. Models
+        trained on this dataset must record it, so that inference applies the same normalisation."""
+        pre = self.index.get("preprocessing") or {}
+        return "ntu" if isinstance(pre, dict) and pre.get("ntu_pre_normalisation") else ""
+
+    @property
     def class_names(self) -> list[str]:
         """Foreground class names (``K``)."""
         return list(self.index.get("class_names") or [])

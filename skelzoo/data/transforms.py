@@ -108,13 +108,15 @@ def _null_frame_index(present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ntu_pre_normalise(x: X, *, pad_null_frames: bool = True, center_joint: int = 1,
-                      z_bone: tuple[int, int] = (0, 1), x_bone: tuple[int, int] = (8, 4)) -> X:
+                      z_bone: tuple[int, int] = (0, 1), x_bone: tuple[int, int] = (8, 4),
+                      center: Literal["per_frame", "first_frame"] = "per_frame") -> X:
     """NTU-style pre-normalisation (method.md §1.3) of ``(T, M, V, 3)`` data (NTU-25 joint indices).
 
     1. ``pad_null_frames``: per person, if its first frame is empty its non-empty frames move to the
        front; trailing empty frames are filled by repeating its frames ``0..f-1`` cyclically.
     2. In every frame subtract joint ``center_joint`` of person 0 from all joints of all persons; joints
-       that were exactly zero stay zero.
+       that were exactly zero stay zero. ``center="first_frame"`` subtracts that joint of the first frame
+       from every frame instead (pyskl's ``PreNormalize3D``; preprocess code ``"pyskl_ntu3d"``).
     3. Rotate so that the bone ``z_bone[0] -> z_bone[1]`` of person 0 at frame 0 points along +z.
     4. Then rotate so that ``joint x_bone[0] - joint x_bone[1]`` (right minus left shoulder) of person 0
        at frame 0 points along +x.
@@ -137,7 +139,10 @@ def ntu_pre_normalise(x: X, *, pad_null_frames: bool = True, center_joint: int =
         data = np.where(keep[..., None, None], data[idx, persons], 0.0)
         nan = nan[idx, persons] & keep[..., None]
     nonzero = (data != 0).any(axis=-1, keepdims=True)
-    data = np.where(nonzero, data - data[:, :1, center_joint:center_joint + 1, :], 0.0)
+    if center not in ("per_frame", "first_frame"):
+        raise ValueError(f"center must be 'per_frame' or 'first_frame', got {center!r}")
+    origin = data[:, :1, center_joint:center_joint + 1, :] if center == "per_frame" else data[0, 0, center_joint]
+    data = np.where(nonzero, data - origin, 0.0)
     first = data[0, 0]
     r1 = rotation_between(first[z_bone[1]] - first[z_bone[0]], np.array([0.0, 0.0, 1.0]))
     data = data @ r1.T

@@ -1,15 +1,20 @@
 """Weights of the localization architectures (``<backbone>_ufusion`` / ``_simple``), by architecture.
 
-``agcn_loc_ufusion.bandai_w32`` is skelzoo's bundled default localizer (the model of ``skelzoo localize``):
-trained by skelzoo on the Bandai-Namco untrimmed benchmark; how exactly is in its model card
-(``model_cards/agcn_loc_ufusion.bandai_w32.md``). Metrics are the last epoch's, measured on the unseen-style
-test split (125 sequences), segment mAP averaged over tIoU 0.1-0.5.
+:data:`DEFAULT_LOCALIZER` (``stgcn_ssl_ufusion.snipclr_bandai``) is skelzoo's bundled default localizer (the
+model of ``skelzoo localize``): the SnipCLR-pretrained quarter-width ST-GCN with the U-fusion neck,
+finetuned on the Bandai-Namco untrimmed benchmark (``docs/results.md``). ``agcn_loc_ufusion.bandai_w32``
+(the earlier default, a reduced-width AGCN-10 trained from scratch) stays available. How each was made is
+in its model card. Metrics are the last epoch's, measured on the unseen-style test split (125 sequences),
+segment mAP averaged over tIoU 0.1-0.5.
 """
 from __future__ import annotations
 
 from ..zoo._weights import WeightCfg
 
-__all__ = ["LOCALIZER_WEIGHTS", "BANDAI_CLASSES"]
+__all__ = ["LOCALIZER_WEIGHTS", "BANDAI_CLASSES", "DEFAULT_LOCALIZER"]
+
+#: the model of ``skelzoo localize`` when ``--model`` is not given
+DEFAULT_LOCALIZER = "stgcn_ssl_ufusion.snipclr_bandai"
 
 #: the 10 content classes of Bandai-Namco Research Motion dataset 2 (its ``cfg/content_label.txt`` order)
 BANDAI_CLASSES = (
@@ -36,8 +41,31 @@ LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
             preprocess="ntu",
             model_args={"backbone_args": {"base_channels": 32}, "neck_channels": 128, "num_classes": 10},
             paper="SnipCLR (arXiv 2512.16504): AGCN-10 encoder + U-shaped multiscale fusion neck, reduced width",
-            description="bundled default localizer: AGCN-10 at base width 32 + U-fusion neck (128 channels), "
-                        "10 Bandai-Namco actions + background",
+            description="AGCN-10 at base width 32 + U-fusion neck (128 channels), from scratch, 10 Bandai-Namco "
+                        "actions + background (skelzoo's first bundled default localizer)",
+            default=True,
+        ),
+    ),
+    "stgcn_ssl_ufusion": (
+        WeightCfg(
+            tag="snipclr_bandai",
+            file="stgcn_ssl_ufusion.snipclr_bandai.safetensors",
+            sha256="1b5089ca6e5ed541c3f2fa334cc3ee2d0ba0a2327a799b39915d09bcdeab6581",
+            license="CC-BY-NC-4.0",
+            source="trained by skelzoo: skelzoo finetune --config examples/configs/ablation/shipped_localizer.yaml "
+                   "from the encoder stgcn_ssl.snipclr_bandai (12 CPU epochs, seed 0, last epoch); docs/results.md",
+            dataset="Bandai-Namco untrimmed (skelzoo), test styles elderly+youthful",
+            metrics={"mAP_clean_avg_0.1-0.5": 60.12, "mAP_line_avg_0.1-0.5": 59.98, "mAP_clean@0.5": 51.67,
+                     "F1@50": 16.27, "frame_accuracy": 48.88},
+            class_names=BANDAI_CLASSES,
+            layout="ntu25",
+            num_person=1,
+            fps=30.0,
+            preprocess="ntu",
+            model_args={"num_classes": 10},
+            paper="SnipCLR (arXiv 2512.16504): snippet-contrast pretrained encoder + U-shaped multiscale fusion neck",
+            description="bundled default localizer: SnipCLR-pretrained quarter-width ST-GCN + U-fusion neck "
+                        "(512 channels), 10 Bandai-Namco actions + background",
             default=True,
         ),
     ),

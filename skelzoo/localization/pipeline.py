@@ -38,8 +38,11 @@ def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
     preprocess = getattr(model, "preprocess", "") or ""
     if preprocess == "ntu":
         data = transforms.pre_normalize(data)
+    elif preprocess == "pyskl_ntu3d":  # PreNormalize3D centring + rotations, every frame kept
+        data = transforms.ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")
     elif preprocess not in ("", "none"):
-        raise ValueError(f"unknown preprocessing {preprocess!r} requested by the model")
+        raise ValueError(f"unknown preprocessing {preprocess!r} requested by the model "
+                         f"(known: 'ntu', 'pyskl_ntu3d', '')")
     c = getattr(model, "in_channels", data.shape[-1])
     if data.shape[-1] != c:
         raise ValueError(f"the model expects C={c} channels per joint, the sequence has {data.shape[-1]}")

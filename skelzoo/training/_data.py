@@ -68,6 +68,7 @@ def synthetic_prepared(directory: str | os.PathLike, *, splits: dict[str, int], 
 
     info = {"name": "synthetic", "layout": "ntu25", "fps": 30.0, "class_names": names, "background_index": bg,
             "labels": "frame", "source": {"generator": "skelzoo.data.synth"}, "seed": seed,
+            "preprocessing": {"ntu_pre_normalisation": True},
             "params": {"seconds": seconds, "splits": dict(splits)}}
     import torch.distributed as dist
 

@@ -185,6 +185,8 @@ def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
     if trainer.is_main:
         from ..zoo import save_pretrained
         enc = out / "encoder"
+        prepared = getattr(dataset, "prepared", None)
+        model.backbone.preprocess = prepared.preprocess if prepared is not None else ""
         save_pretrained(model.backbone, enc, extra_card=(
             f"Encoder pretrained with {cfg.model.method} (skelzoo) for {trainer.start_epoch} epochs on "
             f"{cfg.data.kind} data `{cfg.data.root or 'synthetic'}` split `{cfg.data.split}`."))

@@ -58,6 +58,10 @@ class WeightCfg:
             raise ValueError(f"weights {self.tag!r}: set exactly one of file=, url=, hf_hub_id=")
         if self.url and not self.convert_source:
             raise ValueError(f"weights {self.tag!r}: url= needs convert_source=")
+        from ..datasets_meta import PREPROCESS_DESCRIPTIONS
+        if self.preprocess not in PREPROCESS_DESCRIPTIONS:
+            raise ValueError(f"weights {self.tag!r}: unknown preprocess code {self.preprocess!r} "
+                             f"(known: {', '.join(repr(k) for k in PREPROCESS_DESCRIPTIONS)})")
 
     @property
     def location(self) -> str:

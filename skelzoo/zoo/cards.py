@@ -215,7 +215,8 @@ def render_checkpoint_card(spec: CardSpec, handwritten: str) -> str:
     if w.description:
         extra += ["## Model description", "", w.description.strip(), ""]
     if w.preprocess:
-        extra += ["## Input preprocessing", "", w.preprocess.strip(), ""]
+        from ..datasets_meta import PREPROCESS_DESCRIPTIONS
+        extra += ["## Input preprocessing", "", f"`{w.preprocess}`: {PREPROCESS_DESCRIPTIONS[w.preprocess]}", ""]
     extra.append(_fill(handwritten, spec).strip())
     tags = [f"layout-{w.layout}"] + ([w.convert_source] if w.convert_source else [])
     return render_card(cfg, num_params=num_params, sha256="" if w.url else (w.sha256 or ""), metrics=dict(w.metrics),
