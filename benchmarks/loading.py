@@ -4,7 +4,7 @@ Each measurement runs in a fresh interpreter (``-X importtime`` for the import b
 ``--repeats``. The pretrained load uses a bundled/cached checkpoint; it is skipped (reported) when no
 weights are available offline.
 
-    python benchmarks/loading.py [--repeats 3] [--model stgcnpp]
+    python benchmarks/loading.py [--repeats 3] [--model stgcn_ssl_ufusion.snipclr_bandai]
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def print_table(r: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--model", default="stgcnpp")
+    ap.add_argument("--model", default="stgcn_ssl_ufusion.snipclr_bandai", help="default: the bundled default localizer")
     args = ap.parse_args()
     print_table(run(args.repeats, args.model))
 

@@ -152,7 +152,7 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     p.add_argument("--frames", type=int, default=3000, help="length of the whole-vs-chunked comparison")
     p.add_argument("--hour-frames", type=int, default=HOUR_FRAMES)
-    p.add_argument("--hour-model", default="agcn_loc_ufusion")
+    p.add_argument("--hour-model", default="stgcn_ssl_ufusion.snipclr_bandai", help="default: the bundled default localizer")
     p.add_argument("--chunk", type=int, default=4096)
     p.add_argument("--short-chunk", type=int, default=1024, help="chunk of the short comparison")
     p.add_argument("--threads", type=int, default=2)

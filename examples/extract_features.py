@@ -48,7 +48,7 @@ from torch import nn
 import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
-from skelzoo.localization.pipeline import prepare_input
+from skelzoo.localization.pipeline import model_fps, prepare_input
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
 
@@ -104,17 +104,10 @@ def read_input(path: Path | None, fmt: str | None, fps: float | None) -> tuple[s
 
 
 def model_rate(name: str, choice: float | None) -> float | None:
-    """Frame rate the encoder expects (``None``: do not resample)."""
+    """Frame rate the model expects (``None``: do not resample): ``--model-fps`` or the checkpoint's."""
     if choice is not None:
         return choice if choice > 0 else None
-    if not name.startswith(("local-dir:", "hf-hub:")):
-        try:
-            fps = skelzoo.model_info(name).get("fps")
-        except (ValueError, KeyError):
-            fps = None
-        if fps:
-            return float(fps)
-    return 30.0
+    return model_fps(name)
 
 
 def resolve_preprocess(model: nn.Module, choice: str) -> str:

@@ -60,6 +60,7 @@ import torch
 from torch import nn
 
 import skelzoo
+from skelzoo.data.synth import write_demo_recordings
 from skelzoo.errors import SkelzooError
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
@@ -188,28 +189,6 @@ def check_spec(spec_path: Path, files: Sequence[Path]) -> list[str]:
     return [str(c) for c in spec["classes"]]
 
 
-def write_demo_recordings(folder: Path, count: int, seconds: float, seed: int) -> list[Path]:
-    """Synthesise ``count`` recordings with per-frame ``.labels.txt`` files (idle = background)."""
-    from skelzoo.data.synth import ACTION_NAMES, synthesize
-    from skelzoo.io import write_npz
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    actions = [a for a in ACTION_NAMES if a != "idle"]
-    paths = []
-    for i in range(count):
-        script: list[tuple[str, float]] = []
-        while sum(s for _, s in script) < seconds:
-            script += [("idle", rng.uniform(0.5, 1.5)), (rng.choice(actions), rng.uniform(1.0, 3.0))]
-        script.append(("idle", 0.5))
-        seq, names = synthesize(script, seed=seed * 10_007 + i)
-        path = folder / f"recording_{i:03d}.npz"
-        write_npz(seq, path)
-        label_file(path).write_text("".join(("background" if n == "idle" else n) + "\n" for n in names))
-        paths.append(path)
-    return paths
-
-
 def merge_splits(parts: dict[str, Any], out: Path) -> Any:
     """One prepared directory holding the split of every part (``{split: PreparedDataset}``)."""
     from skelzoo.data.prepare import SequenceRecord, plan_shards, write_prepared
@@ -256,7 +235,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, str, str]:
             raise ValueError("--demo must be >= 2")
         print(f"  no recordings given: synthesising {args.demo} labelled demo recordings of {args.demo_seconds:g} s "
               f"(.npz + .labels.txt)")
-        files = write_demo_recordings(args.out / "demo_recordings", args.demo, args.demo_seconds, args.seed)
+        files = write_demo_recordings(args.out / "demo_recordings", args.demo, seconds=args.demo_seconds,
+                                      seed=args.seed, labels=True)
         test = None
     if not files:
         raise FileNotFoundError("no recordings found")

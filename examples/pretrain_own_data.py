@@ -36,13 +36,13 @@ import argparse
 import glob
 import json
 import logging
-import random
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import skelzoo
+from skelzoo.data.synth import write_demo_recordings
 from skelzoo.errors import SkelzooError
 
 #: file name endings of recordings (label files ``*.labels.txt`` / ``*.labels.json`` are skipped)
@@ -127,26 +127,6 @@ def readable(files: Sequence[Path], fmt: str | None) -> list[Path]:
     return keep
 
 
-def write_demo_recordings(folder: Path, count: int, seconds: float, seed: int) -> list[Path]:
-    """Synthesise ``count`` unlabelled recordings (random action scripts) as ``.npz`` files."""
-    from skelzoo.data.synth import ACTION_NAMES, synthesize
-    from skelzoo.io import write_npz
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    actions = [a for a in ACTION_NAMES if a != "idle"]
-    paths = []
-    for i in range(count):
-        script: list[tuple[str, float]] = []
-        while sum(s for _, s in script) < seconds:
-            script += [("idle", rng.uniform(0.5, 1.5)), (rng.choice(actions), rng.uniform(1.0, 3.0))]
-        seq, _ = synthesize(script, seed=seed * 10_007 + i)
-        path = folder / f"recording_{i:03d}.npz"
-        write_npz(seq, path)
-        paths.append(path)
-    return paths
-
-
 def prepare(args: argparse.Namespace) -> tuple[Path, str]:
     """The prepared directory and split to pretrain on."""
     from skelzoo.data.prepare import PreparedDataset, prepare_files
@@ -168,7 +148,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, str]:
         if args.demo < 1:
             raise ValueError("--demo must be >= 1")
         print(f"  no recordings given: synthesising {args.demo} demo recordings of {args.demo_seconds:g} s")
-        files = write_demo_recordings(args.out / "demo_recordings", args.demo, args.demo_seconds, args.seed)
+        files = write_demo_recordings(args.out / "demo_recordings", args.demo, seconds=args.demo_seconds,
+                                      seed=args.seed, labels=False)
     print(f"  {len(files)} recordings, e.g. {files[0]}")
     out = args.out / "data"
     ds = prepare_files(files, out, format=args.format, fps=args.fps, num_persons=1, split="train",

@@ -185,3 +185,20 @@ def test_save_load_round_trip_with_backbone_args(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(m(x), again(x), rtol=0, atol=0)
     assert skelzoo.model_info("stgcn_ufusion")["task"] == "localization"
+
+
+def test_extract_features_leaves_empty_person_slots_out():
+    """A one-person recording gives the same backbone features whether the model has 1 or 2 person slots."""
+    import numpy as np
+
+    from skelzoo.io import SkeletonSequence
+    from skelzoo.localization.pipeline import extract_features
+
+    torch.manual_seed(0)
+    two = skelzoo.build_model("stgcn_ssl", num_classes=0, num_person=2).eval()
+    one = skelzoo.build_model("stgcn_ssl", num_classes=0, num_person=1).eval()
+    one.load_state_dict(two.state_dict())
+    seq = SkeletonSequence(np.random.default_rng(0).normal(size=(40, 1, 25, 3)).astype(np.float32), "ntu25", 30.0)
+    a, b = extract_features(two, seq), extract_features(one, seq)
+    assert a.shape == (40, 256)
+    np.testing.assert_allclose(a, b, atol=1e-5)

@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, embedded_sum,
-                                 embedded_sum_nhwc, make_down)
+                                 embedded_sum_fast, embedded_sum_nhwc, graph_unit_fast, make_down)
 from ..blocks.context import ContextUnit
-from ..blocks.fast import graph_bn, linear_bn
+from ..blocks.fast import fast_paths_enabled, graph_bn, linear_bn
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
 from ..errors import CheckpointError
@@ -96,6 +96,8 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         bn_init(self.bn, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if fast_paths_enabled():
+            return self.forward_fast(x)
         e = self.context_stat("affinity", x, 2, lambda z: embedded_sum(self.conv_a, self.conv_b, z))
         y: torch.Tensor | None = None
         for i in range(self.num_subset):
@@ -106,16 +108,38 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         assert y is not None
         y = self.bn(y)
         y = torch.relu(y + (x if self.down is None else self.down(x)))
-        if self.attention:
-            se = self.context_stat("spatial", y, 2, lambda z: z.sum(2))
-            sa = torch.sigmoid(self.conv_sa(y.mean(-2) if se is None else se))  # (N, 1, V)
-            y = y * sa.unsqueeze(-2) + y
-            ta = torch.sigmoid(self.conv_ta(y.mean(-1)))                  # (N, 1, T)
-            y = y * ta.unsqueeze(-1) + y
-            ce = self.context_stat("channel", y, 2, lambda z: z.mean(-1).sum(-1))
-            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1) if ce is None else ce))))  # (N, C)
-            y = y * ca.unsqueeze(-1).unsqueeze(-1) + y
-        return y
+        return self._attend(y)
+
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on NCHW ``(N, C, T, V)`` (:func:`embedded_sum_fast`, :func:`graph_unit_fast`), then the
+        attention as in :meth:`forward`."""
+        e = self.context_stat("affinity", x, 2, lambda z: embedded_sum_fast(self.conv_a, self.conv_b, z))
+        if e is None:
+            e = embedded_sum_fast(self.conv_a, self.conv_b, x) / x.shape[2]
+        g = self.PA + torch.tanh(e) * self.alpha
+        return self._attend(graph_unit_fast(x, g, self.conv_d, self.bn, self.down), fused=True)
+
+    def _attend(self, y: torch.Tensor, fused: bool = False) -> torch.Tensor:
+        """Spatial, temporal and channel attention (each ``y <- y·a + y``) on NCHW ``y``. ``fused``: each
+        step as one ``addcmul`` (``y + y·a``, the same sum), in place when autograd does not record."""
+        if not self.attention:
+            return y
+        if fused:
+            inplace = not (torch.is_grad_enabled() and y.requires_grad)
+
+            def gate(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+                return z.addcmul_(z, a) if inplace else torch.addcmul(z, z, a)
+        else:
+            def gate(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+                return z * a + z
+        se = self.context_stat("spatial", y, 2, lambda z: z.sum(2))
+        sa = torch.sigmoid(self.conv_sa(y.mean(-2) if se is None else se))  # (N, 1, V)
+        y = gate(y, sa.unsqueeze(-2))
+        ta = torch.sigmoid(self.conv_ta(y.mean(-1)))                  # (N, 1, T)
+        y = gate(y, ta.unsqueeze(-1))
+        ce = self.context_stat("channel", y, 2, lambda z: z.mean(-1).sum(-1))
+        ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1) if ce is None else ce))))  # (N, C)
+        return gate(y, ca.unsqueeze(-1).unsqueeze(-1))
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path on ``(N, T, V, C)`` (as :meth:`AdaptiveGraphConv.forward_nhwc`, attention in NHWC)."""

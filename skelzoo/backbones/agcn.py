@@ -29,9 +29,9 @@ import torch
 from torch import nn
 
 from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, embedded_sum,
-                                 embedded_sum_nhwc, make_down)
+                                 embedded_sum_fast, embedded_sum_nhwc, graph_unit_fast, make_down)
 from ..blocks.context import ContextUnit
-from ..blocks.fast import graph_bn, linear_bn
+from ..blocks.fast import fast_paths_enabled, graph_bn, linear_bn
 from ..blocks.common import DataBNKind, bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
 from ..errors import CheckpointError
@@ -81,6 +81,8 @@ class AdaptiveGraphConv(ContextUnit):
         bn_init(self.bn, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if fast_paths_enabled():
+            return self.forward_fast(x)
         a = self.A + self.PA
         e = self.context_stat("affinity", x, 2, lambda z: embedded_sum(self.conv_a, self.conv_b, z))
         y: torch.Tensor | None = None
@@ -94,8 +96,16 @@ class AdaptiveGraphConv(ContextUnit):
         y = y + (x if self.down is None else self.down(x))
         return torch.relu(y)
 
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast path on NCHW ``(N, C, T, V)`` (:func:`embedded_sum_fast`, :func:`graph_unit_fast`)."""
+        e = self.context_stat("affinity", x, 2, lambda z: embedded_sum_fast(self.conv_a, self.conv_b, z))
+        if e is None:
+            e = embedded_sum_fast(self.conv_a, self.conv_b, x) / x.shape[2]
+        g = torch.softmax(e, dim=-2) + (self.A + self.PA)
+        return graph_unit_fast(x, g, self.conv_d, self.bn, self.down)
+
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on ``(N, T, V, C)``: all subsets' θ/φ in one GEMM, graphs ``(N, K, V, V)`` in one
+        """Channels-last variant on ``(N, T, V, C)`` (not the default, see ``AGCNBlock._forward_nhwc``): all subsets' θ/φ in one GEMM, graphs ``(N, K, V, V)`` in one
         matmul, ``Σ_k conv_d_k(x·graph_k)`` as one aggregation + one GEMM, BN folded in eval."""
         e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
         if e is None:

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 from .common import TemporalConvBN
-from .fast import has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
+from .fast import _fold_into, _foldable, bn_fold, fast_paths_enabled, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 
-__all__ = ["embedded_affinity", "embedded_affinity_nhwc", "embedded_sum", "embedded_sum_nhwc", "aggregate", "make_down",
+__all__ = ["embedded_affinity", "embedded_affinity_nhwc", "embedded_sum", "embedded_sum_nhwc", "embedded_sum_fast",
+           "graph_unit_fast", "tconv_fast", "aggregate", "make_down",
            "AGCNBlock", "ResidualKind"]
 
 ResidualKind = Literal["none", "identity", "conv"]
@@ -75,6 +76,73 @@ def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Ten
     return _embedded_products_nhwc(conv_a, conv_b, x) / conv_a[0].out_channels
 
 
+def embedded_sum_fast(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """:func:`embedded_sum` of all subsets on NCHW ``x`` ``(N, C, T, V)`` without reorders: ``(N, K, V, V)``.
+
+    One batched GEMM computes every θ_k, φ_k with output rows ordered ``(k, θ/φ, c_e)``, so subset k's θ
+    and φ are ``(C_e·T, V)`` matrices at a common batch stride; one bmm ``θ_kᵀ φ_k`` contracts
+    ``(c_e, t)`` reading them in place.
+    The biases enter analytically (no pass over θ, φ): with ``θ = θ₀ + b_a``, ``φ = φ₀ + b_b``,
+    ``Σ_t θᵀφ = Σ_t θ₀ᵀφ₀ + (b_bᵀ W_a S)ᵀ 1ᵀ + 1 (b_aᵀ W_b S) + T·b_a·b_b`` where ``S = Σ_t x_t``.
+    """
+    n, c, t, v = x.shape
+    k = len(conv_a)
+    ce = conv_a[0].out_channels
+    wa = torch.stack([m.weight.flatten(1) for m in conv_a])                          # (K, C_e, C)
+    wb = torch.stack([m.weight.flatten(1) for m in conv_b])
+    q = torch.matmul(torch.stack([wa, wb], 1).view(k * 2 * ce, c), x.reshape(n, c, t * v))
+    q = q.view(n * k, 2, ce * t, v)
+    e = torch.bmm(q[:, 0].transpose(1, 2), q[:, 1]).view(n, k, v, v)
+    if conv_a[0].bias is not None:
+        ba = torch.stack([m.bias for m in conv_a])                                   # (K, C_e)
+        bb = torch.stack([m.bias for m in conv_b])
+        xs = x.sum(2)                                                                 # (N, C, V)
+        ra = torch.matmul(torch.matmul(bb.unsqueeze(1), wa), xs.unsqueeze(1))        # (N, K, 1, V): row term
+        rb = torch.matmul(torch.matmul(ba.unsqueeze(1), wb), xs.unsqueeze(1))        # (N, K, 1, V): column term
+        e = e + ra.transpose(-1, -2) + (rb + t * (ba * bb).sum(-1).view(k, 1, 1))
+    return e / ce
+
+
+def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn: nn.Module,
+                    down: nn.Module | None) -> torch.Tensor:
+    """``ReLU(BN(Σ_k conv_d_k(aggregate(x, g_k))) + down(x))`` on NCHW ``x`` ``(N, C, T, V)``, ``g``
+    ``(N, K, V, W)`` (row = source): the 2s-AGCN / AAGCN graph unit body, fast.
+
+    The aggregations are K bmm's ``(C·T, V) @ (V, W)`` per sample writing into one ``(N, K·C, T·W)``
+    buffer, the K ``conv_d`` one GEMM contracting ``K·C``; in eval the BNs are folded (the unit's into
+    ``conv_d``, ``down``'s into its conv) and the GEMM accumulates onto the residual + shift.
+    """
+    n, c, t, v = x.shape
+    k, wv = g.shape[1], g.shape[-1]
+    o = conv_d[0].out_channels
+    xv = x.reshape(n, c * t, v)
+    if torch.is_grad_enabled() and (x.requires_grad or g.requires_grad):  # out= does not record autograd
+        xa = torch.stack([torch.bmm(xv, g[:, i]) for i in range(k)], 1)
+    else:
+        xa = x.new_empty(n, k, c * t, wv)
+        for i in range(k):
+            torch.bmm(xv, g[:, i], out=xa[:, i])
+    w = torch.cat([m.weight.flatten(1) for m in conv_d], 1)                          # (O, K·C)
+    b = sum(m.bias for m in conv_d) if conv_d[0].bias is not None else None
+    xa = xa.view(n, k * c, t * wv)
+    if not _foldable(bn):
+        y = torch.matmul(w, xa).view(n, o, t, wv)
+        if b is not None:
+            y = y.add_(b.view(o, 1, 1))
+        return torch.relu_(bn(y) + (x if down is None else down(x)))
+    scale, shift = bn_fold(bn)
+    w = w * scale.unsqueeze(1)
+    shift = shift if b is None else b * scale + shift
+    if down is None:
+        acc = (x + shift.view(o, 1, 1)).view(n, o, t * wv)
+    elif _foldable(down[1]):
+        wd, bd, _ = _fold_into(down[0].weight.flatten(1), down[0].bias, down[1])
+        acc = torch.matmul(wd, x.reshape(n, c, t * v)).add_((shift if bd is None else bd + shift).unsqueeze(-1))
+    else:
+        acc = down(x).add_(shift.view(o, 1, 1)).view(n, o, t * wv)
+    return torch.relu_(acc.baddbmm_(w.expand(n, -1, -1), xa).view(n, o, t, wv))
+
+
 def aggregate(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """Row = source graph aggregation ``y[..., w] = Σ_v x[..., v] · a[v, w]``.
 
@@ -82,6 +150,22 @@ def aggregate(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """
     n, c, t, v = x.shape
     return torch.matmul(x.reshape(n, c * t, v), a).view(n, c, t, v)
+
+
+def tconv_fast(x: torch.Tensor, conv: nn.Conv2d, bn: nn.Module) -> torch.Tensor:
+    """``bn(conv(x))`` for a ``(k, 1)`` conv on NCHW ``x`` (BN folded in eval; a 1×1 conv as one GEMM).
+    Returns a fresh tensor whose backward does not need it (safe for in-place ops)."""
+    if conv.kernel_size == (1, 1) and conv.padding == (0, 0) and conv.groups == 1:
+        s = conv.stride[0]
+        xs = x if s == 1 else x[:, :, ::s]
+        n, c, t, v = xs.shape
+        w, b, rest = _fold_into(conv.weight.flatten(1), conv.bias, bn)
+        y = torch.matmul(w, xs.reshape(n, c, t * v))
+        y = (y if b is None else y.add_(b.unsqueeze(-1))).view(n, w.shape[0], t, v)
+    else:
+        w, b, rest = _fold_into(conv.weight, conv.bias, bn)
+        y = torch.nn.functional.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
+    return y if rest is None else rest(y)
 
 
 def make_down(in_channels: int, out_channels: int) -> nn.Module | None:
@@ -123,8 +207,10 @@ class AGCNBlock(nn.Module):
         self.out_channels = out_channels
         self.stride = stride
 
-    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+    def _forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`). NOT used by default: the
+        row = source aggregation with a per-sample graph is N·T tiny matmuls in this layout (and permute
+        copies), so the NCHW fast path (:meth:`forward`) is faster on CPU."""
         y = tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn)
         if self.residual_kind == "identity":
             y = y + x
@@ -133,8 +219,14 @@ class AGCNBlock(nn.Module):
         return torch.relu_(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if has_fast(self) and hasattr(self.gcn, "forward_nhwc"):
-            return to_nchw(self.forward_nhwc(to_nhwc(x)))
+        if fast_paths_enabled() and hasattr(self.gcn, "forward_fast"):
+            # NCHW fast path: the graph unit's forward_fast, the (k, 1) convs with their BNs folded (eval)
+            y = tconv_fast(self.gcn.forward_fast(x), self.tcn.conv, self.tcn.bn)
+            if self.residual_kind == "identity":
+                y = y.add_(x)
+            elif self.residual is not None:
+                y = y.add_(tconv_fast(x, self.residual.conv, self.residual.bn))
+            return torch.relu_(y)
         y = self.tcn(self.gcn(x))
         if self.residual_kind == "identity":
             y = y + x

@@ -7,13 +7,15 @@ y-up frame, the actor facing +z (actor's left = +x), 30 fps, layout ``ntu25``.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..io.sequence import SkeletonSequence
 
-__all__ = ["EXAMPLE_SCRIPT", "ACTION_NAMES", "synthesize", "example_sequence"]
+__all__ = ["EXAMPLE_SCRIPT", "ACTION_NAMES", "synthesize", "example_sequence", "write_demo_recordings"]
 
 #: actions the generator can perform (names follow the Bandai-Namco dataset-2 content labels)
 ACTION_NAMES = ("idle", "walk", "wave-right-hand", "raise-up-both-hands", "wave-left-hand", "run")
@@ -165,3 +167,33 @@ def synthesize(script: "tuple[tuple[str, float], ...] | list[tuple[str, float]]"
 def example_sequence() -> tuple[SkeletonSequence, list[str]]:
     """The bundled example recording (about 24 s at 30 fps) and its per-frame action names."""
     return synthesize(EXAMPLE_SCRIPT, fps=30.0, seed=2026)
+
+
+def write_demo_recordings(folder: "str | os.PathLike[str]", count: int, *, seconds: float = 20.0, seed: int = 0,
+                          labels: bool = True) -> list[Path]:
+    """Synthesise ``count`` recordings of random action scripts (idle 0.5-1.5 s, then an action of 1-3 s,
+    repeated for about ``seconds``) and write them as ``recording_XXX.npz``; with ``labels`` also the
+    per-frame labels as ``recording_XXX.labels.txt`` (one action name per line, idle written as
+    ``background``), the layout ``examples/finetune_own_data.py`` reads. Deterministic in ``seed``."""
+    import random
+
+    from ..io import write_npz
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    actions = [a for a in ACTION_NAMES if a != "idle"]
+    paths = []
+    for i in range(int(count)):
+        script: list[tuple[str, float]] = []
+        while sum(d for _, d in script) < seconds:
+            script += [("idle", rng.uniform(0.5, 1.5)), (rng.choice(actions), rng.uniform(1.0, 3.0))]
+        script.append(("idle", 0.5))
+        seq, names = synthesize(script, seed=seed * 10_007 + i)
+        path = folder / f"recording_{i:03d}.npz"
+        write_npz(seq, path)
+        if labels:
+            path.with_name(f"recording_{i:03d}.labels.txt").write_text(
+                "".join(("background" if n == "idle" else n) + "\n" for n in names))
+        paths.append(path)
+    return paths

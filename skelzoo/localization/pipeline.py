@@ -17,6 +17,20 @@ from ..io.sequence import SkeletonSequence
 __all__ = ["prepare_input", "LocalizationResult", "localize_sequence", "extract_features"]
 
 
+def model_fps(name: str, default: float | None = 30.0) -> float | None:
+    """Frame rate the registered checkpoint ``name`` (``arch.tag`` or ``arch``) was trained at (its weights'
+    ``fps``), else ``default``; ``local-dir:`` / ``hf-hub:`` names give ``default``."""
+    if not name.startswith(("local-dir:", "hf-hub:")):
+        from ..zoo import model_info
+        try:
+            fps = model_info(name).get("fps")
+        except (ValueError, KeyError):
+            fps = None
+        if fps:
+            return float(fps)
+    return default
+
+
 def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
     """Bring a sequence into the form ``model`` expects: ``(1, C, T, V, M)`` float32.
 
@@ -80,10 +94,16 @@ def localize_sequence(model: nn.Module, seq: SkeletonSequence, *, name: str = ""
 @torch.inference_mode()
 def extract_features(model: nn.Module, seq: SkeletonSequence) -> np.ndarray:
     """Per-frame features ``(T, D)`` of one recording (localizers: ``frame_features``; backbones: the
-    last feature map averaged over joints and persons, nearest-upsampled to ``T``)."""
+    last feature map averaged over joints and over the persons present in the recording (the empty,
+    zero-padded person slots of the model's ``num_person`` are left out), nearest-upsampled to ``T``)."""
     x = prepare_input(seq, model)
-    if hasattr(model, "frame_features"):
-        return model.frame_features(x)[0].cpu().numpy()
-    feat = model.forward_features(x).mean(dim=(3, 4))  # (1, D, T')
+    with torch.inference_mode():
+        if hasattr(model, "frame_features"):
+            return model.frame_features(x)[0].cpu().numpy()
+        fmap = model.forward_features(x).mean(dim=3)  # (1, D, T', M)
+    present = x.abs().sum(dim=(0, 1, 2, 3)) > 0  # (M,)
+    if not bool(present.any()):
+        present = torch.ones_like(present)
+    feat = fmap[..., present].mean(dim=-1)  # (1, D, T')
     idx = (torch.arange(x.shape[2]) * feat.shape[-1]) // x.shape[2]
     return feat[0, :, idx].T.cpu().numpy()
