@@ -150,16 +150,105 @@ def test_no_stale_weights():
     _close(after, plain)
 
 
-@pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl"])
-def test_ctrgcn_nhwc_block_equal(arch):
-    """CTR-GCN's channels-last block (kept, not the default: slower on CPU) equals the plain block."""
+@pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl", "agcn", "aagcn"])
+def test_nhwc_block_equal(arch):
+    """The channels-last blocks of CTR-GCN and the 2s-AGCN family (kept, not the default: slower on CPU)
+    equal the plain block."""
     from skelzoo.blocks.fast import to_nchw, to_nhwc
 
     model = _model(arch, {"base_channels": 8}).eval()
     torch.manual_seed(3)
     x = torch.randn(2, 3, 8, 25)
     with torch.inference_mode():
-        for blk in model.stages[:2]:
-            y = blk(x)
-            _close(to_nchw(blk._forward_nhwc(to_nhwc(x))), y)
+        for blk in model.stages[:5]:
+            with plain_paths():
+                y = blk(x)
+            _close(to_nchw(blk._forward_nhwc(to_nhwc(x))), y, 3e-5 if arch == "aagcn" else 1e-5)
             x = y
+
+
+@pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl", "agcn", "aagcn"])
+@pytest.mark.parametrize("which", ["bn", "down"])
+def test_partly_foldable_bns_equal(arch, which):
+    """Eval model with one kind of BatchNorm in training mode (batch statistics, momentum 0 so the
+    running statistics stay put): the fast graph units fold only what is foldable."""
+    model = _model(arch, {"base_channels": 8}).eval()
+    for blk in model.stages:
+        bn = blk.gcn.bn if which == "bn" else blk.gcn.down
+        if which == "down":
+            if not isinstance(bn, torch.nn.Sequential):
+                continue
+            bn = bn[1]
+        bn.momentum = 0.0
+        bn.train()
+    x = _input(model)
+    with torch.inference_mode():
+        fast = model(x)
+        with plain_paths():
+            plain = model(x)
+    _close(fast, plain, 3e-5 if arch == "aagcn" else 1e-5)
+
+
+def test_max_pool_t3_equals_max_pool2d():
+    from skelzoo.blocks.mstcn import max_pool_t3
+
+    g = torch.Generator().manual_seed(0)
+    for t in range(1, 8):
+        for stride in (1, 2, 3):
+            h = torch.randn(2, 3, t, 4, generator=g)
+            h[0, 0, 0, 0] = float("nan")
+            h[1, 1] = torch.randint(0, 2, (t, 4), generator=g).float()  # ties
+            ref = torch.nn.functional.max_pool2d(h, (3, 1), (stride, 1), (1, 0))
+            torch.testing.assert_close(max_pool_t3(h, stride), ref, rtol=0, atol=0, equal_nan=True)
+
+
+MSTCN_CASES = [
+    ("ctrgcn", dict(branches=((5, 1), (5, 2), ("max", 3), "1x1"), residual=False, final_act=False)),
+    ("pyskl_ctrgcn", dict(branches=((5, 1), (5, 2), ("max", 3), "1x1"), residual=False, final_act=True,
+                          channel_split="rem_last")),
+    ("msg3d", dict()),
+    ("pyskl_mstcn", dict(channel_split="rem_first", branch_norm=False, transform=True, residual=False,
+                         final_act=False)),
+    ("pyskl_mstcn_mid", dict(channel_split="rem_first", branch_norm=False, transform=True, residual=True,
+                             final_act=True, mid_channels=0.25)),
+]
+
+
+@pytest.mark.parametrize("name,kw", MSTCN_CASES, ids=[c[0] for c in MSTCN_CASES])
+@pytest.mark.parametrize("cin,cout,stride", [(12, 12, 1), (12, 26, 2), (12, 24, 3)])
+def test_mstcn_forward_fast_equal(name, kw, cin, cout, stride):
+    """MultiScaleTCN.forward_fast (NCHW, BNs folded in eval, shifted-frame max) = forward, in eval and
+    in training (loss and every gradient)."""
+    from skelzoo.blocks.mstcn import MultiScaleTCN
+
+    if kw.get("channel_split", "equal") == "equal" and cout % len(kw.get("branches", range(6))):
+        pytest.skip("equal split needs C_out divisible by the branch count")
+    torch.manual_seed(0)
+    m = MultiScaleTCN(cin, cout, stride=stride, **kw)
+    g = torch.Generator().manual_seed(1)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.copy_(torch.rand(mod.running_mean.shape, generator=g) * 0.2 - 0.1)
+            mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) * 0.4 + 0.8)
+            with torch.no_grad():
+                mod.bias.copy_(torch.rand(mod.bias.shape, generator=g) * 0.2 - 0.1)
+    x = torch.randn(3, cin, 11, 25, generator=g)
+    m.eval()
+    with torch.inference_mode():
+        _close(m.forward_fast(x), m(x))
+    m.train()
+    state = {k: v.clone() for k, v in m.state_dict().items()}
+    grads = []
+    for fast in (True, False):
+        m.load_state_dict(state)
+        m.zero_grad(set_to_none=True)
+        xg = x.clone().requires_grad_(True)
+        loss = (m.forward_fast(xg) if fast else m(xg)).square().mean()
+        loss.backward()
+        grads.append((loss.detach(), xg.grad, {n: p.grad.clone() for n, p in m.named_parameters()}))
+    (lf, xf, gf), (lp, xp, gp) = grads
+    _close(lf, lp)
+    _close(xf, xp, 1e-4)
+    for name_ in gp:
+        d = float((gf[name_] - gp[name_]).abs().max())
+        assert d <= max(1e-5, 2e-3 * float(gp[name_].abs().max())), f"{name_}: grad diff {d:.3g}"

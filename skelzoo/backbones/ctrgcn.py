@@ -113,9 +113,9 @@ class CTRGCUnit(ContextUnit):
 
     ``ReLU(BN(Σ_k CTRGC_k(x, PA_k, α)) + down(x))``; ``PA (K, V, V)`` learned (init = graph), ``α``
     scalar (init 0), BN weight init 1e-6, ``down`` = 1×1 conv + BN when C_in != C_out else identity.
-    The K subsets are computed fused (one conv for all conv1/conv2 on the T-mean, one for all conv3, a
-    grouped conv for conv4, one contraction over subsets and joints); mathematically identical to
-    summing :meth:`CTRGC.forward` (mean and 1×1 conv commute).
+    :meth:`forward` runs :meth:`forward_fast` (the K subsets fused into a few batched GEMMs, see there;
+    mathematically identical to summing :meth:`CTRGC.forward`) unless fast paths are off
+    (:func:`~skelzoo.blocks.fast.plain_paths`), then :meth:`forward_reference`.
 
     Whole-sequence statistic (:mod:`skelzoo.blocks.context`): ``"mean"`` = ``mean_T x`` ``(N, C_in, V)``.
     """
