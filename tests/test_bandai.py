@@ -9,7 +9,6 @@ import argparse
 import io
 import json
 import tarfile
-import time
 
 import numpy as np
 import pytest
@@ -342,10 +341,8 @@ def test_prepare_clips_and_cli(fake_data, tmp_path, capsys):
 def test_real_bandai_small_benchmark(data_dir, tmp_path):
     if bandai.find_bandai_source(data_dir, 2) is None:
         pytest.skip("Bandai dataset 2 not in ../shared/data")
-    t0 = time.perf_counter()
     out = tmp_path / "real"
     prepare_bandai_untrimmed(data_dir, out, seed=0, clips_per_group=1, workers=2, progress=False)
-    elapsed = time.perf_counter() - t0
     ds = PreparedDataset(out)
     styles = _check_benchmark(ds)
     assert styles["train"] == set(STYLES) - set(TEST_STYLES)
@@ -356,4 +353,3 @@ def test_real_bandai_small_benchmark(data_dir, tmp_path):
         length = np.linalg.norm(data[:, b] - data[:, a], axis=-1)
         assert 0.08 < np.median(length) < 0.6, (name, np.median(length))
         assert length.std() < 0.02, (name, length.std())  # rigid bones, blends barely change them
-    assert elapsed < 60, elapsed

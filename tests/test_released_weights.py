@@ -176,7 +176,9 @@ def test_entry_metadata(arch: str, w: WeightCfg) -> None:
     assert w.license.startswith("Apache-2.0") and "research use only" in w.license
     assert w.layout == w.model_args["layout"] == "ntu25_pyskl"
     assert w.num_person == w.model_args["num_person"] == 2 and w.in_channels == w.model_args["in_channels"] == 3
-    assert "PreNormalize3D" in w.preprocess and "100" in w.preprocess and w.paper
+    from skelzoo.datasets_meta import PREPROCESS_DESCRIPTIONS
+    assert w.preprocess == "pyskl_ntu3d" and w.paper
+    assert "PreNormalize3D" in PREPROCESS_DESCRIPTIONS[w.preprocess] and "100" in PREPROCESS_DESCRIPTIONS[w.preprocess]
 
 
 @pytest.mark.parametrize(("arch", "w"), URL_ENTRIES, ids=IDS)
