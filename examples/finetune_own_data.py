@@ -46,7 +46,6 @@ sequences included.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import logging
 import random
@@ -61,10 +60,10 @@ from torch import nn
 
 import skelzoo
 from skelzoo.data.synth import write_demo_recordings
+from skelzoo.io import find_recordings
 from skelzoo.errors import SkelzooError
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
-RECORDING_SUFFIXES = (".skeleton", ".txt", ".csv", ".bvh", ".npy", ".npz", ".json")
 LABEL_SUFFIX = ".labels.txt"
 
 
@@ -111,32 +110,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------------------- recordings
-def collect_recordings(items: Sequence[str]) -> list[Path]:
-    """Expand files, folders (their recordings, recursively) and glob patterns; label files are skipped."""
-    out: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            hits, listed = sorted(f for f in path.rglob("*") if f.is_file()), True
-        elif glob.has_magic(item):
-            hits, listed = sorted(Path(h) for h in glob.glob(item, recursive=True) if Path(h).is_file()), True
-            if not hits:
-                raise FileNotFoundError(f"{item}: no file matches")
-        elif path.is_file():
-            hits, listed = [path], False
-        else:
-            raise FileNotFoundError(f"{item}: no such file or folder")
-        for f in hits:
-            name = f.name.lower()
-            if name.endswith((LABEL_SUFFIX, ".labels.json")) or name == "labels.json":
-                continue
-            if listed and not name.endswith(RECORDING_SUFFIXES):
-                continue
-            if f not in out:
-                out.append(f)
-    return out
-
-
 def label_file(recording: Path) -> Path:
     """``rec01.bvh`` -> ``rec01.labels.txt`` (same folder)."""
     return recording.with_name(recording.name[: -len(recording.suffix)] + LABEL_SUFFIX if recording.suffix
@@ -228,8 +201,8 @@ def prepare(args: argparse.Namespace) -> tuple[Path, str, str]:
         print(f"  using {ds!r}; classes: {', '.join(ds.class_names)}")
         return args.prepared, args.train_split, args.eval_split
     if args.recordings:
-        files = collect_recordings(args.recordings)
-        test = collect_recordings(args.test_recordings) if args.test_recordings else None
+        files = find_recordings(args.recordings)
+        test = find_recordings(args.test_recordings) if args.test_recordings else None
     else:
         if args.demo < 2:
             raise ValueError("--demo must be >= 2")

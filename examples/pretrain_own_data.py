@@ -33,7 +33,6 @@ Expected runtime on CPU with the defaults: about 1 minute (48 synthetic recordin
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import logging
 import sys
@@ -43,10 +42,10 @@ from typing import Any, Sequence
 
 import skelzoo
 from skelzoo.data.synth import write_demo_recordings
+from skelzoo.io import find_recordings
 from skelzoo.errors import SkelzooError
 
 #: file name endings of recordings (label files ``*.labels.txt`` / ``*.labels.json`` are skipped)
-RECORDING_SUFFIXES = (".skeleton", ".txt", ".csv", ".bvh", ".npy", ".npz", ".json")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -85,32 +84,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------------------- data
-def collect_recordings(items: Sequence[str]) -> list[Path]:
-    """Expand files, folders (their recordings, recursively) and glob patterns; sorted, de-duplicated."""
-    out: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            hits = sorted(f for f in path.rglob("*") if f.is_file())
-        elif glob.has_magic(item):
-            hits = sorted(Path(h) for h in glob.glob(item, recursive=True) if Path(h).is_file())
-            if not hits:
-                raise FileNotFoundError(f"{item}: no file matches")
-        elif path.is_file():
-            hits = [path]
-        else:
-            raise FileNotFoundError(f"{item}: no such file or folder")
-        for f in hits:
-            name = f.name.lower()
-            if name.endswith((".labels.txt", ".labels.json")) or name == "labels.json":
-                continue
-            if (path.is_dir() or glob.has_magic(item)) and not name.endswith(RECORDING_SUFFIXES):
-                continue
-            if f not in out:
-                out.append(f)
-    return out
-
-
 def readable(files: Sequence[Path], fmt: str | None) -> list[Path]:
     """The files ``skelzoo.read_skeleton`` can read as 3D skeletons; the others are reported and skipped."""
     keep = []
@@ -138,7 +111,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, str]:
         print(f"  using {ds!r}, split {args.split!r}: {ds.num_sequences(args.split)} sequences")
         return args.prepared, args.split
     if args.recordings:
-        files = collect_recordings(args.recordings)
+        files = find_recordings(args.recordings)
         if not files:
             raise FileNotFoundError(f"no recordings found in {' '.join(args.recordings)}")
         files = readable(files, args.format)

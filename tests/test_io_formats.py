@@ -316,3 +316,17 @@ def test_detect_format_by_content(tmp_path: Path) -> None:
         read_skeleton(tmp_path / "junk")
     with pytest.raises(ValueError, match="unknown format"):
         read_skeleton(tmp_path / "ntu", format="c3d")
+
+
+def test_find_recordings_expands_folders_and_patterns(tmp_path):
+    from skelzoo.io import find_recordings
+
+    (tmp_path / "sub").mkdir()
+    for name in ("a.bvh", "sub/b.npz", "a.labels.txt", "labels.json", "notes.md"):
+        (tmp_path / name).write_text("x")
+    got = find_recordings([tmp_path, str(tmp_path / "*.bvh"), tmp_path / "notes.md"])
+    assert got == [tmp_path / "a.bvh", tmp_path / "sub" / "b.npz", tmp_path / "notes.md"]
+    with pytest.raises(FileNotFoundError, match="no file matches"):
+        find_recordings([str(tmp_path / "*.skeleton")])
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        find_recordings([tmp_path / "missing.bvh"])

@@ -6,17 +6,54 @@ Format names: ``"ntu"`` (``.skeleton``), ``"pkummd"`` (``.txt``, 150 numbers per
 """
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
+from typing import Iterable
 
 from skelzoo.errors import FormatError
 from skelzoo.io._parse import PathLike
 
-__all__ = ["detect_format", "FORMATS"]
+__all__ = ["detect_format", "find_recordings", "FORMATS", "RECORDING_SUFFIXES"]
 
 FORMATS = ("ntu", "pkummd", "pkummd_labels", "kinect_csv", "bvh", "numpy", "keypoints_json", "babel")
 _BY_EXT = {".skeleton": "ntu", ".bvh": "bvh", ".csv": "kinect_csv", ".npy": "numpy", ".npz": "numpy"}
 _PEEK = 65536
+#: file endings of the recordings :func:`find_recordings` picks up in folders and glob patterns
+RECORDING_SUFFIXES = (".skeleton", ".txt", ".csv", ".bvh", ".npy", ".npz", ".json")
+_LABEL_SUFFIXES = (".labels.txt", ".labels.json")
+
+
+def find_recordings(items: Iterable[PathLike]) -> list[Path]:
+    """Expand files, folders (recursively) and glob patterns into recording paths, in order, de-duplicated.
+
+    Files named explicitly are kept whatever their ending; from folders and patterns only files ending in
+    :data:`RECORDING_SUFFIXES` are taken. Label files (``*.labels.txt``, ``*.labels.json``, ``labels.json``)
+    are always skipped. Raises ``FileNotFoundError`` for a missing path or a pattern that matches nothing.
+    """
+    out: list[Path] = []
+    for item in items:
+        item, path = str(item), Path(item)
+        listed = True
+        if path.is_dir():
+            hits = sorted(f for f in path.rglob("*") if f.is_file())
+        elif glob.has_magic(item):
+            hits = sorted(Path(h) for h in glob.glob(item, recursive=True) if Path(h).is_file())
+            if not hits:
+                raise FileNotFoundError(f"{item}: no file matches")
+        elif path.is_file():
+            hits, listed = [path], False
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+        for f in hits:
+            name = f.name.lower()
+            if name.endswith(_LABEL_SUFFIXES) or name == "labels.json":
+                continue
+            if listed and not name.endswith(RECORDING_SUFFIXES):
+                continue
+            if f not in out:
+                out.append(f)
+    return out
 
 
 def _json_kind(path: Path) -> str:
