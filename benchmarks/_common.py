@@ -7,8 +7,9 @@ import time
 from typing import Callable
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds of each callable, run round-robin (so background load hits all of them alike)."""
+def interleaved_samples(fns: dict[str, Callable[[], object]], repeats: int,
+                        warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds of every run of each callable, run round-robin (so background load hits all of them alike)."""
     for _ in range(warmup):
         for f in fns.values():
             f()
@@ -18,7 +19,12 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int 
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each callable, run round-robin (see :func:`interleaved_samples`)."""
+    return {k: statistics.median(v) for k, v in interleaved_samples(fns, repeats, warmup).items()}
 
 
 def cpu_peak_gflops(threads: int) -> tuple[float, str]:
@@ -44,3 +50,25 @@ def cpu_peak_gflops(threads: int) -> tuple[float, str]:
     ghz = (bogo / 2 if bogo else (mhz or 2000.0)) / 1000.0
     cores = min(threads, os.cpu_count() or threads)
     return cores * ghz * per_cycle, f"{cores} cores × {ghz:.2f} GHz × {per_cycle} FLOP/cycle, {isa}"
+
+
+def measured_gemm_gflops(threads: int, size: int = 2048, repeats: int = 5) -> float:
+    """Best float32 GFLOP/s of a ``size``² GEMM (``torch.mm``) on ``threads`` threads: the attainable peak
+    of this machine (the nominal one assumes a clock that a virtual machine may not report)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        torch.mm(a, b)
+        best = min(_timed(lambda: torch.mm(a, b)) for _ in range(repeats))
+    finally:
+        torch.set_num_threads(old)
+    return 2 * size ** 3 / best / 1e9
+
+
+def _timed(f: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0

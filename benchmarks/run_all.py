@@ -1,10 +1,11 @@
 """Run every benchmark and print one table per performance target (ratios, not absolute claims).
 
-Targets: (1) backbone inference fast vs plain per-subset baseline + GFLOP/s (benchmarks/backbones.py);
-(2) training step of the localization encoder + pretraining clips/s (benchmarks/pretrain.py);
-(3) evaluation: decode + segment mAP vs plain loops (benchmarks/evaluate.py);
-(4) loading: import / pretrained load times (benchmarks/loading.py); localization throughput
-(benchmarks/localize.py). ``--quick`` shrinks every workload for a smoke run (minutes, not tens of them).
+Targets, numbered as in issue #9: (1) backbone inference fast vs plain per-subset baseline + GFLOP/s
+(benchmarks/backbones.py); (2) localizer throughput on one hour of skeleton (benchmarks/localize.py);
+(3) evaluation: decode + segment mAP vs plain loops (benchmarks/evaluate.py); (4) pretraining clips/s
+vs the MoCo design + the localization training step (benchmarks/pretrain.py); (5) loading: import /
+pretrained load times (benchmarks/loading.py); (6) GPU (benchmarks/gpu.py; says so and moves on
+without CUDA). ``--quick`` shrinks every workload for a smoke run (minutes, not tens of them).
 Run under ``nice`` on a shared machine; every ratio is measured within one process, interleaved.
 
     python benchmarks/run_all.py [--quick] [--only backbones,pretrain,evaluate,loading,localize]
@@ -29,7 +30,7 @@ def _section(title: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small workloads: a smoke run")
-    ap.add_argument("--only", default="backbones,pretrain,evaluate,loading,localize")
+    ap.add_argument("--only", default="backbones,localize,evaluate,pretrain,loading,gpu")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -41,14 +42,13 @@ def main() -> int:
         import backbones as bb
 
         frames, reps = (16, 2) if q else (64, 5)
-        names = ["stgcn", "agcn"] if q else ["stgcn", "stgcnpp", "agcn", "aagcn", "ctrgcn", "ctrgcn_pyskl",
-                                             "msg3d", "msg3d_pyskl"]
+        names = ["stgcn", "agcn"] if q else None  # None: every registered backbone
         rows = bb.run(args.threads, reps, frames=frames, batch=8, names=names)
         bb.print_table(rows, args.threads, reps, frames, 8)
-        if len(rows) != len(names):
+        if not rows or (names is not None and len(rows) != len(names)):
             failed.append("backbones")
     if "pretrain" in only:
-        _section("target 2: training steps (pretraining clips/s, localization fwd+bwd fast / plain)")
+        _section("target 4: training steps (pretraining clips/s, localization fwd+bwd fast / plain)")
         import torch
 
         import pretrain as pt
@@ -59,11 +59,13 @@ def main() -> int:
                         b, f, 32)
     for name, script, quick_args, full_args in (
             ("evaluate", "evaluate.py", ["--sequences", "50", "--frames", "300", "--repeats", "1"], []),
-            ("localize", "localize.py", ["--help"], [])):
+            ("localize", "localize.py", ["--help"], []),
+            ("gpu", "gpu.py", ["--repeats", "2", "--pattern", "stgcn"], [])):
         if name not in only:
             continue
         _section({"evaluate": "target 3: evaluation (decode + segment mAP vs plain loops)",
-                  "localize": "localization throughput"}[name])
+                  "localize": "target 2: localizer throughput (one hour of 30 fps skeleton, chunked)",
+                  "gpu": "target 6: GPU (float32 / bf16 autocast / torch.compile vs CPU)"}[name])
         if name == "localize" and q:
             print("(skipped in --quick)")
             continue
@@ -71,7 +73,7 @@ def main() -> int:
         if r.returncode:
             failed.append(name)
     if "loading" in only:
-        _section("target 4: loading (import / pretrained load vs targets)")
+        _section("target 5: loading (import / pretrained load vs targets)")
         import loading
 
         loading.print_table(loading.run(1 if q else 3))

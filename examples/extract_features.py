@@ -10,18 +10,22 @@ The path from a file to features, step by step with skelzoo's public API:
    Kinect v2 CSV, BVH, ``.npy``/``.npz``, JSON keypoints) into a ``SkeletonSequence``
    (``data`` ``(T, M, V, C)``); without a file the bundled example recording is used (the one
    ``skelzoo localize --example`` reads, synthesised by :mod:`skelzoo.data.synth`);
-3. ``prepare_input(seq, model)`` converts the layout to the encoder's, fills missing joints, keeps the
-   encoder's number of persons, applies the NTU pre-normalisation the encoder was trained with and returns
-   the model tensor ``(N, C, T, V, M)``;
+3. ``to_model_rate(seq, resolve_model_fps(model, ...))`` (``skelzoo.localization.pipeline``, the data path
+   of ``skelzoo extract``) resamples a recording at another frame rate to the encoder's (its registered
+   ``fps``, else 30 fps, the rate of skelzoo's training data; ``--model-fps``, 0 = never resample) and
+   returns the ``RateChange`` that maps results back to the recording's frames; ``prepare_input(seq, model)``
+   converts the layout to the encoder's, fills missing joints, keeps the encoder's number of persons,
+   applies the NTU pre-normalisation the encoder was trained with and returns the model tensor
+   ``(N, C, T, V, M)``;
 4. ``model.forward_features(x)`` gives the last feature map ``(N, D, T', V, M)`` (localizers:
    ``model.frame_features(x)`` gives ``(N, T, D)`` directly); averaging joints and the persons present and
-   interpolating ``T'`` back to ``T`` gives one ``D``-vector per frame. ``--stages`` also stores
+   interpolating ``T'`` back to ``T`` gives one ``D``-vector per model frame, and
+   ``RateChange.features_to_recording`` one per frame of the recording. ``--stages`` also stores
    intermediate stages (``model.forward_intermediates``).
 
-Recordings at another frame rate are first resampled to the encoder's (30 fps unless the registry says
-otherwise; ``--model-fps``). Output: an ``.npz`` with ``features`` ``(T, D)`` float32, ``times_s`` ``(T,)``
-(seconds of each feature frame), ``fps`` and, with ``--stages``, ``stage<i>`` ``(T, C_i)`` arrays; the shapes
-are printed.
+Output: an ``.npz`` with ``features`` ``(T, D)`` float32 (``T`` = the recording's frames), ``times_s``
+``(T,)`` (seconds of each frame), ``fps`` (the recording's), ``model_fps`` (the rate the encoder ran at)
+and, with ``--stages``, ``stage<i>`` ``(T, C_i)`` arrays; the shapes are printed.
 
 Usage::
 
@@ -48,7 +52,7 @@ from torch import nn
 import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
-from skelzoo.localization.pipeline import model_fps, prepare_input
+from skelzoo.localization.pipeline import prepare_input, resolve_model_fps, to_model_rate
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
 
@@ -101,13 +105,6 @@ def read_input(path: Path | None, fmt: str | None, fps: float | None) -> tuple[s
             raise ValueError("--fps must be positive")
         seq.fps = float(fps)
     return name, seq
-
-
-def model_rate(name: str, choice: float | None) -> float | None:
-    """Frame rate the model expects (``None``: do not resample): ``--model-fps`` or the checkpoint's."""
-    if choice is not None:
-        return choice if choice > 0 else None
-    return model_fps(name)
 
 
 def resolve_preprocess(model: nn.Module, choice: str) -> str:
@@ -182,18 +179,18 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{tuple(seq.to_tensor().shape)} (N, C, T, V, M)")
 
         print("[3/4] preparing the model input")
-        rate = model_rate(args.encoder, args.model_fps)
-        if rate is not None and abs(seq.fps - rate) > 1e-3 * rate:
-            from skelzoo.data.transforms import resample
-
-            seq = resample(seq, rate)
-            print(f"  resampled to the encoder's {rate:g} fps: {seq.num_frames} frames (--model-fps 0 keeps the rate)")
+        rate = resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps, name=args.encoder)
+        model_seq, frames = to_model_rate(seq, rate)
+        if frames.resampled:
+            print(f"  resampled {seq.fps:g} -> {frames.model_fps:g} fps for the encoder: {model_seq.num_frames} frames "
+                  f"(--model-fps 0 keeps the rate); features come back one per recording frame")
         model.preprocess = resolve_preprocess(model, args.preprocess)
-        x = prepare_input(seq, model).to(args.device)
-        print(f"  model input: {tuple(x.shape)} (N, C, T, V, M), preprocessing {model.preprocess or 'none'!r}")
+        x = prepare_input(model_seq, model).to(args.device)
+        print(f"  model input: {tuple(x.shape)} (N, C, T, V, M) at {frames.model_fps:g} fps, preprocessing "
+              f"{model.preprocess or 'none'!r}")
 
         print("[4/4] extracting features")
-        arrays = extract(model, x, args.stages)
+        arrays = {k: frames.features_to_recording(v) for k, v in extract(model, x, args.stages).items()}
     except (OSError, ValueError, KeyError, ImportError, RuntimeError, SkelzooError) as e:
         print(f"error: {e}", file=sys.stderr)
         if args.encoder == DEFAULT_ENCODER and DEFAULT_ENCODER in str(e):
@@ -204,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     times = np.arange(feats.shape[0], dtype=np.float64) / seq.fps
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays, times_s=times, fps=np.float64(seq.fps),
-                        encoder=np.array(args.encoder), input=np.array(name))
+                        model_fps=np.float64(frames.model_fps), encoder=np.array(args.encoder), input=np.array(name))
     for key, arr in arrays.items():
         print(f"  {key}: {arr.shape} {arr.dtype}  (mean {arr.mean():+.4f}, std {arr.std():.4f})")
     print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")

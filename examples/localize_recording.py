@@ -10,17 +10,21 @@ Steps (skelzoo's public API):
 2. ``skelzoo.read_skeleton(FILE)`` reads the recording (NTU ``.skeleton``, PKU-MMD ``.txt``, Kinect v2 CSV,
    BVH, ``.npy``/``.npz``, JSON keypoints); without a file the bundled example recording is used (the one of
    ``skelzoo localize --example``, synthesised by :mod:`skelzoo.data.synth`, ground truth known);
-3. ``prepare_input(seq, model)`` gives the model tensor ``(1, C, T, V, M)`` (layout conversion, missing
-   joints, persons, the NTU pre-normalisation the model was trained with);
-4. ``model.localize(x, fps=...)`` decodes the frame scores into segments (``Segment``: ``label``, ``name``,
-   ``start``/``end`` frames, ``start_s``/``end_s`` seconds, ``score``). ``--decoder argmax`` (default) gives
-   one label per frame (smoothed, short runs dropped); ``official`` gives the paper's ranked, possibly
-   overlapping proposals (what segment mAP scores).
+3. ``resolve_model_fps(model, ...)`` gives the frame rate the model expects (its registered ``fps``, else
+   30 fps, the rate of skelzoo's training data; ``--model-fps`` overrides it, 0 = never resample);
+4. ``localize_sequence(model, seq, model_fps=...)`` (``skelzoo.localization.pipeline``, the data path of
+   ``skelzoo localize``) resamples the recording to that rate, builds the model tensor ``(1, C, T, V, M)``
+   with ``prepare_input`` (layout conversion, missing joints, persons, the NTU pre-normalisation the model
+   was trained with), decodes the frame scores with ``model.localize`` into segments (``Segment``:
+   ``label``, ``name``, ``start``/``end`` frames, ``start_s``/``end_s`` seconds, ``score``) and maps them
+   back to the frames and seconds of the original recording. ``--decoder argmax`` (default) gives one label
+   per frame (smoothed, short runs dropped; ``--smoothing`` / ``--min-duration`` count frames at the
+   model's rate); ``official`` gives the paper's ranked, possibly overlapping proposals (what segment mAP
+   scores).
 
-A recording at another frame rate is first resampled to the model's (30 fps unless the registry says
-otherwise; ``--model-fps``); segments are reported in frames of the original recording. Output: a table of
-segments on stdout, a JSON file (``--out``) and a timeline picture (``--plot``, with the
-ground truth of the example underneath; skipped with a note when matplotlib is missing).
+Output: a table of segments on stdout, a JSON file (``--out``; ``fps`` = the recording's rate,
+``model_fps`` = the rate the model ran at) and a timeline picture (``--plot``, with the ground truth of the
+example underneath; skipped with a note when matplotlib is missing).
 
 Usage::
 
@@ -48,7 +52,7 @@ import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
 from skelzoo.localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL
-from skelzoo.localization.pipeline import model_fps, prepare_input
+from skelzoo.localization.pipeline import localize_sequence, resolve_model_fps
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -111,25 +115,6 @@ def read_input(path: Path | None, fmt: str | None, fps: float | None) -> tuple[s
     return name, seq, labels
 
 
-def model_rate(name: str, choice: float | None) -> float | None:
-    """Frame rate the model expects (``None``: do not resample): ``--model-fps`` or the checkpoint's."""
-    if choice is not None:
-        return choice if choice > 0 else None
-    return model_fps(name)
-
-
-def to_recording_frames(segments: Sequence[Any], ratio: float, num_frames: int) -> list[Any]:
-    """Segments found at the model's rate -> frames of the original recording (seconds are unchanged)."""
-    from dataclasses import replace
-
-    out = []
-    for s in segments:
-        start = min(num_frames - 1, int(round(s.start * ratio)))
-        end = max(start + 1, min(num_frames, int(round(s.end * ratio))))
-        out.append(replace(s, start=start, end=end))
-    return out
-
-
 def resolve_preprocess(model: nn.Module, choice: str) -> str:
     """``"ntu"`` or ``""`` (see ``--preprocess``)."""
     if choice != "auto":
@@ -180,35 +165,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name}: {seq.num_frames} frames at {seq.fps:g} fps ({seq.duration:.1f} s), {seq.num_persons} "
               f"person(s), layout {seq.layout}")
 
-        print("[3/4] preparing the model input")
-        original = seq
-        rate = model_rate(args.model, args.model_fps)
-        if rate is not None and abs(seq.fps - rate) > 1e-3 * rate:
-            from skelzoo.data.transforms import resample
-
-            seq = resample(seq, rate)
-            print(f"  resampled to the model's {rate:g} fps: {seq.num_frames} frames (--model-fps 0 keeps the rate)")
+        print("[3/4] the model's frame rate")
+        rate = resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps, name=args.model)
+        if rate is None or abs(seq.fps - rate) <= 1e-3 * rate:
+            print(f"  the model runs at the recording's {seq.fps:g} fps"
+                  + (" (--model-fps 0: never resample)" if rate is None else ""))
+        else:
+            print(f"  resampling {seq.fps:g} -> {rate:g} fps for the model (--model-fps 0 keeps the rate); "
+                  f"segments come back in the recording's frames")
         model.preprocess = resolve_preprocess(model, args.preprocess)
-        x = prepare_input(seq, model).to(args.device)
-        print(f"  tensor {tuple(x.shape)} (N, C, T, V, M)")
 
         print(f"[4/4] localizing ({args.decoder} decoder)")
         params = {"smoothing": args.smoothing, "min_duration": args.min_duration} if args.decoder == "argmax" else {}
-        with torch.inference_mode():
-            segments = model.localize(x, fps=seq.fps, method=args.decoder, **params)[0]
-        if seq is not original:
-            segments = to_recording_frames(segments, original.fps / seq.fps, original.num_frames)
+        result = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, **params)
+        segments = result.segments
     except (OSError, ValueError, KeyError, ImportError, RuntimeError, SkelzooError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print_segments(segments, f"predicted segments of {name}:")
-    gt = ground_truth_segments(labels, names, original.fps) if labels is not None else None
+    gt = ground_truth_segments(labels, names, seq.fps) if labels is not None else None
     if gt is not None:
         print_segments(gt, "ground truth (bundled example; its actions unknown to the model are background):")
 
     doc = {"input": name, "model": args.model, "architecture": model.skelzoo_config["architecture"],
-           "class_names": names, "num_frames": original.num_frames, "fps": float(original.fps),
-           "model_fps": float(seq.fps), "decoder": args.decoder,
+           "class_names": names, "num_frames": result.num_frames, "fps": float(result.fps),
+           "model_fps": float(result.model_fps or result.fps), "decoder": args.decoder,
            "decoder_params": params, "segments": [s.to_dict() for s in segments]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2) + "\n")
@@ -218,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from skelzoo.viz import plot_timeline
 
             args.plot.parent.mkdir(parents=True, exist_ok=True)
-            plot_timeline(segments, original.num_frames, original.fps, names, args.plot, ground_truth=gt,
+            plot_timeline(segments, result.num_frames, result.fps, names, args.plot, ground_truth=gt,
                           title=f"{Path(name).name} - {model.skelzoo_config['architecture']}")
             print(f"wrote {args.plot}" + (" (hatched: ground truth)" if gt is not None else ""))
         except ImportError as e:

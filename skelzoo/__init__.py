@@ -2,24 +2,81 @@
 
 Public API (see CONTRACT.md): ``list_models``, ``model_info``, ``load_model``, ``save_pretrained``,
 ``convert_checkpoint``, ``read_skeleton``, ``SkeletonSequence``, ``FormatError``.
+
+``import skelzoo`` does not import torch (issue #9: import under 1 s): every name except ``__version__`` and
+the errors is resolved on first use (PEP 562 module ``__getattr__``). ``skelzoo.read_skeleton`` and
+``skelzoo.SkeletonSequence`` stay torch-free; the model API (``load_model`` ...) imports torch and registers
+the built-in architectures on first access, so it behaves exactly as the former eager import did.
 """
+import importlib as _importlib
+import typing as _typing
+
 __version__ = "0.1.0"
 
-from .errors import FormatError as FormatError
-from .errors import SkelzooError as SkelzooError
-from . import backbones as backbones  # noqa: F401  (registers the backbones)
-from . import localizers as localizers  # noqa: F401  (registers <backbone>_ufusion / _simple localizers)
-from .convert import convert_checkpoint as convert_checkpoint
-from .io import SkeletonSequence as SkeletonSequence
-from .io import read_skeleton as read_skeleton
-from .zoo import build_model as build_model
-from .zoo import list_models as list_models
-from .zoo import load_model as load_model
-from .zoo import model_info as model_info
-from .zoo import register_model as register_model
-from .zoo import save_pretrained as save_pretrained
+from .errors import FormatError as FormatError  # noqa: E402  (torch-free, imported eagerly)
+from .errors import SkelzooError as SkelzooError  # noqa: E402
+
+if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at run time __getattr__ resolves them
+    from . import backbones as backbones
+    from . import convert as convert
+    from . import io as io
+    from . import localizers as localizers
+    from . import zoo as zoo
+    from .convert import convert_checkpoint as convert_checkpoint
+    from .io import SkeletonSequence as SkeletonSequence
+    from .io import read_skeleton as read_skeleton
+    from .zoo import build_model as build_model
+    from .zoo import list_models as list_models
+    from .zoo import load_model as load_model
+    from .zoo import model_info as model_info
+    from .zoo import register_model as register_model
+    from .zoo import save_pretrained as save_pretrained
 
 __all__ = [
     "__version__", "FormatError", "SkelzooError", "SkeletonSequence", "build_model", "convert_checkpoint",
     "list_models", "load_model", "model_info", "read_skeleton", "register_model", "save_pretrained",
 ]
+
+# public name -> module that defines it
+_LAZY_ATTRS: dict[str, str] = {
+    "SkeletonSequence": "skelzoo.io",
+    "read_skeleton": "skelzoo.io",
+    "build_model": "skelzoo.zoo",
+    "list_models": "skelzoo.zoo",
+    "load_model": "skelzoo.zoo",
+    "model_info": "skelzoo.zoo",
+    "register_model": "skelzoo.zoo",
+    "save_pretrained": "skelzoo.zoo",
+    "convert_checkpoint": "skelzoo.convert",
+}
+# names whose first access loads what the former eager ``import skelzoo`` loaded (built-in architectures and
+# checkpoint converters registered, rig layouts registered); the io names stay torch-free
+_NEEDS_BUILTINS = frozenset(n for n, m in _LAZY_ATTRS.items() if m != "skelzoo.io")
+# submodules reachable as attributes (``skelzoo.zoo``, ``skelzoo.io`` ...) without importing them first
+_SUBMODULES = frozenset({
+    "backbones", "blocks", "cli", "convert", "data", "datasets_meta", "errors", "evaluation", "export", "graphs",
+    "heads", "hub", "io", "layouts", "localization", "localizers", "necks", "pretrain", "training", "viz", "zoo",
+})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_ATTRS:
+        value = getattr(_importlib.import_module(_LAZY_ATTRS[name]), name)
+        if name in _NEEDS_BUILTINS:  # the model API: load what the former eager import loaded
+            _importlib.import_module(f"{__name__}.io")  # registers the rig layouts (BVH rigs, smplh73)
+            from .zoo._registry import _ensure_builtin_models
+
+            _ensure_builtin_models()  # backbones + localizers: architectures and checkpoint converters
+    elif name in _SUBMODULES:
+        value = _importlib.import_module(f"{__name__}.{name}")
+        if name == "layouts":  # skelzoo.io registers the rig layouts (bvh rigs, smplh73), as the eager import did
+            _importlib.import_module(f"{__name__}.io")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # resolved once: later accesses do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    public = {n for n in globals() if not n.startswith("_") or n.startswith("__")}  # not this module's helpers
+    return sorted(public | set(__all__) | _SUBMODULES)

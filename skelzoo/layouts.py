@@ -104,10 +104,20 @@ def register_layout(layout: Layout) -> Layout:
     return layout
 
 
+def _ensure_io_layouts() -> None:
+    """The BVH rigs and ``smplh73`` are registered by :mod:`skelzoo.io`; import it on first need (``import
+    skelzoo`` is lazy, so a bare ``from skelzoo.layouts import ...`` would otherwise miss them)."""
+    import importlib
+
+    importlib.import_module("skelzoo.io")
+
+
 def get_layout(layout: str | Layout) -> Layout:
     """Return a registered layout by name (a :class:`Layout` passes through)."""
     if isinstance(layout, Layout):
         return layout
+    if layout not in _LAYOUTS:
+        _ensure_io_layouts()
     try:
         return _LAYOUTS[layout]
     except KeyError:
@@ -116,6 +126,7 @@ def get_layout(layout: str | Layout) -> Layout:
 
 def list_layouts() -> list[str]:
     """Names of all registered layouts."""
+    _ensure_io_layouts()
     return sorted(_LAYOUTS)
 
 

@@ -14,7 +14,18 @@ import torch  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SKELZOO_SHARED", REPO_ROOT.parent / "shared"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+DEFAULT_THREADS = max(1, min(2, os.cpu_count() or 1))
+torch.set_num_threads(DEFAULT_THREADS)
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads(request):
+    """Every test starts with ``DEFAULT_THREADS`` torch threads, or ``n`` under ``@pytest.mark.threads(n)``,
+    and whatever a test sets is undone after it."""
+    mark = request.node.get_closest_marker("threads")
+    torch.set_num_threads(int(mark.args[0]) if mark else DEFAULT_THREADS)
+    yield
+    torch.set_num_threads(DEFAULT_THREADS)
 
 
 def _need(path: Path) -> Path:

@@ -17,13 +17,8 @@ from skelzoo.localization.localizer import Localizer
 from skelzoo.zoo import build_model, list_architectures
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread is as fast, and far faster than two on a loaded machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+#: small tensors: one thread is as fast, and far faster than two on a loaded machine
+pytestmark = pytest.mark.threads(1)
 
 
 def test_windows_are_aligned():

@@ -37,14 +37,6 @@ def _source_sd(reference_dir, key_file: str) -> dict[str, torch.Tensor]:
     return golden_state_dict(rows, official)
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl"])
 def test_param_count(arch):
     model = build_model(arch)

@@ -111,3 +111,55 @@ def test_pretrain_then_finetune_tiny(tmp_path: Path) -> None:
     assert "accuracy" in metrics["metrics"]
     labels = json.loads((tmp_path / "ft" / "labels.json").read_text())
     assert labels["classes"] and set(labels["sequences"]) == {f"recording_{i:03d}.npz" for i in range(4)}
+
+
+def test_localize_recording_at_120fps(tmp_path: Path) -> None:
+    """A 120 fps recording is resampled to the model's 30 fps; segments come back in its own frames."""
+    import skelzoo
+    from skelzoo.data.synth import example_sequence
+    from skelzoo.io.numpy_io import write_npz
+    from skelzoo.localization.pipeline import localize_sequence
+    from test_model_rate import faster
+
+    seq30 = example_sequence()[0]
+    path = tmp_path / "rec120.npz"
+    write_npz(faster(seq30, 4), path)
+    module = _load("localize_recording")
+    out = tmp_path / "loc.json"
+    assert module.main([str(path), "--out", str(out), "--no-plot"]) == 0
+    doc = json.loads(out.read_text())
+    assert (doc["num_frames"], doc["fps"], doc["model_fps"]) == (2880, 120.0, 30.0)
+    ref = localize_sequence(skelzoo.load_model(module.DEFAULT_MODEL), seq30, method="argmax", smoothing=5,
+                            min_duration=8).segments
+    assert ref and [s["name"] for s in doc["segments"]] == [s.name for s in ref]
+    for s, r in zip(doc["segments"], ref):
+        assert abs(s["start"] - 4 * r.start) <= 1 and abs(s["end"] - 4 * r.end) <= 1
+        assert abs(s["start_s"] - s["start"] / 120.0) < 1e-9
+    kept = tmp_path / "kept.json"
+    assert module.main([str(path), "--out", str(kept), "--no-plot", "--model-fps", "0"]) == 0
+    doc = json.loads(kept.read_text())
+    assert (doc["num_frames"], doc["fps"], doc["model_fps"]) == (2880, 120.0, 120.0)
+
+
+def test_extract_features_at_120fps(tmp_path: Path) -> None:
+    """Features of a 120 fps recording: one row per recording frame, each held from the 30 fps model frame."""
+    import skelzoo
+    from skelzoo.data.synth import example_sequence
+    from skelzoo.io import SkeletonSequence
+    from skelzoo.io.numpy_io import write_npz
+    from test_model_rate import faster
+
+    skelzoo.save_pretrained(skelzoo.build_model("stgcn_ssl", num_classes=0), tmp_path / "enc", model_card=False)
+    seq = example_sequence()[0]
+    short = SkeletonSequence(seq.data[:100], seq.layout, 30.0)
+    write_npz(short, tmp_path / "r30.npz")
+    write_npz(faster(short, 4), tmp_path / "r120.npz")
+    module = _load("extract_features")
+    enc = ["--encoder", f"local-dir:{tmp_path / 'enc'}", "--stages", "3"]
+    assert module.main([str(tmp_path / "r30.npz"), "--out", str(tmp_path / "f30.npz"), *enc]) == 0
+    assert module.main([str(tmp_path / "r120.npz"), "--out", str(tmp_path / "f120.npz"), *enc]) == 0
+    with np.load(tmp_path / "f30.npz") as a, np.load(tmp_path / "f120.npz") as b:
+        assert b["features"].shape == (400, 256) and b["stage3"].shape == (400, 16)
+        assert b["times_s"].shape == (400,) and float(b["fps"]) == 120.0 and float(b["model_fps"]) == 30.0
+        for key in ("features", "stage3"):
+            np.testing.assert_allclose(b[key], np.repeat(a[key], 4, axis=0), rtol=1e-4, atol=1e-5)

@@ -29,14 +29,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
-
-
 def _model(arch: str, kw: dict) -> torch.nn.Module:
     torch.manual_seed(0)
     if arch == "aagcn":  # the builder has no width argument
@@ -148,23 +140,6 @@ def test_no_stale_weights():
             plain = model(x)
     assert not torch.allclose(before, after)
     _close(after, plain)
-
-
-@pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl", "agcn", "aagcn"])
-def test_nhwc_block_equal(arch):
-    """The channels-last blocks of CTR-GCN and the 2s-AGCN family (kept, not the default: slower on CPU)
-    equal the plain block."""
-    from skelzoo.blocks.fast import to_nchw, to_nhwc
-
-    model = _model(arch, {"base_channels": 8}).eval()
-    torch.manual_seed(3)
-    x = torch.randn(2, 3, 8, 25)
-    with torch.inference_mode():
-        for blk in model.stages[:5]:
-            with plain_paths():
-                y = blk(x)
-            _close(to_nchw(blk._forward_nhwc(to_nhwc(x))), y, 3e-5 if arch == "aagcn" else 1e-5)
-            x = y
 
 
 @pytest.mark.parametrize("arch", ["ctrgcn", "ctrgcn_pyskl", "agcn", "aagcn"])

@@ -24,10 +24,10 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, embedded_sum,
-                                 embedded_sum_fast, embedded_sum_nhwc, graph_unit_fast, make_down)
+from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_sum, embedded_sum_fast,
+                                 graph_unit_fast, make_down)
 from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled, graph_bn, linear_bn
+from ..blocks.fast import fast_paths_enabled
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
 from ..errors import CheckpointError
@@ -140,29 +140,6 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         ce = self.context_stat("channel", y, 2, lambda z: z.mean(-1).sum(-1))
         ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1) if ce is None else ce))))  # (N, C)
         return gate(y, ca.unsqueeze(-1).unsqueeze(-1))
-
-    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on ``(N, T, V, C)`` (as :meth:`AdaptiveGraphConv.forward_nhwc`, attention in NHWC)."""
-        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
-        if e is None:
-            e = embedded_affinity_nhwc(self.conv_a, self.conv_b, x)
-        g = self.PA + torch.tanh(e) * self.alpha
-        w = torch.stack([c.weight.flatten(1) for c in self.conv_d])               # (K, O, C)
-        b = sum(c.bias for c in self.conv_d) if self.conv_d[0].bias is not None else None
-        y = graph_bn(x, g, w, None, self.bn, post_bias=b)
-        y = torch.relu_(y + (x if self.down is None else linear_bn(x, self.down[0], self.down[1])))
-        if self.attention:
-            n, t, v, c = y.shape
-            se = self.context_stat("spatial", y, 1, lambda z: z.sum(1).transpose(1, 2))
-            sa = torch.sigmoid(self.conv_sa(y.mean(1).transpose(1, 2) if se is None else se))  # (N, 1, V)
-            y = y * sa.view(n, 1, v, 1) + y
-            ta = torch.sigmoid(self.conv_ta(y.mean(2).transpose(1, 2)))            # (N, 1, T)
-            y = y * ta.view(n, t, 1, 1) + y
-            ce = self.context_stat("channel", y, 1, lambda z: z.mean(2).sum(1))
-            ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(2).mean(1) if ce is None else ce))))  # (N, C)
-            y = y * ca.view(n, 1, 1, c) + y
-        return y
-
 
 class AAGCN(Backbone):
     """AAGCN backbone: MVC data-BN, 10 blocks ``AttentionAdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.

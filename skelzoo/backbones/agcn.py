@@ -28,10 +28,10 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_affinity_nhwc, embedded_sum,
-                                 embedded_sum_fast, embedded_sum_nhwc, graph_unit_fast, make_down)
+from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_sum, embedded_sum_fast,
+                                 graph_unit_fast, make_down)
 from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled, graph_bn, linear_bn
+from ..blocks.fast import fast_paths_enabled
 from ..blocks.common import DataBNKind, bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..convert._core import Converter, register_converter
 from ..errors import CheckpointError
@@ -103,20 +103,6 @@ class AdaptiveGraphConv(ContextUnit):
             e = embedded_sum_fast(self.conv_a, self.conv_b, x) / x.shape[2]
         g = torch.softmax(e, dim=-2) + (self.A + self.PA)
         return graph_unit_fast(x, g, self.conv_d, self.bn, self.down)
-
-    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Channels-last variant on ``(N, T, V, C)`` (not the default, see ``AGCNBlock._forward_nhwc``): all subsets' θ/φ in one GEMM, graphs ``(N, K, V, V)`` in one
-        matmul, ``Σ_k conv_d_k(x·graph_k)`` as one aggregation + one GEMM, BN folded in eval."""
-        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
-        if e is None:
-            e = embedded_affinity_nhwc(self.conv_a, self.conv_b, x)
-        g = torch.softmax(e, dim=-2) + (self.A + self.PA)
-        w = torch.stack([c.weight.flatten(1) for c in self.conv_d])               # (K, O, C)
-        b = sum(c.bias for c in self.conv_d) if self.conv_d[0].bias is not None else None
-        y = graph_bn(x, g, w, None, self.bn, post_bias=b)
-        y = y + (x if self.down is None else linear_bn(x, self.down[0], self.down[1]))
-        return torch.relu_(y)
-
 
 class AGCN(Backbone):
     """2s-AGCN backbone: data-BN, 10 blocks ``AdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.

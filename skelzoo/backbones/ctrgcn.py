@@ -39,13 +39,11 @@ import re
 from typing import Any, Literal, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
-from ..blocks.fast import (apply_bn, bn_fold, fast_paths_enabled, has_fast, linear_bn, tconv_bn, to_nchw,
-                           to_nhwc, _foldable)
+from ..blocks.fast import _foldable, bn_fold, fast_paths_enabled
 from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, _gemm_bn
 from ..convert._core import Converter, register_converter
 from ..graphs import agcn_spatial
@@ -218,45 +216,6 @@ class CTRGCUnit(ContextUnit):
             y = self.bn(y.add_(const.unsqueeze(2))) + res
         return torch.relu_(y)
 
-    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path: NHWC ``(N, T, V, C_in) -> (N, T, V, C_out)``.
-
-        As :meth:`forward`, but every 1×1 conv is a GEMM over channels, conv4 a batched matmul, the BN is
-        folded into conv3 (the aggregation is linear per channel), and the channel-wise aggregation is one
-        batched matmul over (n, c) that contracts (k, v) and writes ``(N, C, U, T)``.
-        """
-        n, t, v, cin = x.shape
-        k, r, c = self.num_subsets, self.rel, self.out_channels
-        convs = list(self.convs)
-        w12 = torch.cat([w.flatten(1) for m in convs for w in (m.conv1.weight, m.conv2.weight)])
-        b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
-        xm = self.context_stat("mean", x, 1, lambda z: z.sum(1).transpose(1, 2))
-        xm = x.mean(1) if xm is None else xm.transpose(1, 2)                           # (N, V, C_in)
-        q = F.linear(xm, w12, b12).view(n, v, k, 2, r).permute(0, 2, 3, 4, 1)         # (N, K, 2, R, V)
-        rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2))         # (N, K, R, V, V)
-        w4 = torch.stack([m.conv4.weight.flatten(1) for m in convs])                   # (K, C, R)
-        b4 = torch.stack([m.conv4.bias for m in convs])                                # (K, C)
-        adj = torch.matmul(w4, rel.reshape(n, k, r, v * v)).add_(b4.unsqueeze(-1))
-        adj = adj.view(n, k, c, v, v) * self.alpha + self.PA[None, :, None]            # (N, K, C, U, V)
-        if self.aggregation == "source":
-            adj = adj.transpose(-1, -2)                                                # -> [.., target, source]
-        w3 = torch.cat([m.conv3.weight.flatten(1) for m in convs])
-        b3 = torch.cat([m.conv3.bias for m in convs])
-        fold = _foldable(self.bn)
-        if fold:  # BN(Σ adj·x3) = Σ adj·(scale·x3) + shift
-            scale, shift = bn_fold(self.bn)
-            w3 = w3 * scale.repeat(k).unsqueeze(1)
-            b3 = b3 * scale.repeat(k)
-        x3 = F.linear(x, w3, b3)                                                       # (N, T, V, K·C)
-        # (N, C, K·V, T) operand: one copy, then y[n, c] = adj[n, c] (U, K·V) @ x3[n, c] (K·V, T)
-        x3 = x3.view(n, t, v, k, c).permute(0, 4, 3, 2, 1).reshape(n, c, k * v, t)
-        a = adj.permute(0, 2, 3, 1, 4).reshape(n, c, v, k * v)
-        y = torch.matmul(a, x3).permute(0, 3, 2, 1)                                    # (N, T, U, C) view
-        y = y + shift if fold else apply_bn(y.contiguous(), self.bn)
-        res = x if isinstance(self.down, nn.Identity) else linear_bn(x, self.down[0], self.down[1])
-        return torch.relu_((y + res).contiguous())
-
-
 class CTRGCNBlock(nn.Module):
     """``ReLU(tcn(gcn(x)) + residual(x))``: ``(N, C_in, T, V) -> (N, C_out, ceil(T/stride), V)``.
 
@@ -279,17 +238,6 @@ class CTRGCNBlock(nn.Module):
             self.residual = nn.Identity()
         else:
             self.residual = TemporalConvBN(in_channels, out_channels, kernel_size=1, stride=stride)
-
-    def _forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Channels-last path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`). NOT used by default:
-        on an idle 2-core AVX-512 machine it measured 0.73x the per-subset reference (the channel-wise
-        aggregation needs NCHW operands, so the layout changes cost more than the fused GEMMs save)."""
-        y = self.tcn.forward_nhwc(self.gcn.forward_nhwc(x))
-        if isinstance(self.residual, nn.Identity):
-            y = y + x
-        elif self.residual is not None:
-            y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
-        return torch.relu(y) if self.residual is None else torch.relu_(y)  # tcn may end in a ReLU
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if fast_paths_enabled():  # NCHW fast path (graph unit and MS-TCN fused, BNs folded in eval)

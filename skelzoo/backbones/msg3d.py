@@ -44,7 +44,7 @@ from torch import nn
 
 from .. import graphs
 from ..blocks.common import fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, linear_bn, to_nchw, to_nhwc, _fold_into, apply_bn
+from ..blocks.fast import graph_bn, has_fast, to_nchw, to_nhwc, _fold_into, apply_bn
 from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
 from ..convert._core import Converter, register_converter
 from ..zoo._registry import register_model

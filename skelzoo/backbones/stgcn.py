@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
+from ..blocks.fast import graph_bn, has_fast, tconv_bn, to_nchw, to_nhwc
 from ..convert._core import Converter, register_converter
 from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts

@@ -15,11 +15,10 @@ import torch
 from torch import nn
 
 from .common import TemporalConvBN
-from .fast import _fold_into, _foldable, bn_fold, fast_paths_enabled, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
+from .fast import _fold_into, _foldable, bn_fold, fast_paths_enabled
 
-__all__ = ["embedded_affinity", "embedded_affinity_nhwc", "embedded_sum", "embedded_sum_nhwc", "embedded_sum_fast",
-           "graph_unit_fast", "tconv_fast", "aggregate", "make_down",
-           "AGCNBlock", "ResidualKind"]
+__all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "graph_unit_fast", "tconv_fast", "aggregate",
+           "make_down", "AGCNBlock", "ResidualKind"]
 
 ResidualKind = Literal["none", "identity", "conv"]
 
@@ -48,32 +47,6 @@ def embedded_sum(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) 
     -> ``(N, K, V, V)``. Divided by T it is :func:`embedded_affinity` (the streamed statistic)."""
     ce = conv_a[0].out_channels
     return torch.stack([_embedded_products(a, b, x) for a, b in zip(conv_a, conv_b)], 1) / ce
-
-
-def _embedded_products_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
-    """``Σ_{t, c_e} θ_k φ_k`` of all subsets on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``.
-
-    One GEMM computes every θ_k, φ_k (weights concatenated); one batched matmul contracts over (T, C_e).
-    """
-    n, t, v, _ = x.shape
-    k = len(conv_a)
-    w = torch.cat([c.weight.flatten(1) for c in (*conv_a, *conv_b)])
-    b = torch.cat([c.bias for c in (*conv_a, *conv_b)])
-    ce = conv_a[0].weight.shape[0]
-    q = torch.nn.functional.linear(x, w, b).view(n, t, v, 2, k, ce)
-    # (N, 2, K, V, T, C_e): theta / phi of every subset with (t, c_e) flattened
-    q = q.permute(0, 3, 4, 2, 1, 5).reshape(n, 2, k, v, t * ce)
-    return torch.matmul(q[:, 0], q[:, 1].transpose(-1, -2))
-
-
-def embedded_affinity_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
-    """All subsets of :func:`embedded_affinity` at once on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``."""
-    return _embedded_products_nhwc(conv_a, conv_b, x) / (x.shape[1] * conv_a[0].out_channels)
-
-
-def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
-    """:func:`embedded_sum` on NHWC ``x`` ``(N, T, V, C)``: ``(N, K, V, V)``."""
-    return _embedded_products_nhwc(conv_a, conv_b, x) / conv_a[0].out_channels
 
 
 def embedded_sum_fast(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
@@ -206,17 +179,6 @@ class AGCNBlock(nn.Module):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
-
-    def _forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Channels-last path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`). NOT used by default: the
-        row = source aggregation with a per-sample graph is N·T tiny matmuls in this layout (and permute
-        copies), so the NCHW fast path (:meth:`forward`) is faster on CPU."""
-        y = tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn)
-        if self.residual_kind == "identity":
-            y = y + x
-        elif self.residual is not None:
-            y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
-        return torch.relu_(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if fast_paths_enabled() and hasattr(self.gcn, "forward_fast"):

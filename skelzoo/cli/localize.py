@@ -26,10 +26,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="argmax: drop segments shorter than this many frames (default 8)")
     p.add_argument("--format", default=None, help="input format (default: inferred)")
     p.add_argument("--fps", type=float, default=None, help="override the recording's frame rate")
+    add_model_fps_argument(p)
     p.add_argument("--out", type=Path, default=None, help="write the JSON result here too")
     p.add_argument("--plot", type=Path, default=None, help="timeline image of the segments (needs matplotlib)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.set_defaults(func=run)
+
+
+def add_model_fps_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-fps", type=float, default=None, metavar="FPS",
+                   help="resample each recording to this frame rate before the model (default: the rate the "
+                        "model expects: its registered fps, else 30, the rate of skelzoo's training data); "
+                        "0 = never resample. Results stay in the recording's frames and seconds; the JSON "
+                        "gives both rates (fps = the recording's, model_fps = the one the model ran at)")
+
+
+def model_rate(args: argparse.Namespace, model) -> float | None:
+    """``--model-fps`` -> the rate to resample to (``None``: keep each recording's)."""
+    from ..localization.pipeline import resolve_model_fps
+
+    return resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps, name=args.model)
 
 
 def _load(name: str, device: str, *, need_localizer: bool = True):
@@ -52,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs and not args.example:
         raise ValueError("give at least one INPUT file, or --example")
     model = _load(args.model, args.device)
+    rate = model_rate(args, model)
     jobs = []
     if args.example:
         from ..data.synth import example_sequence
@@ -64,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
         jobs.append((str(path), read_skeleton(path, format=args.format), None))
     results, out = [], []
     for name, seq, labels in jobs:
-        if args.fps:
+        if args.fps is not None:
+            if not args.fps > 0:
+                raise ValueError(f"--fps must be a frame rate > 0, got {args.fps}")
             seq.fps = float(args.fps)
         params = ({"smoothing": args.smoothing, "min_duration": args.min_duration}
                   if args.decoder == "argmax" else {})
-        res = localize_sequence(model, seq, name=name, method=args.decoder, **params)
+        res = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, **params)
         results.append((res, labels))
         out.append(res.to_dict())
     doc = {"model": args.model, "architecture": model.skelzoo_config["architecture"],

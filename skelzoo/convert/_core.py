@@ -71,13 +71,22 @@ def register_converter(conv: Converter, *, name: str | None = None) -> Converter
     return conv
 
 
+def _ensure_builtin_converters() -> None:
+    """The built-in converters are registered with the architectures (``skelzoo.backbones`` / ``localizers``)."""
+    from ..zoo._registry import _ensure_builtin_models
+
+    _ensure_builtin_models()
+
+
 def list_converters() -> list[tuple[str, str]]:
     """All registered ``(arch, source)`` pairs."""
+    _ensure_builtin_converters()
     return sorted(_CONVERTERS)
 
 
 def get_converter(arch: str, source: str) -> Converter:
     """The converter for ``(arch, source)`` (``ValueError`` listing what exists)."""
+    _ensure_builtin_converters()
     try:
         return _CONVERTERS[(arch, source)]
     except KeyError:

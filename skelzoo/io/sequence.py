@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from skelzoo.layouts import get_layout, list_layouts
+
+if TYPE_CHECKING:  # torch is imported by to_tensor only: reading skeleton files does not need it
+    import torch
 
 __all__ = ["SkeletonSequence", "FRAME_META_KEYS"]
 
@@ -149,8 +151,10 @@ class SkeletonSequence:
         changes.setdefault("meta", dict(self.meta))
         return dataclasses.replace(self, **changes)
 
-    def to_tensor(self, *, missing_value: float = 0.0) -> torch.Tensor:
+    def to_tensor(self, *, missing_value: float = 0.0) -> "torch.Tensor":
         """The model input: torch float32 ``(1, C, T, V, M)``; missing (NaN) joints become ``missing_value``."""
+        import torch
+
         x = np.nan_to_num(self.data, nan=missing_value) if np.isnan(self.data).any() else self.data
         return torch.from_numpy(np.ascontiguousarray(x.transpose(3, 0, 2, 1)))[None].float()
 

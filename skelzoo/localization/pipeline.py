@@ -1,12 +1,13 @@
 """The straight data path of ``skelzoo localize`` / ``skelzoo extract``.
 
-file -> :class:`SkeletonSequence` -> layout conversion + preprocessing of the checkpoint ->
-tensor ``(1, C, T, V, M)`` -> model -> segments / per-frame features.
+file -> :class:`SkeletonSequence` -> resampling to the model's frame rate (:func:`to_model_rate`) ->
+layout conversion + preprocessing of the checkpoint -> tensor ``(1, C, T, V, M)`` -> model ->
+segments / per-frame features, mapped back to the recording's frames and seconds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Sequence, Union
 
 import numpy as np
 import torch
@@ -14,7 +15,15 @@ from torch import nn
 
 from ..io.sequence import SkeletonSequence
 
-__all__ = ["prepare_input", "LocalizationResult", "localize_sequence", "extract_features"]
+__all__ = ["model_fps", "expected_fps", "resolve_model_fps", "RateChange", "to_model_rate", "prepare_input",
+           "LocalizationResult", "localize_sequence", "extract_features"]
+
+#: frame rate of skelzoo's training data: the rate a model is assumed to expect when nothing says otherwise
+DEFAULT_FPS = 30.0
+
+#: ``model_fps`` argument: a rate, ``"auto"`` (the model's, :func:`expected_fps`) or ``None`` / ``0`` (keep the
+#: recording's rate)
+ModelRate = Union[float, Literal["auto"], None]
 
 
 def model_fps(name: str, default: float | None = 30.0) -> float | None:
@@ -31,14 +40,116 @@ def model_fps(name: str, default: float | None = 30.0) -> float | None:
     return default
 
 
-def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
+def expected_fps(model: nn.Module, name: str = "", default: float = DEFAULT_FPS) -> float:
+    """Frame rate ``model`` expects its input at.
+
+    In order: an ``fps`` recorded in ``model.skelzoo_config``; the registered rate of ``name`` (``arch`` or
+    ``arch.tag``; see :func:`model_fps`); the registered rate of the checkpoint the model was loaded from
+    (``skelzoo_config``'s ``architecture`` + ``tag``); else ``default`` (30 fps, skelzoo's training data).
+    """
+    cfg = getattr(model, "skelzoo_config", None) or {}
+    fps = cfg.get("fps")
+    if fps:
+        return float(fps)
+    if name and not name.startswith(("local-dir:", "hf-hub:")):
+        fps = model_fps(name, default=None)
+    if not fps and cfg.get("architecture") and cfg.get("tag"):
+        fps = model_fps(f"{cfg['architecture']}.{cfg['tag']}", default=None)
+    return float(fps) if fps else float(default)
+
+
+def resolve_model_fps(model: nn.Module, choice: ModelRate = "auto", *, name: str = "") -> float | None:
+    """The rate to resample recordings to for ``model`` (``None``: keep each recording's rate).
+
+    ``choice``: ``"auto"`` = :func:`expected_fps` (``name``: the name the model was loaded by), a positive
+    rate = that rate, ``None`` / ``0`` = never resample (the ``--model-fps`` flag of the CLI and examples).
+    """
+    if isinstance(choice, str):
+        if choice != "auto":
+            raise ValueError(f"model_fps must be a frame rate, 'auto' or None, got {choice!r}")
+        return expected_fps(model, name)
+    if choice is None or choice == 0:
+        return None
+    choice = float(choice)
+    if not np.isfinite(choice) or choice < 0:
+        raise ValueError(f"model_fps (--model-fps) must be a frame rate > 0, or 0 / None to keep the "
+                         f"recording's rate; got {choice:g}")
+    return choice
+
+
+@dataclass(frozen=True)
+class RateChange:
+    """How a recording was brought to the model's frame rate, and the way back to its frames.
+
+    Attributes:
+        recording_fps: the recording's frame rate.
+        model_fps: the rate the model sees (``== recording_fps`` when nothing was resampled).
+        num_frames: the recording's number of frames ``T``.
+        index: recording frame shown at each model frame (``None``: not resampled, the identity).
+    """
+
+    recording_fps: float
+    model_fps: float
+    num_frames: int
+    index: np.ndarray | None = None
+
+    @property
+    def resampled(self) -> bool:
+        return self.index is not None
+
+    def recording_frames(self) -> np.ndarray:
+        """Model frame that holds each recording frame: int64 ``(T,)`` (the last model frame at or before it)."""
+        if self.index is None:
+            return np.arange(self.num_frames)
+        return np.maximum(np.searchsorted(self.index, np.arange(self.num_frames), side="right") - 1, 0)
+
+    def features_to_recording(self, features: np.ndarray) -> np.ndarray:
+        """Per-frame values at the model's rate ``(T', ...)`` -> the recording's frames ``(T, ...)`` (each
+        recording frame takes the model frame that holds it)."""
+        if self.index is None:
+            return features
+        return features[self.recording_frames()]
+
+    def segments_to_recording(self, segments: Sequence[Any]) -> list[Any]:
+        """Segments in model frames -> frames of the recording (boundaries scaled by the rate ratio as the
+        resampling picked them, clipped to the recording, at least one frame long) and seconds at the
+        recording's rate."""
+        if self.index is None:
+            return list(segments)
+        t = self.num_frames
+        bounds = np.r_[self.index, t]  # recording frame where each model frame starts; one past the end
+        out = []
+        for s in segments:
+            start = min(t - 1, int(bounds[min(max(int(s.start), 0), len(bounds) - 1)]))
+            end = max(start + 1, min(t, int(bounds[min(max(int(s.end), 0), len(bounds) - 1)])))
+            out.append(replace(s, start=start, end=end, start_s=start / self.recording_fps,
+                               end_s=end / self.recording_fps))
+        return out
+
+
+def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSequence, RateChange]:
+    """``seq`` resampled to ``fps`` (nearest frames, :func:`skelzoo.data.transforms.resample`; ``None`` /
+    ``0`` or a rate within 0.1 % of the recording's: ``seq`` itself), with the :class:`RateChange` that maps
+    model-rate results back to the recording's frames."""
+    if not fps or abs(seq.fps - fps) <= 1e-3 * fps:
+        return seq, RateChange(seq.fps, seq.fps, seq.num_frames)
+    from ..data.transforms import resample, resample_indices
+
+    index = resample_indices(seq.num_frames, seq.fps, fps)
+    return resample(seq, fps), RateChange(seq.fps, float(fps), seq.num_frames, index)
+
+
+def prepare_input(seq: SkeletonSequence, model: nn.Module, *, fps: float | None = None) -> torch.Tensor:
     """Bring a sequence into the form ``model`` expects: ``(1, C, T, V, M)`` float32.
 
-    Converts the layout when it differs (``skelzoo.io.mapping``), fills missing joints from their
+    Resamples to ``fps`` first when given (:func:`to_model_rate`; default: the recording's rate is kept),
+    converts the layout when it differs (``skelzoo.io.mapping``), fills missing joints from their
     neighbours, applies the checkpoint's preprocessing (``model.preprocess``, e.g. ``"ntu"`` for the
     NTU pre-normalisation) and selects / pads persons to the model's ``num_person``.
     """
     from ..data import transforms
+
+    seq = to_model_rate(seq, fps)[0]
 
     layout = getattr(model, "layout", seq.layout)
     if seq.layout != layout:
@@ -63,47 +174,68 @@ def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(data.transpose(3, 0, 2, 1)))[None].float()
 
 
+def _device(model: nn.Module) -> torch.device:
+    p = next(iter(model.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 @dataclass
 class LocalizationResult:
     """Segments of one recording plus what is needed to report and plot them."""
 
     input: str
-    num_frames: int
-    fps: float
-    segments: list  # list[Segment]
+    num_frames: int  # of the recording
+    fps: float  # the recording's
+    segments: list  # list[Segment], in the recording's frames and seconds
     class_names: tuple[str, ...]
+    model_fps: float | None = None  # rate the model ran at (None: the recording's)
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "num_frames": self.num_frames, "fps": self.fps,
-                "duration_s": self.num_frames / self.fps,
+                "model_fps": float(self.model_fps or self.fps), "duration_s": self.num_frames / self.fps,
                 "segments": [s.to_dict() for s in self.segments]}
 
 
 @torch.inference_mode()
 def localize_sequence(model: nn.Module, seq: SkeletonSequence, *, name: str = "", method: str = "official",
-                      **postprocess: Any) -> LocalizationResult:
-    """Localize actions in one recording with a localization model."""
+                      model_fps: ModelRate = "auto", **postprocess: Any) -> LocalizationResult:
+    """Localize actions in one recording with a localization model.
+
+    The recording is resampled to ``model_fps`` first (``"auto"``: the rate the model expects,
+    :func:`expected_fps`; ``None`` / ``0``: keep the recording's rate); decoder parameters in frames
+    (``smoothing``, ``min_duration``) count frames at that rate. Segments are reported in the recording's
+    frames and seconds.
+    """
     if getattr(model, "task", None) != "localization":
         raise ValueError(f"{type(model).__name__} is not a localization model (task="
                          f"{getattr(model, 'task', None)!r}); pick one from `skelzoo list '*_ufusion'`")
-    x = prepare_input(seq, model)
-    segs = model.localize(x, fps=seq.fps, method=method, **postprocess)[0]
-    return LocalizationResult(name, x.shape[2], seq.fps, list(segs), tuple(model.class_names))
+    resampled, rate = to_model_rate(seq, resolve_model_fps(model, model_fps))
+    x = prepare_input(resampled, model).to(_device(model))
+    segs = model.localize(x, fps=resampled.fps, method=method, **postprocess)[0]
+    return LocalizationResult(name, seq.num_frames, seq.fps, rate.segments_to_recording(segs),
+                              tuple(model.class_names), rate.model_fps)
 
 
 @torch.inference_mode()
-def extract_features(model: nn.Module, seq: SkeletonSequence) -> np.ndarray:
-    """Per-frame features ``(T, D)`` of one recording (localizers: ``frame_features``; backbones: the
-    last feature map averaged over joints and over the persons present in the recording (the empty,
-    zero-padded person slots of the model's ``num_person`` are left out), nearest-upsampled to ``T``)."""
-    x = prepare_input(seq, model)
-    with torch.inference_mode():
-        if hasattr(model, "frame_features"):
-            return model.frame_features(x)[0].cpu().numpy()
+def extract_features(model: nn.Module, seq: SkeletonSequence, *, model_fps: ModelRate = "auto") -> np.ndarray:
+    """Per-frame features ``(T, D)`` of one recording, one row per frame of the recording.
+
+    The recording is resampled to ``model_fps`` first (as in :func:`localize_sequence`). Localizers give
+    their ``frame_features``; backbones the last feature map averaged over joints and over the persons
+    present in the recording (the empty, zero-padded person slots of the model's ``num_person`` are left
+    out), nearest-upsampled to the model input's frames. Features at the model's rate are then held over
+    the recording frames each model frame stands for.
+    """
+    resampled, rate = to_model_rate(seq, resolve_model_fps(model, model_fps))
+    x = prepare_input(resampled, model).to(_device(model))
+    if hasattr(model, "frame_features"):
+        feats = model.frame_features(x)[0].cpu().numpy()
+    else:
         fmap = model.forward_features(x).mean(dim=3)  # (1, D, T', M)
-    present = x.abs().sum(dim=(0, 1, 2, 3)) > 0  # (M,)
-    if not bool(present.any()):
-        present = torch.ones_like(present)
-    feat = fmap[..., present].mean(dim=-1)  # (1, D, T')
-    idx = (torch.arange(x.shape[2]) * feat.shape[-1]) // x.shape[2]
-    return feat[0, :, idx].T.cpu().numpy()
+        present = x.abs().sum(dim=(0, 1, 2, 3)) > 0  # (M,)
+        if not bool(present.any()):
+            present = torch.ones_like(present)
+        feat = fmap[..., present].mean(dim=-1)  # (1, D, T')
+        idx = (torch.arange(x.shape[2], device=feat.device) * feat.shape[-1]) // x.shape[2]
+        feats = feat[0, :, idx].T.cpu().numpy()
+    return rate.features_to_recording(feats)

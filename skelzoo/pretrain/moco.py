@@ -37,8 +37,16 @@ def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> No
     p_tg = list(target.parameters())
     if len(p_on) != len(p_tg):
         raise ValueError(f"online and target modules differ: {len(p_on)} vs {len(p_tg)} parameters")
+    groups: dict[tuple, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
     for po, pt in zip(p_on, p_tg):
-        pt.mul_(momentum).add_(po.detach(), alpha=1.0 - momentum)
+        if po.shape != pt.shape:
+            raise ValueError(f"online and target parameters differ in shape: {tuple(po.shape)} vs {tuple(pt.shape)}")
+        g = groups.setdefault((pt.device, pt.dtype, po.dtype), ([], []))
+        g[0].append(pt)
+        g[1].append(po.detach())
+    for targets, onlines in groups.values():  # one fused multi-tensor kernel per device/dtype, not 2 per tensor
+        torch._foreach_mul_(targets, momentum)
+        torch._foreach_add_(targets, onlines, alpha=1.0 - momentum)
 
 
 @torch.no_grad()

@@ -352,6 +352,7 @@ def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
                 f"(train split `{cfg.data.train_split}`, evaluated on `{cfg.data.eval_split}`).")
         model.eval()
         model.preprocess = train.prepared.preprocess  # inference must normalise like the training data
+        model.skelzoo_config["fps"] = train.prepared.fps  # ... and run at the training frame rate
         save_pretrained(model, out / "model", metrics={k: v for k, v in last.items() if k.startswith(("map_", "F1"))},
                         extra_card=card + " Last epoch.")
         summary["model"] = str(out / "model")

@@ -187,6 +187,8 @@ def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
         enc = out / "encoder"
         prepared = getattr(dataset, "prepared", None)
         model.backbone.preprocess = prepared.preprocess if prepared is not None else ""
+        if prepared is not None:
+            model.backbone.skelzoo_config["fps"] = prepared.fps
         save_pretrained(model.backbone, enc, extra_card=(
             f"Encoder pretrained with {cfg.model.method} (skelzoo) for {trainer.start_epoch} epochs on "
             f"{cfg.data.kind} data `{cfg.data.root or 'synthetic'}` split `{cfg.data.split}`."))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -37,6 +39,34 @@ class ModelEntry:
 
 
 _MODELS: dict[str, ModelEntry] = {}
+
+#: the modules whose import registers skelzoo's own architectures (``skelzoo/__init__`` does not import them:
+#: ``import skelzoo`` stays torch-free); every registry lookup imports them first, see _ensure_builtin_models.
+_BUILTIN_MODULES = ("skelzoo.backbones", "skelzoo.localizers")
+_builtins_loaded = False
+_builtins_loading: set[int] = set()  # threads inside _ensure_builtin_models (re-entrant calls are no-ops)
+
+
+def _ensure_builtin_models() -> None:
+    """Import the built-in architectures once, so every lookup sees them; idempotent and cheap after the first call.
+
+    Imported at call time, not at module level: those modules import ``register_model`` from here. A lookup made
+    while they are being imported (``skelzoo.localizers`` calls :func:`list_architectures` at import time) is a
+    no-op here; another thread's call blocks in the import system until they are fully imported.
+    """
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    tid = threading.get_ident()
+    if tid in _builtins_loading:
+        return
+    _builtins_loading.add(tid)
+    try:
+        for mod in _BUILTIN_MODULES:
+            importlib.import_module(mod)
+        _builtins_loaded = True
+    finally:
+        _builtins_loading.discard(tid)
 
 
 def register_model(fn: Callable[..., nn.Module] | None = None, *, task: str = "classification", paper: str = "",
@@ -80,6 +110,7 @@ def _unknown(what: str, name: str, candidates: Iterable[str]) -> UnknownModelErr
 
 def get_entry(arch: str) -> ModelEntry:
     """The registry entry of an architecture (``ValueError`` with close matches if unknown)."""
+    _ensure_builtin_models()
     try:
         return _MODELS[arch]
     except KeyError:
@@ -103,11 +134,13 @@ def get_weights(arch: str, tag: str | None) -> WeightCfg:
 
 def list_architectures() -> list[str]:
     """Every registered architecture name."""
+    _ensure_builtin_models()
     return sorted(_MODELS)
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     """Registered names matching an fnmatch ``pattern``; ``pretrained=True`` lists ``arch.tag`` with weights."""
+    _ensure_builtin_models()
     if pretrained:
         names = [f"{a}.{t}" for a, e in _MODELS.items() for t in e.weights]
     else:

@@ -81,6 +81,8 @@ def _load_registered(arch: str, w: WeightCfg, num_classes: int | None, kwargs: d
         state = _converted_url_weights(arch, w)
     model = build_model(arch, **args)
     model.skelzoo_config["tag"] = w.tag
+    if w.fps:
+        model.skelzoo_config["fps"] = float(w.fps)
     model.class_names = tuple(w.class_names)
     model.preprocess = w.preprocess
     _load_state(model, state, num_classes, f"{arch}.{w.tag}")
@@ -125,6 +127,8 @@ def _load_dir(directory: Path, num_classes: int | None, kwargs: dict[str, Any]) 
     args.update(kwargs)
     model = build_model(arch, **args)
     model.skelzoo_config["tag"] = cfg.get("tag")
+    if cfg.get("fps"):
+        model.skelzoo_config["fps"] = float(cfg["fps"])
     model.class_names = tuple(cfg.get("class_names") or ())
     model.preprocess = cfg.get("preprocess", "")
     _load_state(model, _read_safetensors(weights_path), num_classes, str(directory))
@@ -224,6 +228,7 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, model_card: bool
         "class_names": list(getattr(model, "class_names", ()) or ()),
         "tag": cfg0.get("tag"),
         "preprocess": getattr(model, "preprocess", ""),
+        "fps": cfg0.get("fps"),  # frame rate the weights were trained at (None: unknown)
         "task": get_entry(cfg0["architecture"]).task if get_entry(cfg0["architecture"]).task == "localization"
         else getattr(model, "task", None),
         "skelzoo_version": __version__,

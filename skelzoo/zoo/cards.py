@@ -188,7 +188,7 @@ def stub_handwritten(spec: CardSpec) -> str:
         "## Training data and licence", "",
         f"TODO: trained on {w.dataset or 'TODO'}; weights licence: {w.license}. Say which terms apply.", "",
         "## Limitations", "", "TODO: known failure modes (pose estimator, camera views, layouts, persons).", "",
-        "## Evaluation", "", f"TODO: how {{metrics}} were obtained (protocol, clips, split).", "",
+        "## Evaluation", "", "TODO: how {metrics} were obtained (protocol, clips, split).", "",
     ])
 
 
