@@ -9,13 +9,18 @@ from typing import Callable
 
 def interleaved_samples(fns: dict[str, Callable[[], object]], repeats: int,
                         warmup: int = 1) -> dict[str, list[float]]:
-    """Seconds of every run of each callable, run round-robin (so background load hits all of them alike)."""
+    """Seconds of every run of each callable, run round-robin (so background load hits all of them alike).
+
+    Each round starts at the next callable (round r runs them from position r mod n), so no callable
+    always follows the same one: what one leaves behind (freed memory the next one page-faults back in,
+    evicted caches) is shared out evenly instead of being charged to whichever comes next."""
     for _ in range(warmup):
         for f in fns.values():
             f()
     times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
+    items = list(fns.items())
+    for r in range(repeats):
+        for k, f in items[r % len(items):] + items[:r % len(items)]:
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)

@@ -90,10 +90,11 @@ def snippet_logits(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor, ma
     ``d_q``, ``d_k``: unit snippet embeddings ``(B, dim, S)``; ``queue`` ``(dim, K)``; ``match`` ``(B, S)``.
     """
     b, c, s = d_q.shape
+    d_q = d_q / temperature  # 1/τ on the (B, dim, S) queries, not on the S·(1+K) logits
     d_pos = d_k.gather(2, match[:, None, :].expand(b, c, s))           # (B, dim, S): matched key snippets
     l_pos = (d_q * d_pos).sum(dim=1)                                    # (B, S)
-    l_neg = torch.einsum("bcs,ck->bsk", d_q, queue.to(d_q.dtype))       # (B, S, K)
-    return torch.cat([l_pos[..., None], l_neg], dim=-1) / temperature
+    l_neg = (d_q.transpose(1, 2).reshape(b * s, c) @ queue.to(d_q.dtype)).view(b, s, -1)  # (B, S, K): one GEMM
+    return torch.cat([l_pos[..., None], l_neg], dim=-1)
 
 
 def snippet_nce(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor, match: torch.Tensor,
@@ -101,6 +102,9 @@ def snippet_nce(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor, match
     """Snippet InfoNCE averaged over all ``B·S`` query snippets (module docstring); ``mining_topk > 0`` adds
     the most similar queue columns of each snippet as positives."""
     logits = snippet_logits(d_q.float(), d_k.float(), queue.float(), match, temperature)
+    if mining_topk <= 0:  # the key is the only positive: plain cross-entropy on column 0, fused
+        flat = logits.reshape(-1, logits.shape[-1])
+        return F.cross_entropy(flat, torch.zeros(flat.shape[0], dtype=torch.long, device=flat.device))
     return multi_positive_nce(logits, mining_mask(logits, mining_topk))
 
 
