@@ -125,6 +125,29 @@ def test_train_gradients_equal(arch, kw):
         assert d <= max(1e-5, 2e-3 * scale), f"{name}: grad diff {d:.3g} (scale {scale:.3g})"
 
 
+@pytest.mark.parametrize("arch", ["agcn", "aagcn"])
+def test_sample_groups_equal(arch):
+    """Without autograd the AGCN graph unit runs its samples in groups of ``SAMPLE_GROUP``: a batch that
+    is not a multiple of it (N·M = 14) equals the plain path, and so does the one-group run."""
+    from skelzoo.blocks import agcn_units
+
+    model = _model(arch, {"base_channels": 8}).eval()
+    m = model.num_person or 1
+    x = torch.randn(7, model.in_channels, 8, model.num_joints, m)
+    assert (7 * m) % agcn_units.SAMPLE_GROUP != 0
+    with torch.inference_mode():
+        fast = model(x)
+        with plain_paths():
+            plain = model(x)
+        old, agcn_units.SAMPLE_GROUP = agcn_units.SAMPLE_GROUP, 100
+        try:
+            whole = model(x)
+        finally:
+            agcn_units.SAMPLE_GROUP = old
+    _close(fast, plain, 3e-5 if arch == "aagcn" else 1e-5)
+    _close(fast, whole, 1e-6)
+
+
 def test_no_stale_weights():
     model = _model("stgcnpp", {"base_channels": 16}).eval()
     x = _input(model)
