@@ -41,7 +41,7 @@ def main() -> int:
         _section("target 1: backbone inference (fast / plain per-subset baseline)")
         import backbones as bb
 
-        frames, reps = (16, 2) if q else (64, 5)
+        frames, reps = (16, 2) if q else (64, 7)
         names = ["stgcn", "agcn"] if q else None  # None: every registered backbone
         rows = bb.run(args.threads, reps, frames=frames, batch=8, names=names)
         bb.print_table(rows, args.threads, reps, frames, 8)
@@ -54,7 +54,7 @@ def main() -> int:
         import pretrain as pt
 
         torch.set_num_threads(args.threads)
-        b, f, lf, reps = (4, 32, 48, 1) if q else (8, 64, 192, 3)
+        b, f, lf, reps = (4, 32, 48, 1) if q else (8, 64, 192, 9)
         pt.print_tables(pt.pretrain_rows(b, f, 32, reps, queue=1024 if q else 4096), pt.loc_rows(b, lf, reps),
                         b, f, 32)
     for name, script, quick_args, full_args in (
