@@ -1,0 +1,46 @@
+"""The benchmark scripts still run (smoke: tiny workloads; timings are printed, never asserted).
+
+``benchmarks/`` is how the performance numbers in docs/performance.md are produced; these runs keep the
+scripts from rotting when the library changes under them (a renamed function, a new backbone that breaks
+the FLOP count, an output-equality check that starts failing).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _run(*args: str) -> str:
+    r = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=BENCH.parent, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+def test_backbones_table():
+    out = _run(str(BENCH / "backbones.py"), "--pattern", "stgcn_ssl", "--frames", "16", "--repeats", "1",
+               "--batch", "2")
+    row = next(line for line in out.splitlines() if line.startswith("stgcn_ssl "))
+    rel_diff = float(row.split()[-1])
+    assert rel_diff < 1e-5  # the fast path equals the plain one
+    assert "GFLOP" in out and "measured 2048² GEMM" in out
+
+
+def test_evaluation_table_identical_numbers():
+    out = _run(str(BENCH / "evaluate.py"), "--sequences", "20", "--frames", "200", "--repeats", "1")
+    assert out.count("vectorised == loop: identical") == 2
+    assert "| total" in out
+
+
+@pytest.mark.parametrize("only", ["loading", "pretrain,gpu"])
+def test_run_all_quick(only):
+    out = _run(str(BENCH / "run_all.py"), "--quick", "--only", only)
+    assert "FAILED" not in out
+    if only == "loading":
+        assert "import skelzoo (lazy" in out
+    else:
+        assert "vs ref MoCo" in out and "target 6" in out
