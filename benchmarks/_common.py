@@ -66,14 +66,7 @@ def measured_gemm_gflops(threads: int, size: int = 2048, repeats: int = 5) -> fl
     torch.set_num_threads(threads)
     try:
         a, b = torch.randn(size, size), torch.randn(size, size)
-        torch.mm(a, b)
-        best = min(_timed(lambda: torch.mm(a, b)) for _ in range(repeats))
+        best = min(interleaved_samples({"mm": lambda: torch.mm(a, b)}, repeats)["mm"])
     finally:
         torch.set_num_threads(old)
     return 2 * size ** 3 / best / 1e9
-
-
-def _timed(f: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    f()
-    return time.perf_counter() - t0

@@ -20,8 +20,11 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
-DEFAULT_MODEL = "stgcn_ssl_ufusion.snipclr_bandai"  # the bundled default localizer: loads offline
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skelzoo.localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL  # noqa: E402  (bundled: offline)
 
 _IMPORT = """
 import json, sys, time

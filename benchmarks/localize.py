@@ -37,6 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from skelzoo.localization._weights import DEFAULT_LOCALIZER  # noqa: E402  (the bundled default: offline)
+
 DEFAULT_MODELS = ("agcn_loc_ufusion", "agcn_loc_simple", "stgcn_ufusion", "ctrgcn_ufusion")
 HOUR_FRAMES = 108_000  # one hour at 30 fps
 
@@ -152,7 +156,7 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     p.add_argument("--frames", type=int, default=3000, help="length of the whole-vs-chunked comparison")
     p.add_argument("--hour-frames", type=int, default=HOUR_FRAMES)
-    p.add_argument("--hour-model", default="stgcn_ssl_ufusion.snipclr_bandai", help="default: the bundled default localizer")
+    p.add_argument("--hour-model", default=DEFAULT_LOCALIZER, help="default: the bundled default localizer")
     p.add_argument("--chunk", type=int, default=4096)
     p.add_argument("--short-chunk", type=int, default=1024, help="chunk of the short comparison")
     p.add_argument("--threads", type=int, default=2)

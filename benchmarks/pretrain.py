@@ -13,6 +13,7 @@ forward+backward seconds with fast paths vs the plain per-subset baseline, inter
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -59,10 +60,7 @@ def pretrain_rows(batch: int, frames: int, width: int, repeats: int, queue: int 
 
         def step(m=m, opt=opt, plain=name == REFERENCE):
             opt.zero_grad(set_to_none=True)
-            if plain:
-                with baseline_mode():
-                    loss = m(v["query"], v["key"])["loss"]
-            else:
+            with baseline_mode() if plain else contextlib.nullcontext():
                 loss = m(v["query"], v["key"])["loss"]
             loss.backward()
             opt.step()

@@ -52,7 +52,7 @@ import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
 from skelzoo.localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL
-from skelzoo.localization.pipeline import localize_sequence, resolve_model_fps
+from skelzoo.localization.pipeline import localize_sequence, needs_resampling, resolve_model_fps
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("[3/4] the model's frame rate")
         rate = resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps, name=args.model)
-        if rate is None or abs(seq.fps - rate) <= 1e-3 * rate:
+        if not needs_resampling(seq.fps, rate):
             print(f"  the model runs at the recording's {seq.fps:g} fps"
                   + (" (--model-fps 0: never resample)" if rate is None else ""))
         else:

@@ -5,8 +5,8 @@ Public API (see CONTRACT.md): ``list_models``, ``model_info``, ``load_model``, `
 
 ``import skelzoo`` does not import torch (issue #9: import under 1 s): every name except ``__version__`` and
 the errors is resolved on first use (PEP 562 module ``__getattr__``). ``skelzoo.read_skeleton`` and
-``skelzoo.SkeletonSequence`` stay torch-free; the model API (``load_model`` ...) imports torch and registers
-the built-in architectures on first access, so it behaves exactly as the former eager import did.
+``skelzoo.SkeletonSequence`` stay torch-free; the model API (``load_model`` ...) imports torch, and the first
+registry lookup registers the built-in architectures, so it behaves exactly as the former eager import did.
 """
 import importlib as _importlib
 import typing as _typing
@@ -49,9 +49,6 @@ _LAZY_ATTRS: dict[str, str] = {
     "save_pretrained": "skelzoo.zoo",
     "convert_checkpoint": "skelzoo.convert",
 }
-# names whose first access loads what the former eager ``import skelzoo`` loaded (built-in architectures and
-# checkpoint converters registered, rig layouts registered); the io names stay torch-free
-_NEEDS_BUILTINS = frozenset(n for n, m in _LAZY_ATTRS.items() if m != "skelzoo.io")
 # submodules reachable as attributes (``skelzoo.zoo``, ``skelzoo.io`` ...) without importing them first
 _SUBMODULES = frozenset({
     "backbones", "blocks", "cli", "convert", "data", "datasets_meta", "errors", "evaluation", "export", "graphs",
@@ -60,17 +57,12 @@ _SUBMODULES = frozenset({
 
 
 def __getattr__(name: str) -> object:
+    # the registries fill themselves on first lookup (zoo._registry._ensure_builtin_models: architectures and
+    # their checkpoint converters; skelzoo.layouts imports skelzoo.io for the rig layouts)
     if name in _LAZY_ATTRS:
         value = getattr(_importlib.import_module(_LAZY_ATTRS[name]), name)
-        if name in _NEEDS_BUILTINS:  # the model API: load what the former eager import loaded
-            _importlib.import_module(f"{__name__}.io")  # registers the rig layouts (BVH rigs, smplh73)
-            from .zoo._registry import _ensure_builtin_models
-
-            _ensure_builtin_models()  # backbones + localizers: architectures and checkpoint converters
     elif name in _SUBMODULES:
         value = _importlib.import_module(f"{__name__}.{name}")
-        if name == "layouts":  # skelzoo.io registers the rig layouts (bvh rigs, smplh73), as the eager import did
-            _importlib.import_module(f"{__name__}.io")
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # resolved once: later accesses do not come here

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 import skelzoo
+from skelzoo.localization._weights import DEFAULT_LOCALIZER
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = "stgcn_ssl_ufusion.snipclr_bandai"  # a bundled checkpoint: loads offline
+DEFAULT = DEFAULT_LOCALIZER  # a bundled checkpoint: loads offline
 
 
 def _py(code: str, *args: str) -> dict:

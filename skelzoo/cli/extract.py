@@ -29,28 +29,14 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..localization.pipeline import extract_features
-    from .localize import DEFAULT_MODEL, _load, model_rate
+    from .localize import DEFAULT_MODEL, _load, model_rate, read_recordings
 
-    if not args.inputs and not args.example:
-        raise ValueError("give at least one INPUT file, or --example")
+    jobs = read_recordings(args)
     args.model = args.model or DEFAULT_MODEL
     model = _load(args.model, args.device, need_localizer=False)
     rate = model_rate(args, model)
     arrays, rows = {}, []
-    jobs = []
-    if args.example:
-        from ..data.synth import example_sequence
-        jobs.append(("example", example_sequence()[0]))
-    for path in args.inputs:
-        from ..io import read_skeleton
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file")
-        jobs.append((str(path), read_skeleton(path, format=args.format)))
-    for i, (name, seq) in enumerate(jobs):
-        if args.fps is not None:
-            if not args.fps > 0:
-                raise ValueError(f"--fps must be a frame rate > 0, got {args.fps}")
-            seq.fps = float(args.fps)
+    for i, (name, seq, _) in enumerate(jobs):
         feats = extract_features(model, seq, model_fps=rate).astype(np.float32)
         key = f"x{i}_{Path(name).stem}"
         arrays[key] = feats

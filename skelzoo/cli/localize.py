@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from ..localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
 from .main import print_json
@@ -62,13 +63,13 @@ def _load(name: str, device: str, *, need_localizer: bool = True):
     return load_model(name, pretrained=not is_path and "." not in name, device=device)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..localization.pipeline import localize_sequence
-
+def read_recordings(args: argparse.Namespace) -> list[tuple[str, Any, Any]]:
+    """``(name, SkeletonSequence, ground-truth labels or None)`` of ``--example`` and every INPUT file, with
+    the ``--fps`` override applied (shared by ``localize`` and ``extract``)."""
     if not args.inputs and not args.example:
         raise ValueError("give at least one INPUT file, or --example")
-    model = _load(args.model, args.device)
-    rate = model_rate(args, model)
+    if args.fps is not None and not args.fps > 0:
+        raise ValueError(f"--fps must be a frame rate > 0, got {args.fps}")
     jobs = []
     if args.example:
         from ..data.synth import example_sequence
@@ -79,12 +80,20 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
         jobs.append((str(path), read_skeleton(path, format=args.format), None))
+    if args.fps is not None:
+        for _, seq, _ in jobs:
+            seq.fps = float(args.fps)
+    return jobs
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..localization.pipeline import localize_sequence
+
+    jobs = read_recordings(args)
+    model = _load(args.model, args.device)
+    rate = model_rate(args, model)
     results, out = [], []
     for name, seq, labels in jobs:
-        if args.fps is not None:
-            if not args.fps > 0:
-                raise ValueError(f"--fps must be a frame rate > 0, got {args.fps}")
-            seq.fps = float(args.fps)
         params = ({"smoothing": args.smoothing, "min_duration": args.min_duration}
                   if args.decoder == "argmax" else {})
         res = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, **params)

@@ -15,8 +15,8 @@ from torch import nn
 
 from ..io.sequence import SkeletonSequence
 
-__all__ = ["model_fps", "expected_fps", "resolve_model_fps", "RateChange", "to_model_rate", "prepare_input",
-           "LocalizationResult", "localize_sequence", "extract_features"]
+__all__ = ["model_fps", "expected_fps", "resolve_model_fps", "RateChange", "needs_resampling", "to_model_rate",
+           "prepare_input", "LocalizationResult", "localize_sequence", "extract_features"]
 
 #: frame rate of skelzoo's training data: the rate a model is assumed to expect when nothing says otherwise
 DEFAULT_FPS = 30.0
@@ -127,11 +127,17 @@ class RateChange:
         return out
 
 
+def needs_resampling(recording_fps: float, fps: float | None) -> bool:
+    """Whether a recording at ``recording_fps`` is resampled for a model at ``fps`` (``None`` / ``0``: never;
+    rates within 0.1 % count as equal)."""
+    return bool(fps) and abs(recording_fps - fps) > 1e-3 * fps
+
+
 def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSequence, RateChange]:
-    """``seq`` resampled to ``fps`` (nearest frames, :func:`skelzoo.data.transforms.resample`; ``None`` /
-    ``0`` or a rate within 0.1 % of the recording's: ``seq`` itself), with the :class:`RateChange` that maps
-    model-rate results back to the recording's frames."""
-    if not fps or abs(seq.fps - fps) <= 1e-3 * fps:
+    """``seq`` resampled to ``fps`` (nearest frames, :func:`skelzoo.data.transforms.resample`; ``seq`` itself
+    unless :func:`needs_resampling`), with the :class:`RateChange` that maps model-rate results back to the
+    recording's frames."""
+    if not needs_resampling(seq.fps, fps):
         return seq, RateChange(seq.fps, seq.fps, seq.num_frames)
     from ..data.transforms import resample, resample_indices
 
@@ -139,17 +145,15 @@ def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSeq
     return resample(seq, fps), RateChange(seq.fps, float(fps), seq.num_frames, index)
 
 
-def prepare_input(seq: SkeletonSequence, model: nn.Module, *, fps: float | None = None) -> torch.Tensor:
-    """Bring a sequence into the form ``model`` expects: ``(1, C, T, V, M)`` float32.
+def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
+    """Bring a sequence into the form ``model`` expects: ``(1, C, T, V, M)`` float32 (at the sequence's own
+    frame rate: :func:`to_model_rate` resamples first).
 
-    Resamples to ``fps`` first when given (:func:`to_model_rate`; default: the recording's rate is kept),
-    converts the layout when it differs (``skelzoo.io.mapping``), fills missing joints from their
+    Converts the layout when it differs (``skelzoo.io.mapping``), fills missing joints from their
     neighbours, applies the checkpoint's preprocessing (``model.preprocess``, e.g. ``"ntu"`` for the
     NTU pre-normalisation) and selects / pads persons to the model's ``num_person``.
     """
     from ..data import transforms
-
-    seq = to_model_rate(seq, fps)[0]
 
     layout = getattr(model, "layout", seq.layout)
     if seq.layout != layout:
