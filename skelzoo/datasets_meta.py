@@ -46,6 +46,9 @@ PREPROCESS_DESCRIPTIONS: dict[str, str] = {
             "person, empty leading frames removed and trailing empty frames filled by repetition; the spine "
             "joint (index 1) of person 0 subtracted in every frame; rotated so that person 0's hip->spine "
             "bone is +z and its right->left shoulder line is +x in the first frame. Metres."),
+    "ntu_bodysize": ("the 'ntu' pre-normalisation, then every coordinate scaled so that the median torso length "
+                     "(SpineBase -> SpineShoulder, skelzoo.data.transforms.normalise_body_size) is 0.5: the "
+                     "model does not depend on the subject's size or the sensor's skeleton proportions."),
     "pyskl_ntu3d": PYSKL_NTU3D_PREPROCESS + (
         " skelzoo applies it as ntu_pre_normalise(center='first_frame', pad_null_frames=False): the centring "
         "and the rotations of PreNormalize3D, keeping every frame (absent frames are not dropped, so frame "

@@ -353,3 +353,29 @@ def test_real_bandai_small_benchmark(data_dir, tmp_path):
         length = np.linalg.norm(data[:, b] - data[:, a], axis=-1)
         assert 0.08 < np.median(length) < 0.6, (name, np.median(length))
         assert length.std() < 0.02, (name, length.std())  # rigid bones, blends barely change them
+
+
+def test_validation_styles_split(fake_data, tmp_path):
+    """``val_styles`` moves a training style to a third split; the test split is unchanged."""
+    base = tmp_path / "base"
+    prepare_bandai_untrimmed(fake_data, base, seed=0, workers=1, progress=False)
+    out = tmp_path / "val"
+    prepare_bandai_untrimmed(fake_data, out, seed=0, workers=1, progress=False, cache_dir=base / "parsed",
+                             val_styles="default")
+    a, b = PreparedDataset(base), PreparedDataset(out)
+    assert set(b.splits) == {"train", "test", "val"}
+    assert [s["sha256"] for s in a.index["splits"]["test"]["shards"]] == \
+           [s["sha256"] for s in b.index["splits"]["test"]["shards"]]
+    styles = {sp: {b.meta(sp, i)["style"] for i in range(b.num_sequences(sp))} for sp in b.splits}
+    assert styles["val"] == set(bandai.DEFAULT_VAL_STYLES)
+    assert not (styles["train"] & styles["val"]) and not (styles["train"] & set(TEST_STYLES))
+    clips = tmp_path / "clips"
+    prepare_bandai_clips(fake_data, clips, workers=1, progress=False, cache_dir=base / "parsed",
+                         val_styles=["exhausted"])
+    c = PreparedDataset(clips)
+    assert {c.meta("val", i)["style"] for i in range(c.num_sequences("val"))} == {"exhausted"}
+    assert all(c.meta("train", i)["style"] != "exhausted" or c.meta("train", i)["dataset"] == 1
+               for i in range(c.num_sequences("train")))
+    for bad in (["elderly"], ["nope"], ["active", "exhausted", "feminine", "masculine", "normal"]):
+        with pytest.raises(ValueError, match="validation styles"):
+            prepare_bandai_untrimmed(fake_data, tmp_path / "bad", val_styles=bad, workers=1, progress=False)

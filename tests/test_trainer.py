@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -143,3 +144,24 @@ def test_cli_registers_both_commands(capsys, tmp_path):
     args = parser.parse_args(["pretrain", "--output-dir", "x", "--print-config"])
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["run"]["output_dir"] == "x"
+
+
+def test_pretrain_second_recipe_pooled_data_knn_selection_and_body_size(tmp_path, data_dir):
+    """Batch negatives, cosine matching, two pooled roots, body-size normalisation and the validation kNN probe:
+    ``best.pt`` / ``encoder_best`` follow the probe, and the encoders record ``ntu_bodysize``."""
+    res = pretrain(_pretrain_cfg(
+        tmp_path / "v2", data_dir, "run.epochs=2", "run.eval_every=1", f"data.root=[{data_dir}, {data_dir}]",
+        "data.body_size=true", "model.negatives=batch", "model.snippet_negatives=batch", "model.snippet_match=cosine",
+        "augment.scale_range=[0.8, 1.25]", "eval.enabled=true", f"eval.root={data_dir}", "eval.bank_split=train",
+        "eval.query_split=test", "eval.frames=24", "eval.k=3"))
+    assert res["num_sequences"] == 12 and res["epochs_done"] == 2
+    hist = [json.loads(line) for line in (tmp_path / "v2" / "log.jsonl").read_text().splitlines()]
+    knn = [h["eval/knn_top1"] for h in hist if "eval/knn_top1" in h]
+    assert len(knn) == 2 and all(0.0 <= v <= 1.0 for v in knn)
+    assert res["best_epoch"] == 1 + int(np.argmax(knn))
+    best = skelzoo.load_model(f"local-dir:{res['encoder_best']}")
+    last = skelzoo.load_model(f"local-dir:{res['encoder']}")
+    assert best.preprocess == last.preprocess == "ntu_bodysize"
+    state = load_checkpoint(tmp_path / "v2" / "best.pt")["model"]
+    for k, v in best.state_dict().items():
+        assert torch.equal(v, state["encoder_q.backbone." + k]), k

@@ -23,6 +23,9 @@ def _bandai(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips-per-group", type=int, default=None,
                    help="use only a seeded subset of N clips per (dataset, content, style) (quick builds)")
     p.add_argument("--no-normalise", action="store_true", help="skip the NTU pre-normalisation")
+    p.add_argument("--val-styles", default="",
+                   help="dataset-2 training styles held out as a 'val' split for model selection, comma-separated "
+                        "('default' = exhausted); test is unchanged")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                                        background_clips=not args.no_background_clips,
                                        normalise=not args.no_normalise, cache_dir=args.cache, workers=args.workers,
                                        clips_per_group=args.clips_per_group, progress=progress,
-                                       overwrite=args.overwrite)
+                                       overwrite=args.overwrite, val_styles=args.val_styles)
     elif args.dataset == "bandai-clips":
         from ..data.bandai import prepare_bandai_clips
 
@@ -97,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--datasets must be comma-separated numbers, got {args.datasets!r}") from None
         res = prepare_bandai_clips(args.data, args.out, datasets=datasets, normalise=not args.no_normalise,
                                    cache_dir=args.cache, workers=args.workers, clips_per_group=args.clips_per_group,
-                                   progress=progress, overwrite=args.overwrite)
+                                   progress=progress, overwrite=args.overwrite, val_styles=args.val_styles)
     else:
         from ..data.prepare import prepare_files
 

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from ..layouts import get_layout
 
 __all__ = [
-    "AugmentConfig", "temporal_crop", "shear", "gaussian_noise", "gaussian_blur", "axis_mask", "flip",
+    "AugmentConfig", "temporal_crop", "shear", "scale", "gaussian_noise", "gaussian_blur", "axis_mask", "flip",
     "rotate", "augment_view", "tempo_resample", "valid_lengths", "zero_padding",
 ]
 
@@ -66,6 +66,9 @@ class AugmentConfig:
     rotate_degrees: float = 30.0
     #: apply the strong augmentations (noise, blur, axis mask, flip, rotate) to the key views too
     strong_keys: bool = False
+    #: random uniform scaling of every view by a factor ``U(low, high)`` per sample (``(1, 1)``: off; draws
+    #: random numbers only when on)
+    scale_range: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         self.blur_sigma = tuple(float(s) for s in self.blur_sigma)  # type: ignore[assignment]
@@ -76,6 +79,9 @@ class AugmentConfig:
         lo, hi = self.blur_sigma
         if not 0 < lo <= hi:
             raise ValueError(f"blur_sigma must satisfy 0 < low <= high, got {self.blur_sigma}")
+        self.scale_range = tuple(float(s) for s in self.scale_range)  # type: ignore[assignment]
+        if not 0 < self.scale_range[0] <= self.scale_range[1]:
+            raise ValueError(f"scale_range must satisfy 0 < low <= high, got {self.scale_range}")
         for name in ("noise_p", "blur_p", "axis_mask_p", "flip_p", "rotate_p"):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
@@ -163,6 +169,15 @@ def shear(x: torch.Tensor, *, amplitude: float = 0.5, generator: torch.Generator
     eye = torch.eye(c, device=x.device)
     r = eye + amplitude * u * (1.0 - eye)
     return _mix_channels(x, r)
+
+
+def scale(x: torch.Tensor, scale_range: tuple[float, float] = (0.8, 1.25), *,
+          generator: torch.Generator | None = None) -> torch.Tensor:
+    """Multiply each sample's coordinates by a factor ``~ U(low, high)`` (body size / camera distance)."""
+    _check(x)
+    lo, hi = scale_range
+    f = lo + (hi - lo) * _rand(x.shape[0], generator, x.device)
+    return x * f.view(-1, *([1] * (x.dim() - 1))).to(x.dtype)
 
 
 def gaussian_noise(x: torch.Tensor, *, std: float = 0.01, p: float = 0.5,
@@ -268,6 +283,8 @@ def augment_view(x: torch.Tensor, cfg: AugmentConfig, *, strong: bool, layout: s
     y = temporal_crop(x, padding_ratio=cfg.temporal_padding_ratio, lengths=lengths, generator=generator)
     if cfg.shear_amplitude > 0:
         y = shear(y, amplitude=cfg.shear_amplitude, generator=generator)
+    if cfg.scale_range != (1.0, 1.0):
+        y = scale(y, cfg.scale_range, generator=generator)
     if strong:
         if cfg.flip_p > 0:
             y = flip(y, layout, p=cfg.flip_p, generator=generator)

@@ -42,7 +42,7 @@ from .prepare import (PreparedDataset, SequenceRecord, ShardPlan, is_prepared, p
 
 __all__ = [
     "ARCHIVE_NAMES", "FOLDER_NAMES", "CONTENT_CLASSES", "STYLES", "TEST_STYLES", "DS1_BACKGROUND_CONTENTS",
-    "DS1_TEST_STYLES", "ClipInfo", "ComposeConfig", "find_bandai_source", "list_bandai_clips",
+    "DS1_TEST_STYLES", "DEFAULT_VAL_STYLES", "ClipInfo", "ComposeConfig", "find_bandai_source", "list_bandai_clips",
     "parse_bandai_clips", "heading", "align_to", "compose_sequence", "plan_split",
     "prepare_bandai_untrimmed", "prepare_bandai_clips",
 ]
@@ -63,6 +63,9 @@ TEST_STYLES = ("elderly", "youthful")
 DS1_BACKGROUND_CONTENTS = ("bow", "guide", "respond", "punch", "kick", "slash", "dance-long", "dance-short")
 #: dataset-1 styles whose clips are test-split background (the other twelve: training)
 DS1_TEST_STYLES = ("old", "childish", "sad")
+#: dataset-2 training style held out as the ``val`` split when ``val_styles="default"`` (model selection only;
+#: its clips are then in neither ``train`` nor ``test``)
+DEFAULT_VAL_STYLES = ("exhausted",)
 LICENSE = "CC BY-NC 4.0 (Bandai Namco Research Motion datasets; non-commercial, attribution)"
 
 # NTU-25 0-based joints
@@ -592,6 +595,20 @@ def _cache_location(out: Path, cache_dir: str | os.PathLike | None) -> Path:
     return cache
 
 
+def _check_val_styles(val_styles: Sequence[str] | str) -> tuple[str, ...]:
+    """Validated dataset-2 validation styles (``"default"`` = :data:`DEFAULT_VAL_STYLES`)."""
+    if isinstance(val_styles, str):
+        val_styles = DEFAULT_VAL_STYLES if val_styles == "default" else [v for v in val_styles.split(",") if v]
+    val = tuple(sorted(set(val_styles)))
+    bad = [v for v in val if v not in STYLES or v in TEST_STYLES]
+    if bad:
+        train = [s_ for s_ in STYLES if s_ not in TEST_STYLES]
+        raise ValueError(f"validation styles must be dataset-2 training styles {train}, got {bad}")
+    if len(val) >= len(STYLES) - len(TEST_STYLES):
+        raise ValueError("validation styles would leave no training style")
+    return val
+
+
 def _existing(out: Path, name: str, params: dict, seed: int | None, overwrite: bool) -> dict | None:
     if overwrite or not is_prepared(out):
         return None
@@ -614,7 +631,8 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
                              config: ComposeConfig | None = None, background_clips: bool = True,
                              normalise: bool = True, cache_dir: str | os.PathLike | None = None,
                              workers: int | None = None, clips_per_group: int | None = None,
-                             progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+                             progress: bool = True, overwrite: bool = False,
+                             val_styles: Sequence[str] = ()) -> dict[str, Any]:
     """Build the Bandai untrimmed localization benchmark into ``out_dir`` (see the module docstring).
 
     Args:
@@ -631,6 +649,8 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
         clips_per_group: only a seeded subset of clips per (dataset, content, style) (tests).
         progress: tqdm progress bars.
         overwrite: replace an existing different ``out_dir``.
+        val_styles: dataset-2 training styles held out as a third split ``val`` (for model selection; their
+            clips leave ``train``; ``test`` is unchanged). Empty: splits ``train`` and ``test`` only.
 
     Returns a JSON-able summary: counts per split, timings, paths.
     """
@@ -643,6 +663,9 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
               "background_clips": background_clips, "normalise": normalise, "clips_per_group": clips_per_group,
               "test_styles": list(TEST_STYLES), "ds1_test_styles": list(DS1_TEST_STYLES),
               "ds1_background_contents": list(DS1_BACKGROUND_CONTENTS)}
+    val = _check_val_styles(val_styles)
+    if val:
+        params["val_styles"] = list(val)
     done = _existing(out, "bandai-untrimmed", params, seed, overwrite)
     if done is not None:
         return {"name": "bandai-untrimmed", "out": str(out), "status": "exists", "splits": _counts(done)}
@@ -658,20 +681,25 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
     unknown = test_styles - set(names[2]["styles"])
     if unknown:
         raise ValueError(f"test styles {sorted(unknown)} are not styles of dataset 2 ({names[2]['styles']})")
-    fg: dict[str, dict[str, list]] = {"train": {}, "test": {}}
-    bg: dict[str, list] = {"train": [], "test": []}
+    split_names = ("train", "test", "val") if val else ("train", "test")
+    fg: dict[str, dict[str, list]] = {s_: {} for s_ in split_names}
+    bg: dict[str, list] = {s_: [] for s_ in split_names}
     for cid in sorted(clips):
         m = meta[cid]
         if m["dataset"] == 2:
-            split = "test" if m["style"] in test_styles else "train"
+            split = "test" if m["style"] in test_styles else "val" if m["style"] in val else "train"
             fg[split].setdefault(m["style"], []).append((cid, classes.index(m["content"]), len(clips[cid])))
         elif m["dataset"] == 1 and m["content"] in DS1_BACKGROUND_CONTENTS:
             split = "test" if m["style"] in DS1_TEST_STYLES else "train"
             bg[split].append((cid, len(clips[cid])))
+    if val:
+        bg["val"] = bg["train"]  # dataset-1 "other action" gaps: shared with train (they carry no class)
     plans = {}
-    for code, (split, num) in enumerate((("train", num_train), ("test", num_test))):
-        rng = np.random.default_rng([seed, code])
-        plans[split] = plan_split(fg[split], bg[split], num, cfg, rng, background_index=k)
+    # split codes 0 (train), 1 (test), 2 (val): the test split's generator does not depend on val_styles
+    for code, (split, num) in enumerate((("train", num_train), ("test", num_test), ("val", None))):
+        if split in split_names:
+            rng = np.random.default_rng([seed, code])
+            plans[split] = plan_split(fg[split], bg[split], num, cfg, rng, background_index=k)
 
     label_names = classes + ["background"]
 
@@ -697,7 +725,9 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
         return recs
 
     shard_plan: list[ShardPlan] = []
-    for code, split in enumerate(("train", "test")):
+    for code, split in enumerate(("train", "test", "val")):
+        if split not in plans:
+            continue
         ids = [f"{split}-{i:05d}" for i in range(len(plans[split]))]
         tasks = [(sid, p, code) for sid, p in zip(ids, plans[split])]
         shard_plan += plan_shards(split, ids, tasks, per_shard=128)
@@ -717,6 +747,7 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
         },
         "source": {"datasets": cache.index["source"]["datasets"], "license": LICENSE,
                    "train_styles": train_styles, "test_styles": sorted(test_styles),
+                   "val_styles": list(val),
                    "ds1_background_contents": list(DS1_BACKGROUND_CONTENTS),
                    "ds1_test_styles": list(DS1_TEST_STYLES),
                    "ds1_used": bool(bg["train"] or bg["test"])},
@@ -736,11 +767,12 @@ def prepare_bandai_clips(data_dir: str | os.PathLike, out_dir: str | os.PathLike
                          datasets: Sequence[int] = (1, 2), normalise: bool = True,
                          cache_dir: str | os.PathLike | None = None, workers: int | None = None,
                          clips_per_group: int | None = None, progress: bool = True,
-                         overwrite: bool = False) -> dict[str, Any]:
+                         overwrite: bool = False, val_styles: Sequence[str] = ()) -> dict[str, Any]:
     """Every (trimmed) clip as its own sequence, for pretraining: splits ``train``/``test`` by style
     (:data:`TEST_STYLES` for dataset 2, :data:`DS1_TEST_STYLES` for dataset 1), NTU pre-normalised per
     clip. Frame labels = the clip's content class (``class_names``: dataset-2 contents, then the
-    dataset-1 contents not among them; ``labels: "clip"``, no background)."""
+    dataset-1 contents not among them; ``labels: "clip"``, no background). ``val_styles``: dataset-2
+    training styles moved to a third split ``val`` (as for :func:`prepare_bandai_untrimmed`)."""
     from . import transforms as tf
 
     t0 = time.perf_counter()
@@ -750,6 +782,9 @@ def prepare_bandai_clips(data_dir: str | os.PathLike, out_dir: str | os.PathLike
         raise ValueError("datasets must be a non-empty subset of {1, 2}")
     params = {"datasets": list(datasets), "normalise": normalise, "clips_per_group": clips_per_group,
               "test_styles": list(TEST_STYLES), "ds1_test_styles": list(DS1_TEST_STYLES)}
+    val = _check_val_styles(val_styles)
+    if val:
+        params["val_styles"] = list(val)
     done = _existing(out, "bandai-clips", params, None, overwrite)
     if done is not None:
         return {"name": "bandai-clips", "out": str(out), "status": "exists", "splits": _counts(done)}
@@ -759,12 +794,13 @@ def prepare_bandai_clips(data_dir: str | os.PathLike, out_dir: str | os.PathLike
     classes: list[str] = []
     for ds_ in sorted(names, reverse=True):  # dataset 2 first
         classes += [c for c in names[ds_]["contents"] if c not in classes]
-    rows: dict[str, list] = {"train": [], "test": []}
+    rows: dict[str, list] = {"train": [], "test": [], "val": []}
     for split_name in cache.splits:
         for i, cid in enumerate(cache.ids(split_name)):
             m = cache.meta(split_name, i)
             test = m["style"] in (TEST_STYLES if m["dataset"] == 2 else DS1_TEST_STYLES)
-            rows["test" if test else "train"].append((cid, split_name, i, m))
+            held = m["dataset"] == 2 and m["style"] in val
+            rows["test" if test else "val" if held else "train"].append((cid, split_name, i, m))
 
     def produce(shard: ShardPlan) -> list[SequenceRecord]:
         recs = []
@@ -777,7 +813,7 @@ def prepare_bandai_clips(data_dir: str | os.PathLike, out_dir: str | os.PathLike
         return recs
 
     plan: list[ShardPlan] = []
-    for split in ("train", "test"):
+    for split in ("train", "test", "val"):
         if rows[split]:
             plan += plan_shards(split, [r[0] for r in rows[split]], rows[split], per_shard=512)
     info = {
@@ -787,7 +823,8 @@ def prepare_bandai_clips(data_dir: str | os.PathLike, out_dir: str | os.PathLike
                           "layout": "ntu25; hand tips and thumbs copied from the hand (fill='neighbour')",
                           "ntu_pre_normalisation": bool(normalise)},
         "source": {"datasets": cache.index["source"]["datasets"], "license": LICENSE,
-                   "test_styles": {"dataset-2": list(TEST_STYLES), "dataset-1": list(DS1_TEST_STYLES)}},
+                   "test_styles": {"dataset-2": list(TEST_STYLES), "dataset-1": list(DS1_TEST_STYLES)},
+                   "val_styles": {"dataset-2": list(val)}},
         "seed": None, "params": params,
     }
     ds = write_prepared(out, plan, produce, info=info, progress=progress, overwrite=overwrite, desc="clips")

@@ -15,11 +15,11 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from .prepare import IGNORE_INDEX, PreparedDataset
 
-__all__ = ["UntrimmedDataset", "ClipDataset"]
+__all__ = ["UntrimmedDataset", "ClipDataset", "ConcatClips"]
 
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -252,3 +252,26 @@ class ClipDataset(_Base):
             clip = np.concatenate([clip, np.zeros((pad,) + clip.shape[1:], clip.dtype)])
             lab = np.concatenate([lab, np.full(pad, IGNORE_INDEX, lab.dtype)])
         return clip, lab
+
+
+class ConcatClips(ConcatDataset):
+    """Several :class:`ClipDataset` s as one (e.g. composed untrimmed sequences + every trimmed clip), with
+    :meth:`set_epoch` forwarded to each. ``prepared`` is the first part's (its preprocessing and fps must be
+    those of every part: checked)."""
+
+    def __init__(self, parts: "list[ClipDataset]") -> None:
+        if not parts:
+            raise ValueError("ConcatClips needs at least one dataset")
+        first = parts[0].prepared
+        for p in parts[1:]:
+            if (p.prepared.preprocess, p.prepared.fps, p.prepared.layout) != (first.preprocess, first.fps,
+                                                                              first.layout):
+                raise ValueError(f"prepared datasets differ in preprocessing, fps or layout: {first.root} "
+                                 f"({first.preprocess!r}, {first.fps}, {first.layout}) vs {p.prepared.root} "
+                                 f"({p.prepared.preprocess!r}, {p.prepared.fps}, {p.prepared.layout})")
+        super().__init__(parts)
+        self.prepared = first
+
+    def set_epoch(self, epoch: int) -> None:
+        for p in self.datasets:
+            p.set_epoch(epoch)  # type: ignore[attr-defined]

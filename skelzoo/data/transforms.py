@@ -15,8 +15,12 @@ from skelzoo.io.sequence import FRAME_META_KEYS, SkeletonSequence
 
 __all__ = [
     "ntu_pre_normalise", "pre_normalise", "pre_normalize", "rotation_between", "resample_indices", "resample", "select_persons",
-    "sliding_windows", "crop_windows", "fill_missing", "person_energy",
+    "sliding_windows", "crop_windows", "fill_missing", "person_energy", "torso_length", "normalise_body_size",
+    "BODY_SIZE_TARGET",
 ]
+
+#: torso length (NTU joints SpineBase -> SpineShoulder, metres) that :func:`normalise_body_size` scales to
+BODY_SIZE_TARGET = 0.5
 
 X = TypeVar("X", np.ndarray, SkeletonSequence)
 ArrayOrSeq = Union[np.ndarray, SkeletonSequence]
@@ -327,3 +331,31 @@ def fill_missing(x: X, missing: np.ndarray | None = None, *,
         meta = {k: v for k, v in x.meta.items() if k != "missing"}
         return SkeletonSequence(clean, x.layout, x.fps, meta, x.confidence)
     return clean
+
+
+def torso_length(x: ArrayOrSeq, joints: tuple[int, int] = (0, 20)) -> float:
+    """Median torso length of a ``(T, M, V, C)`` skeleton: the distance between ``joints`` (NTU-25:
+    SpineBase -> SpineShoulder) over the frames where both joints of a person are present (non-zero).
+    ``nan`` when no frame has them."""
+    d = _arr(x)
+    a, b = d[..., joints[0], :], d[..., joints[1], :]                 # (T, M, C)
+    present = (np.abs(a).sum(-1) > 0) & (np.abs(b).sum(-1) > 0) & np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    if not present.any():
+        return float("nan")
+    return float(np.median(np.linalg.norm((a - b)[present], axis=-1)))
+
+
+def normalise_body_size(x: X, target: float = BODY_SIZE_TARGET, *, joints: tuple[int, int] = (0, 20)) -> X:
+    """Scale every coordinate so that the median torso length (:func:`torso_length`) equals ``target``.
+
+    Makes a model independent of the subject's size and of the sensor's skeleton proportions (a Kinect v1
+    adult converted to NTU-25 has a torso about 1.6x as long as the Bandai-Namco mocap rig's). Apply it after
+    centring (:func:`ntu_pre_normalise`): the scale is about the origin. Sequences without a measurable torso
+    are returned unchanged.
+    """
+    d = _arr(x)
+    length = torso_length(d, joints)
+    if not np.isfinite(length) or length < 1e-6:
+        return x
+    out = (d * (target / length)).astype(d.dtype, copy=False)
+    return x.replace(data=out) if isinstance(x, SkeletonSequence) else out

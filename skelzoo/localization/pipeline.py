@@ -165,13 +165,15 @@ def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
     m = getattr(model, "num_person", None) or data.shape[1]
     data = transforms.select_persons(data, m)
     preprocess = getattr(model, "preprocess", "") or ""
-    if preprocess == "ntu":
+    if preprocess in ("ntu", "ntu_bodysize"):
         data = transforms.pre_normalize(data)
+        if preprocess == "ntu_bodysize":
+            data = transforms.normalise_body_size(data)
     elif preprocess == "pyskl_ntu3d":  # PreNormalize3D centring + rotations, every frame kept
         data = transforms.ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")
     elif preprocess not in ("", "none"):
         raise ValueError(f"unknown preprocessing {preprocess!r} requested by the model "
-                         f"(known: 'ntu', 'pyskl_ntu3d', '')")
+                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', '')")
     c = getattr(model, "in_channels", data.shape[-1])
     if data.shape[-1] != c:
         raise ValueError(f"the model expects C={c} channels per joint, the sequence has {data.shape[-1]}")

@@ -24,7 +24,7 @@ from torch import nn
 
 __all__ = [
     "EmbeddingQueue", "MomentumPair", "momentum_update", "info_nce", "info_nce_logits", "multi_positive_nce",
-    "mining_mask", "concat_all_gather", "init_moco_weights",
+    "mining_mask", "concat_all_gather", "init_moco_weights", "batch_nce_logits", "rank_offset",
 ]
 
 
@@ -116,6 +116,26 @@ def info_nce_logits(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempe
     l_pos = (q * k).sum(dim=1, keepdim=True)
     l_neg = q @ queue.to(q.dtype)
     return torch.cat([l_pos, l_neg], dim=1) / temperature
+
+
+def rank_offset(batch: int) -> int:
+    """Index of this rank's first sample in :func:`concat_all_gather`'s output (0 when not distributed)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return 0
+    return dist.get_rank() * batch
+
+
+def batch_nce_logits(q: torch.Tensor, k: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """In-batch negatives: ``q·k_all / τ`` ``(B, B_all)`` and the positive column of each row ``(B,)``.
+
+    ``k_all`` is the keys of every rank (:func:`concat_all_gather`), so all negatives were computed by the
+    same key encoder in the same step: a key's age carries no signal, unlike a queue's (the positive is
+    always the freshest key there, a shortcut a fast-moving key encoder makes easy to learn).
+    """
+    k_all = concat_all_gather(k)
+    logits = q @ k_all.to(q.dtype).t() / temperature
+    target = torch.arange(q.shape[0], device=q.device) + rank_offset(q.shape[0])
+    return logits, target
 
 
 def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:

@@ -24,16 +24,18 @@ Input views are ``(N, C, T, V, M)`` batches made by :mod:`skelzoo.data.augment`.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .moco import (EmbeddingQueue, MomentumPair, concat_all_gather, info_nce_logits, init_moco_weights,
-                   mining_mask, multi_positive_nce)
+from .moco import (EmbeddingQueue, MomentumPair, batch_nce_logits, concat_all_gather, info_nce_logits,
+                   init_moco_weights, mining_mask, multi_positive_nce)
 
-__all__ = ["ContrastiveEncoder", "SkeletonCLR", "build_backbone", "tempo_ranking_loss"]
+__all__ = ["ContrastiveEncoder", "SkeletonCLR", "build_backbone", "tempo_ranking_loss", "Negatives", "contrast"]
+
+Negatives = Literal["queue", "batch"]
 
 
 def build_backbone(backbone: str | nn.Module, backbone_args: Mapping[str, Any] | None = None) -> nn.Module:
@@ -99,6 +101,46 @@ class ContrastiveEncoder(nn.Module):
         return out
 
 
+def _positive_mask(logits: torch.Tensor, target: torch.Tensor, topk: int) -> torch.Tensor:
+    """Positives of in-batch logits ``(B, B_all)``: each row's ``target`` column plus, when mining, the
+    ``topk`` other columns with the highest logits."""
+    rows = torch.arange(logits.shape[0], device=logits.device)
+    mask = torch.zeros_like(logits, dtype=torch.bool)
+    mask[rows, target] = True
+    if topk > 0 and logits.shape[1] > 1:
+        others = logits.detach().clone()
+        others[rows, target] = float("-inf")
+        mask.scatter_(1, others.topk(min(topk, logits.shape[1] - 1), dim=1).indices, True)
+    return mask
+
+
+def contrast(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor | None, temperature: float, *,
+             mining_topk: int = 0, mask: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """InfoNCE of unit queries ``q`` ``(B, D)`` against their keys ``k`` ``(B, D)``.
+
+    Negatives: the ``queue`` ``(D, K)`` columns, or, with ``queue=None``, the other samples' keys of the batch
+    (all ranks). Returns ``(loss, top-1 accuracy, positive mask)``; ``mask`` reuses the positives of an
+    earlier call (the relative-tempo term shares the mined columns, as the released code).
+    """
+    if queue is not None:
+        logits = info_nce_logits(q, k, queue, temperature)
+        target = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
+        if mask is None:
+            mask = mining_mask(logits, mining_topk)
+    else:
+        logits, target = batch_nce_logits(q, k, temperature)
+        if mask is None:
+            mask = _positive_mask(logits, target, mining_topk)
+    if int(mask.sum()) == mask.shape[0]:  # one positive per row: plain (fused) cross-entropy
+        loss = F.cross_entropy(logits.float(), target)
+    else:
+        loss = multi_positive_nce(logits, mask)
+    with torch.no_grad():
+        acc = (logits.argmax(dim=1) == target).float().mean()
+    return loss, acc, mask
+
+
 def tempo_ranking_loss(q: torch.Tensor, k_same: torch.Tensor, k_other: torch.Tensor,
                        temperature: float = 0.07, margin: float = 1.0) -> torch.Tensor:
     """``mean_b max(0, margin - (q·k_same - q·k_other)/τ)`` (RVTCLR relative-tempo ranking)."""
@@ -123,15 +165,24 @@ class SkeletonCLR(MomentumPair):
         init: ``"moco"`` (Conv/Linear ``N(0, 0.02²)``, BN ``N(1, 0.02²)``, as the released code) or
             ``"backbone"`` (keep the backbone's own initialisation).
         seed: seed of the queue initialisation.
+        negatives: ``"queue"`` (MoCo, the paper) or ``"batch"``: the other samples' keys of the same step
+            (every key equally fresh, so the key encoder's drift cannot identify the positive; the queue is
+            then kept but unused).
+        symmetric: also contrast the key view's query against the query view's key and average the two
+            losses (each view is encoded by both encoders: twice the compute). Not with ``relative_tempo``.
     """
 
     def __init__(self, backbone: str | nn.Module = "agcn_loc", *, backbone_args: Mapping[str, Any] | None = None,
                  feature_dim: int = 128, queue_size: int = 32768, momentum: float = 0.999,
                  temperature: float = 0.07, mlp: bool = False, relative_tempo: bool = False,
                  mining_epoch: int | None = None, mining_topk: int = 1, init: str = "moco", seed: int = 0,
-                 dense: nn.Module | None = None) -> None:
+                 dense: nn.Module | None = None, negatives: Negatives = "queue", symmetric: bool = False) -> None:
         if init not in ("moco", "backbone"):
             raise ValueError(f"init must be 'moco' or 'backbone', got {init!r}")
+        if negatives not in ("queue", "batch"):
+            raise ValueError(f"negatives must be 'queue' or 'batch', got {negatives!r}")
+        if symmetric and relative_tempo:
+            raise ValueError("symmetric=True is not supported with relative_tempo=True")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         encoder = ContrastiveEncoder(build_backbone(backbone, backbone_args), feature_dim=feature_dim, mlp=mlp,
@@ -143,6 +194,8 @@ class SkeletonCLR(MomentumPair):
         self.relative_tempo = bool(relative_tempo)
         self.mining_epoch = mining_epoch
         self.mining_topk = int(mining_topk)
+        self.negatives: Negatives = negatives
+        self.symmetric = bool(symmetric)
         self.queue = EmbeddingQueue(feature_dim, queue_size, seed=seed)
 
     @property
@@ -170,6 +223,8 @@ class SkeletonCLR(MomentumPair):
         """
         if self.relative_tempo and key_tempo is None:
             raise ValueError("relative_tempo=True needs the key_tempo view")
+        if self.symmetric:
+            return self._forward_symmetric(query, key, epoch)
         q = self.encoder_q(query)
         with torch.no_grad():
             self.update_key_encoder()
@@ -179,25 +234,38 @@ class SkeletonCLR(MomentumPair):
         self.update_queues(k, kt)
         return losses
 
+    def _forward_symmetric(self, query: torch.Tensor, key: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
+        """Both directions (query->key and key->query) in one batch of ``2N``; losses averaged."""
+        n = query.shape[0]
+        both = torch.cat([query, key])
+        q = self.encoder_q(both)
+        with torch.no_grad():
+            self.update_key_encoder()
+            k = self.encoder_k(torch.cat([key, query]))
+        half = [{name: v[:n] for name, v in d.items()} for d in (q, k)]
+        other = [{name: v[n:] for name, v in d.items()} for d in (q, k)]
+        a = self.compute_losses(half[0], half[1], None, epoch)
+        b = self.compute_losses(other[0], other[1], None, epoch)
+        out = {name: (a[name] + b[name]) / 2 for name in a}
+        self.update_queues(half[1], None)
+        return out
+
     def compute_losses(self, q: dict[str, torch.Tensor], k: dict[str, torch.Tensor],
                        kt: dict[str, torch.Tensor] | None, epoch: int) -> dict[str, torch.Tensor]:
         """Instance (+ tempo) losses from the encoder outputs; subclasses add terms."""
         tau = self.temperature
-        queue = self.queue.queue.clone()  # the queue is updated in place after the loss
-        mine = self.mining(epoch)
-        logits = info_nce_logits(q["instance"], k["instance"], queue, tau)
-        mask = mining_mask(logits, self.mining_topk if mine else 0)
+        # the queue is updated in place after the loss
+        queue = self.queue.queue.clone() if self.negatives == "queue" else None
+        topk = self.mining_topk if self.mining(epoch) else 0
         out: dict[str, torch.Tensor] = {}
-        out["loss_instance"] = multi_positive_nce(logits, mask)
+        out["loss_instance"], out["acc_instance"], mask = contrast(q["instance"], k["instance"], queue, tau,
+                                                                   mining_topk=topk)
         total = out["loss_instance"]
         if self.relative_tempo and kt is not None:
-            logits2 = info_nce_logits(q["instance"], kt["instance"], queue, tau)
-            # mined columns depend on q and the queue only: one mask for both terms (as the released code)
-            out["loss_instance_tempo"] = multi_positive_nce(logits2, mask)
+            # mined columns depend on q and the negatives only: one mask for both terms (as the released code)
+            out["loss_instance_tempo"], _, _ = contrast(q["instance"], kt["instance"], queue, tau, mask=mask)
             out["loss_tempo"] = tempo_ranking_loss(q["tempo"], k["tempo"], kt["tempo"], tau)
             total = total + out["loss_instance_tempo"] + out["loss_tempo"]
-        with torch.no_grad():
-            out["acc_instance"] = (logits.argmax(dim=1) == 0).float().mean()
         out["loss"] = total
         return out
 

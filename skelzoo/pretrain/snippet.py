@@ -37,12 +37,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .moco import EmbeddingQueue, concat_all_gather, mining_mask, multi_positive_nce
-from .skeletonclr import SkeletonCLR, _feature_width, build_backbone
+from .moco import EmbeddingQueue, concat_all_gather, mining_mask, multi_positive_nce, rank_offset
+from .skeletonclr import Negatives, SkeletonCLR, _feature_width, build_backbone
 
-__all__ = ["SnippetHead", "SnipCLR", "snippet_correspondence", "snippet_logits", "snippet_nce"]
+__all__ = ["SnippetHead", "SnipCLR", "snippet_correspondence", "snippet_logits", "snippet_nce",
+           "snippet_batch_logits"]
 
-Match = Literal["argmax", "index"]
+Match = Literal["argmax", "cosine", "index"]
+_MATCHES = ("argmax", "cosine", "index")
 
 
 class SnippetHead(nn.Module):
@@ -70,16 +72,21 @@ def snippet_correspondence(f_q: torch.Tensor, f_k: torch.Tensor, match: Match = 
     """Key snippet matched to each query snippet, ``(B, S)`` long.
 
     ``f_q``, ``f_k``: un-normalised backbone snippet features ``(B, D, S)``. ``"argmax"``:
-    ``argmax_j f_q[:, :, i]·f_k[:, :, j]`` (first index on ties); ``"index"``: ``j = i``.
+    ``argmax_j f_q[:, :, i]·f_k[:, :, j]`` on the raw features (first index on ties; as the released code);
+    ``"cosine"``: the same on features normalised over D first (as DenseCL: raw dot products favour the
+    key snippets of largest norm, so many query snippets land on a few "hub" snippets); ``"index"``: ``j = i``.
     """
     if f_q.shape != f_k.shape:
         raise ValueError(f"query and key snippet features differ: {tuple(f_q.shape)} vs {tuple(f_k.shape)}")
     b, _, s = f_q.shape
     if match == "index":
         return torch.arange(s, device=f_q.device).expand(b, s).clone()
-    if match != "argmax":
-        raise ValueError(f"match must be 'argmax' or 'index', got {match!r}")
-    sim = torch.einsum("bci,bcj->bij", f_q.float(), f_k.float())       # (B, S, S)
+    if match not in _MATCHES:
+        raise ValueError(f"match must be one of {_MATCHES}, got {match!r}")
+    f_q, f_k = f_q.float(), f_k.float()
+    if match == "cosine":
+        f_q, f_k = F.normalize(f_q, dim=1), F.normalize(f_k, dim=1)
+    sim = torch.einsum("bci,bcj->bij", f_q, f_k)                       # (B, S, S)
     return sim.argmax(dim=2)
 
 
@@ -97,11 +104,33 @@ def snippet_logits(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor, ma
     return torch.cat([l_pos[..., None], l_neg], dim=-1)
 
 
-def snippet_nce(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor, match: torch.Tensor,
+def snippet_batch_logits(d_q: torch.Tensor, d_k: torch.Tensor, match: torch.Tensor,
+                         temperature: float = 0.07) -> torch.Tensor:
+    """In-batch snippet logits ``(B, S, 1 + B_all·S)``: column 0 the matched key snippet, then every key
+    snippet of every sample of the batch (all ranks) with the query's own sample's ``S`` columns set to
+    ``-inf``: negatives are other videos' snippets, all from the same key-encoder step."""
+    b, c, s = d_q.shape
+    d_q = d_q / temperature
+    d_pos = d_k.gather(2, match[:, None, :].expand(b, c, s))
+    l_pos = (d_q * d_pos).sum(dim=1)                                                  # (B, S)
+    k_all = concat_all_gather(d_k)                                                    # (B_all, dim, S)
+    cols = k_all.permute(1, 0, 2).reshape(c, -1).to(d_q.dtype)                        # (dim, B_all·S)
+    l_neg = (d_q.transpose(1, 2).reshape(b * s, c) @ cols).view(b, s, -1)            # (B, S, B_all·S)
+    own = torch.arange(b, device=d_q.device) + rank_offset(b)                         # global sample index
+    col_sample = torch.arange(cols.shape[1], device=d_q.device) // s                  # (B_all·S,)
+    l_neg = l_neg.masked_fill((col_sample[None, :] == own[:, None])[:, None, :], float("-inf"))
+    return torch.cat([l_pos[..., None], l_neg], dim=-1)
+
+
+def snippet_nce(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor | None, match: torch.Tensor,
                 temperature: float = 0.07, *, mining_topk: int = 0) -> torch.Tensor:
     """Snippet InfoNCE averaged over all ``B·S`` query snippets (module docstring); ``mining_topk > 0`` adds
-    the most similar queue columns of each snippet as positives."""
-    logits = snippet_logits(d_q.float(), d_k.float(), queue.float(), match, temperature)
+    the most similar negatives of each snippet as positives. ``queue=None``: in-batch negatives
+    (:func:`snippet_batch_logits`)."""
+    if queue is None:
+        logits = snippet_batch_logits(d_q.float(), d_k.float(), match, temperature)
+    else:
+        logits = snippet_logits(d_q.float(), d_k.float(), queue.float(), match, temperature)
     if mining_topk <= 0:  # the key is the only positive: plain cross-entropy on column 0, fused
         flat = logits.reshape(-1, logits.shape[-1])
         return F.cross_entropy(flat, torch.zeros(flat.shape[0], dtype=torch.long, device=flat.device))
@@ -114,7 +143,10 @@ class SnipCLR(SkeletonCLR):
     Args (in addition to :class:`~skelzoo.pretrain.skeletonclr.SkeletonCLR`'s):
         num_snippets: S (19).
         snippet_weight: λ (1.5).
-        snippet_match: ``"argmax"`` (default, as the released code) or ``"index"``.
+        snippet_match: ``"argmax"`` (default, as the released code), ``"cosine"`` or ``"index"``
+            (:func:`snippet_correspondence`).
+        snippet_negatives: ``"queue"`` (the snippet queue of video-mean snippet embeddings, as the paper) or
+            ``"batch"`` (every snippet of the other videos of the batch; no queue, no key-age signal).
         snippet_key: ``"auto"`` (other-tempo key with ``relative_tempo``, else the key), ``"key"`` or
             ``"key_tempo"``.
         snippet_queue_size: K of the snippet queue (default: ``queue_size``).
@@ -127,9 +159,13 @@ class SnipCLR(SkeletonCLR):
                  mining_epoch: int | None = None, mining_topk: int = 1, init: str = "moco", seed: int = 0,
                  num_snippets: int = 19, snippet_weight: float = 1.5, snippet_match: Match = "argmax",
                  snippet_key: Literal["auto", "key", "key_tempo"] = "auto",
-                 snippet_queue_size: int | None = None, snippet_mining_topk: int = 5) -> None:
-        if snippet_match not in ("argmax", "index"):
-            raise ValueError(f"snippet_match must be 'argmax' or 'index', got {snippet_match!r}")
+                 snippet_queue_size: int | None = None, snippet_mining_topk: int = 5,
+                 negatives: Negatives = "queue", symmetric: bool = False,
+                 snippet_negatives: Negatives = "queue") -> None:
+        if snippet_match not in _MATCHES:
+            raise ValueError(f"snippet_match must be one of {_MATCHES}, got {snippet_match!r}")
+        if snippet_negatives not in ("queue", "batch"):
+            raise ValueError(f"snippet_negatives must be 'queue' or 'batch', got {snippet_negatives!r}")
         if snippet_key not in ("auto", "key", "key_tempo"):
             raise ValueError(f"snippet_key must be 'auto', 'key' or 'key_tempo', got {snippet_key!r}")
         if snippet_key == "key_tempo" and not relative_tempo:
@@ -138,12 +174,14 @@ class SnipCLR(SkeletonCLR):
         dense = SnippetHead(_feature_width(bb), feature_dim, num_snippets)
         super().__init__(bb, feature_dim=feature_dim, queue_size=queue_size, momentum=momentum,
                          temperature=temperature, mlp=mlp, relative_tempo=relative_tempo,
-                         mining_epoch=mining_epoch, mining_topk=mining_topk, init=init, seed=seed, dense=dense)
+                         mining_epoch=mining_epoch, mining_topk=mining_topk, init=init, seed=seed, dense=dense,
+                         negatives=negatives, symmetric=symmetric)
         self.num_snippets = int(num_snippets)
         self.snippet_weight = float(snippet_weight)
         self.snippet_match: Match = snippet_match
         self.snippet_key = ("key_tempo" if relative_tempo else "key") if snippet_key == "auto" else snippet_key
         self.snippet_mining_topk = int(snippet_mining_topk)
+        self.snippet_negatives: Negatives = snippet_negatives
         self.snippet_queue = EmbeddingQueue(feature_dim, snippet_queue_size or queue_size, seed=seed + 1)
 
     def _snippet_source(self, k: dict[str, torch.Tensor], kt: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
@@ -155,8 +193,9 @@ class SnipCLR(SkeletonCLR):
         ks = self._snippet_source(k, kt)
         match = snippet_correspondence(q["snippet_features"], ks["snippet_features"], self.snippet_match)
         topk = self.snippet_mining_topk if self.mining(epoch) else 0
-        out["loss_snippet"] = snippet_nce(q["snippet"], ks["snippet"], self.snippet_queue.queue.clone(), match,
-                                          self.temperature, mining_topk=topk)
+        queue = self.snippet_queue.queue.clone() if self.snippet_negatives == "queue" else None
+        out["loss_snippet"] = snippet_nce(q["snippet"], ks["snippet"], queue, match, self.temperature,
+                                          mining_topk=topk)
         out["loss"] = out["loss"] + self.snippet_weight * out["loss_snippet"]
         return out
 

@@ -31,6 +31,7 @@ Outputs (``run.output_dir``): ``config.json``, ``log.jsonl``, ``curves.png``, ``
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from dataclasses import dataclass, field
 from functools import partial
@@ -66,6 +67,12 @@ class FinetuneDataConfig:
     num_persons: int | None = 1
     #: pad batches to a multiple of this many frames
     pad_multiple: int = 1
+    #: scale every sequence to a common torso length (``normalise_body_size``); the exported localizer then
+    #: records the preprocessing ``"ntu_bodysize"``
+    body_size: bool = False
+    #: after training, evaluate the last and the best model ONCE on this split (e.g. ``test`` when
+    #: ``eval_split`` is a validation split used for selection); None = no final evaluation
+    final_split: str | None = None
     synthetic_train: int = 32
     synthetic_eval: int = 8
     synthetic_seconds: float = 12.0
@@ -276,10 +283,12 @@ def _datasets(cfg: FinetuneConfig) -> tuple[Any, Any, str]:
     if not root:
         raise ValueError("data.root must name a prepared directory (skelzoo data prepare ...) "
                          "or set data.kind: synthetic")
+    from .pretrain import body_size_transform
+    tf = body_size_transform if cfg.data.body_size else None
     train = UntrimmedDataset(root, cfg.data.train_split, max_len=cfg.data.max_frames, random_crop=True,
-                             seed=cfg.run.seed, num_persons=cfg.data.num_persons)
+                             seed=cfg.run.seed, num_persons=cfg.data.num_persons, transform=tf)
     test = UntrimmedDataset(root, cfg.data.eval_split, max_len=cfg.data.eval_max_frames, random_crop=False,
-                            seed=cfg.run.seed, num_persons=cfg.data.num_persons)
+                            seed=cfg.run.seed, num_persons=cfg.data.num_persons, transform=tf)
     return train, test, root
 
 
@@ -320,14 +329,17 @@ def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
         return {"loss": loss}
 
     eval_fn = None
-    if cfg.eval.enabled:
-        from torch.utils.data import DataLoader
 
+    def evaluate_on(m: nn.Module, dataset: Any, device: torch.device) -> dict[str, float]:
+        from torch.utils.data import DataLoader
+        loader = DataLoader(dataset, batch_size=cfg.run.eval_batch_size, shuffle=False, collate_fn=collate)
+        return evaluate_localizer(m, loader, device=device, num_classes=num_classes,
+                                  protocols=tuple(cfg.eval.protocols), tiou_thresholds=tuple(cfg.eval.tiou_thresholds),
+                                  decode=cfg.eval.decode)
+
+    if cfg.eval.enabled:
         def eval_fn(m: nn.Module, ctx: StepContext) -> dict[str, float]:
-            loader = DataLoader(test, batch_size=cfg.run.eval_batch_size, shuffle=False, collate_fn=collate)
-            return evaluate_localizer(m, loader, device=ctx.device, num_classes=num_classes,
-                                      protocols=tuple(cfg.eval.protocols), tiou_thresholds=tuple(cfg.eval.tiou_thresholds),
-                                      decode=cfg.eval.decode)
+            return evaluate_on(m, test, ctx.device)
 
     trainer = Trainer(model, cfg.run, cfg.optim, train_set, step, collate_fn=collate, eval_fn=eval_fn,
                       select_metric=cfg.eval.select if eval_fn is not None else None, config=cfg,
@@ -351,7 +363,9 @@ def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
         card = (f"Finetuned ({cfg.protocol}) with skelzoo for {trainer.start_epoch} epochs on `{root}` "
                 f"(train split `{cfg.data.train_split}`, evaluated on `{cfg.data.eval_split}`).")
         model.eval()
-        model.preprocess = train.prepared.preprocess  # inference must normalise like the training data
+        from .pretrain import preprocess_code
+        # inference must normalise like the training data
+        model.preprocess = preprocess_code(train.prepared.preprocess, cfg.data.body_size)
         model.skelzoo_config["fps"] = train.prepared.fps  # ... and run at the training frame rate
         save_pretrained(model, out / "model", metrics={k: v for k, v in last.items() if k.startswith(("map_", "F1"))},
                         extra_card=card + " Last epoch.")
@@ -368,5 +382,14 @@ def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
                             extra_card=card + f" Best epoch on the evaluation split ({cfg.eval.select}; optimistic).")
             summary["best"] = best
             summary["best_model"] = str(out / "best_model")
+        if cfg.data.final_split:
+            from ..data.datasets import UntrimmedDataset
+            final = UntrimmedDataset(root, cfg.data.final_split, max_len=cfg.data.eval_max_frames, random_crop=False,
+                                     seed=cfg.run.seed, num_persons=cfg.data.num_persons, transform=test.transform)
+            dev = next(model.parameters()).device
+            summary["final"] = {"split": cfg.data.final_split, "last": evaluate_on(model, final, dev)}
+            if (out / "best.pt").is_file():
+                summary["final"]["best"] = evaluate_on(best_model, final, dev)
+            (out / "final.json").write_text(json.dumps(summary["final"], indent=2, sort_keys=True) + "\n")
     summary["config"] = config_to_dict(cfg)
     return summary

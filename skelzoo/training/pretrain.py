@@ -14,6 +14,7 @@ made from the key view.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,10 @@ import torch
 from torch import nn
 
 from ..data.augment import AugmentConfig, augment_view, tempo_resample, valid_lengths
-from .trainer import (OptimConfig, RunConfig, StepContext, Trainer, config_to_dict, dist_info, init_distributed,
+from .trainer import (OptimConfig, load_checkpoint, RunConfig, StepContext, Trainer, config_to_dict, dist_info, init_distributed,
                       seed_everything)
 
-__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "build_pretrain_model", "pretrain",
+__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "PretrainEvalConfig", "build_pretrain_model", "pretrain",
            "make_views"]
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,18 @@ class PretrainDataConfig:
 
     #: ``"prepared"``: a prepared directory (``root``); ``"synthetic"``: generated into ``<output_dir>/data``
     kind: Literal["prepared", "synthetic"] = "prepared"
-    root: str | None = None
+    #: one prepared directory, or several (their ``split`` sequences are pooled: e.g. composed untrimmed
+    #: sequences + every trimmed clip of the same styles)
+    root: str | list[str] | None = None
     split: str = "train"
     #: window per sequence (longer: random window; shorter: zero-padded)
     clip_frames: int = 300
     #: frames of the tempo views (relative tempo only; 150 in the paper)
     view_frames: int = 150
     num_persons: int | None = 1
+    #: scale every sequence to a common torso length after loading (``normalise_body_size``); the exported
+    #: encoder then records the preprocessing ``"ntu_bodysize"`` so that inference does the same
+    body_size: bool = False
     synthetic_sequences: int = 32
     synthetic_seconds: float = 12.0
     synthetic_seed: int = 0
@@ -69,10 +75,35 @@ class PretrainModelConfig:
     init: Literal["moco", "backbone"] = "moco"
     num_snippets: int = 19
     snippet_weight: float = 1.5
-    snippet_match: Literal["argmax", "index"] = "argmax"
+    snippet_match: Literal["argmax", "cosine", "index"] = "argmax"
     snippet_key: Literal["auto", "key", "key_tempo"] = "auto"
     snippet_queue_size: int | None = None
     snippet_mining_topk: int = 5
+    #: ``"queue"`` (MoCo, the paper) or ``"batch"`` (in-batch negatives: no key-age shortcut)
+    negatives: Literal["queue", "batch"] = "queue"
+    snippet_negatives: Literal["queue", "batch"] = "queue"
+    #: contrast both directions (query->key, key->query); twice the compute
+    symmetric: bool = False
+
+
+@dataclass
+class PretrainEvalConfig:
+    """A kNN probe of the query encoder after every ``run.eval_every`` epochs, on held-out labelled windows
+    (labels never touch training): one centred window per sequence of ``query_split`` classified by its
+    nearest windows of ``bank_split`` (cosine). ``best.pt`` keeps the epoch with the best ``val/knn_top1``:
+    select on a validation split carved from the training styles, never on the test split."""
+
+    enabled: bool = False
+    #: prepared directory with one labelled action per sequence (``skelzoo data prepare bandai-clips``)
+    root: str | None = None
+    bank_split: str = "train"
+    query_split: str = "val"
+    frames: int = 96
+    #: keep classes below this index (e.g. 10: the dataset-2 contents of ``bandai-clips``)
+    max_label: int | None = None
+    #: keep sequences whose ``meta`` has these values (e.g. ``{dataset: 2}``)
+    where: dict[str, Any] = field(default_factory=dict)
+    k: int = 20
 
 
 def _pretrain_run() -> RunConfig:
@@ -93,6 +124,7 @@ class PretrainConfig:
     model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     optim: OptimConfig = field(default_factory=_pretrain_optim)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    eval: PretrainEvalConfig = field(default_factory=PretrainEvalConfig)
 
 
 def build_pretrain_model(cfg: PretrainModelConfig, *, seed: int = 0) -> nn.Module:
@@ -102,12 +134,13 @@ def build_pretrain_model(cfg: PretrainModelConfig, *, seed: int = 0) -> nn.Modul
     common = dict(backbone_args=cfg.backbone_args, feature_dim=cfg.feature_dim, queue_size=cfg.queue_size,
                   momentum=cfg.momentum, temperature=cfg.temperature, mlp=cfg.mlp,
                   relative_tempo=cfg.relative_tempo, mining_epoch=cfg.mining_epoch, mining_topk=cfg.mining_topk,
-                  init=cfg.init, seed=seed)
+                  init=cfg.init, seed=seed, negatives=cfg.negatives, symmetric=cfg.symmetric)
     if cfg.method == "skeletonclr":
         return SkeletonCLR(cfg.backbone, **common)
     return SnipCLR(cfg.backbone, num_snippets=cfg.num_snippets, snippet_weight=cfg.snippet_weight,
                    snippet_match=cfg.snippet_match, snippet_key=cfg.snippet_key,
-                   snippet_queue_size=cfg.snippet_queue_size, snippet_mining_topk=cfg.snippet_mining_topk, **common)
+                   snippet_queue_size=cfg.snippet_queue_size, snippet_mining_topk=cfg.snippet_mining_topk,
+                   snippet_negatives=cfg.snippet_negatives, **common)
 
 
 def make_views(x: torch.Tensor, aug: AugmentConfig, *, relative_tempo: bool, view_frames: int,
@@ -127,6 +160,22 @@ def make_views(x: torch.Tensor, aug: AugmentConfig, *, relative_tempo: bool, vie
             "key_tempo": tempo_resample(k, 3 - tempo, view_frames)}
 
 
+def body_size_transform(data: Any, rng: Any = None) -> Any:
+    """Dataset transform ``(T, M, V, C) -> (T, M, V, C)``: :func:`~skelzoo.data.transforms.normalise_body_size`."""
+    from ..data.transforms import normalise_body_size
+    return normalise_body_size(data)
+
+
+def preprocess_code(prepared_preprocess: str, body_size: bool) -> str:
+    """The ``preprocess`` a model trained on such data records (``"ntu"`` + body size -> ``"ntu_bodysize"``)."""
+    if not body_size:
+        return prepared_preprocess
+    if prepared_preprocess != "ntu":
+        raise ValueError("body-size normalisation is defined on NTU pre-normalised data (preprocess 'ntu'), "
+                         f"got {prepared_preprocess!r}")
+    return "ntu_bodysize"
+
+
 def _dataset(cfg: PretrainConfig) -> Any:
     from ..data.datasets import ClipDataset
 
@@ -139,8 +188,14 @@ def _dataset(cfg: PretrainConfig) -> Any:
     if not root:
         raise ValueError("data.root must name a prepared directory (skelzoo data prepare ...) "
                          "or set data.kind: synthetic")
-    return ClipDataset(root, cfg.data.split, clip_len=cfg.data.clip_frames, mode="crop", seed=cfg.run.seed,
-                       num_persons=cfg.data.num_persons)
+    roots = [root] if isinstance(root, str) else list(root)
+    transform = body_size_transform if cfg.data.body_size else None
+    parts = [ClipDataset(r, cfg.data.split, clip_len=cfg.data.clip_frames, mode="crop", seed=cfg.run.seed,
+                         num_persons=cfg.data.num_persons, transform=transform) for r in roots]
+    if len(parts) == 1:
+        return parts[0]
+    from ..data.datasets import ConcatClips
+    return ConcatClips(parts)
 
 
 def _step_fn(cfg: PretrainConfig, layout: str) -> Any:
@@ -151,6 +206,33 @@ def _step_fn(cfg: PretrainConfig, layout: str) -> Any:
                                view_frames=cfg.data.view_frames, generator=ctx.generator, layout=layout)
         return model(views["query"], views["key"], views.get("key_tempo"), epoch=ctx.epoch)
     return step
+
+
+def _knn_eval(cfg: PretrainEvalConfig, body_size: bool = False) -> Any:
+    """``eval_fn`` of the trainer: kNN top-1 (k=1 and k=``cfg.k``) of the query encoder's pooled features."""
+    if not cfg.root:
+        raise ValueError("eval.root must name a prepared directory with labelled clips (skelzoo data prepare "
+                         "bandai-clips --val-styles default)")
+    from ..evaluation.probe import center_windows, knn_probe, pooled_features
+
+    cache: dict[str, Any] = {}
+
+    def fn(model: nn.Module, ctx: StepContext) -> dict[str, float]:
+        if not cache:
+            where = dict(cfg.where) or None
+            tf = body_size_transform if body_size else None
+            cache["bank"] = center_windows(cfg.root, cfg.bank_split, cfg.frames, max_label=cfg.max_label,
+                                           where=where, transform=tf)
+            cache["query"] = center_windows(cfg.root, cfg.query_split, cfg.frames, max_label=cfg.max_label,
+                                            where=where, transform=tf)
+        backbone = getattr(model, "module", model).backbone
+        fb = pooled_features(backbone, cache["bank"][0])
+        fq = pooled_features(backbone, cache["query"][0])
+        r1 = knn_probe(fb, cache["bank"][1], fq, cache["query"][1], k=1)
+        rk = knn_probe(fb, cache["bank"][1], fq, cache["query"][1], k=cfg.k)
+        return {"knn_top1": r1.accuracy, f"knn{cfg.k}_top1": rk.accuracy,
+                "knn_balanced": r1.balanced_accuracy}
+    return fn
 
 
 def pretrain(cfg: PretrainConfig, *, resume: bool | str = False) -> dict[str, Any]:
@@ -173,7 +255,9 @@ def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
     dataset = _dataset(cfg)
     model = build_pretrain_model(cfg.model, seed=cfg.run.seed)
     layout = getattr(model.backbone, "layout", "ntu25")
-    trainer = Trainer(model, cfg.run, cfg.optim, dataset, _step_fn(cfg, layout), config=cfg)
+    eval_fn = _knn_eval(cfg.eval, cfg.data.body_size) if cfg.eval.enabled else None
+    trainer = Trainer(model, cfg.run, cfg.optim, dataset, _step_fn(cfg, layout), config=cfg, eval_fn=eval_fn,
+                      select_metric="knn_top1" if eval_fn is not None else None)
     resumed = False
     if resume:
         resumed = trainer.resume(None if resume is True else resume)
@@ -186,13 +270,27 @@ def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
         from ..zoo import save_pretrained
         enc = out / "encoder"
         prepared = getattr(dataset, "prepared", None)
-        model.backbone.preprocess = prepared.preprocess if prepared is not None else ""
+        model.backbone.preprocess = preprocess_code(prepared.preprocess if prepared is not None else "",
+                                                    cfg.data.body_size)
         if prepared is not None:
             model.backbone.skelzoo_config["fps"] = prepared.fps
         save_pretrained(model.backbone, enc, extra_card=(
             f"Encoder pretrained with {cfg.model.method} (skelzoo) for {trainer.start_epoch} epochs on "
             f"{cfg.data.kind} data `{cfg.data.root or 'synthetic'}` split `{cfg.data.split}`."))
         summary["encoder"] = str(enc)
+        best = out / "best.pt"
+        if eval_fn is not None and best.is_file():  # the epoch selected by the validation kNN probe
+            state = load_checkpoint(best)
+            sel = copy.deepcopy(model)
+            sel.load_state_dict(state["model"])
+            sel.backbone.preprocess = model.backbone.preprocess
+            sel.backbone.skelzoo_config = dict(model.backbone.skelzoo_config)
+            save_pretrained(sel.backbone, out / "encoder_best", extra_card=(
+                f"Encoder pretrained with {cfg.model.method} (skelzoo): epoch {int(state['epoch'])} of "
+                f"{trainer.start_epoch}, selected by the validation kNN probe ({cfg.eval.query_split!r} split "
+                f"of `{cfg.eval.root}`: top-1 {float(state['best']):.4f})."))
+            summary["encoder_best"] = str(out / "encoder_best")
+            summary["best_epoch"] = int(state["epoch"])
         if history:
             first, last = history[0], history[-1]
             summary["loss_first_epoch"] = first.get("train/loss")

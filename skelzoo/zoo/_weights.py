@@ -21,6 +21,8 @@ class WeightCfg:
         license: licence of the weights (they inherit the training data's and code's terms).
         source: human-readable provenance (paper, repository, training run).
         dataset / metrics: what it was trained and evaluated on, with the published or measured numbers.
+        eval_dataset: where ``metrics`` were measured when that is not ``dataset`` (e.g. an encoder pretrained
+            without labels on one split and evaluated through localizers on the test split).
         class_names: labels of the classifier / frame head (background excluded).
         layout / in_channels / num_person / fps / preprocess: what the input must look like.
         model_args: constructor overrides for this checkpoint (e.g. ``num_classes``, width).
@@ -40,6 +42,7 @@ class WeightCfg:
     source: str = ""
     dataset: str = ""
     metrics: Mapping[str, float] = field(default_factory=dict)
+    eval_dataset: str = ""
     class_names: tuple[str, ...] = ()
     layout: str = "ntu25"
     in_channels: int = 3

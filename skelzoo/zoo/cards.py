@@ -147,11 +147,16 @@ def _usage(spec: CardSpec, task: str) -> str:
     if w.hf_hub_id:
         rev = f"@{w.revision}" if w.revision else ""
         lines.append(f'# or, by Hub repo: skelzoo.load_model("hf-hub:{w.hf_hub_id}{rev}")')
-    lines.append(f"x = torch.randn(1, {w.in_channels}, 100, V, {w.num_person or 1})  # (N, C, T, V, M), "
+    from ..layouts import get_layout
+    v = len(get_layout(w.layout).joints)
+    lines.append(f"x = torch.randn(1, {w.in_channels}, 100, {v}, {w.num_person or 1})  # (N, C, T, V, M), "
                  f"layout {w.layout}")
     if task == "localization":
         lines += ["logits = model(x)                      # (N, T, K), background last",
                   "segments = model.localize(x, fps=30.0)  # list of Segment per sequence"]
+    elif not w.class_names and int(w.model_args.get("num_classes", 1)) == 0:
+        lines += ["feats = model(x)                       # (N, D) pooled features",
+                  "fmap = model.forward_features(x)      # (N, D, T', V, M)"]
     else:
         lines += ["logits = model(x)                      # (N, num_classes)",
                   "feats = model.forward_features(x)     # (N, D, T', V, M)"]
@@ -220,7 +225,8 @@ def render_checkpoint_card(spec: CardSpec, handwritten: str) -> str:
     extra.append(_fill(handwritten, spec).strip())
     tags = [f"layout-{w.layout}"] + ([w.convert_source] if w.convert_source else [])
     return render_card(cfg, num_params=num_params, sha256="" if w.url else (w.sha256 or ""), metrics=dict(w.metrics),
-                       extra="\n".join(extra), license=w.license, datasets=(w.dataset,) if w.dataset else (),
+                       extra="\n".join(extra), license=w.license,
+                       datasets=tuple(d for d in (w.eval_dataset, w.dataset) if d),
                        tags=tuple(tags), usage=_usage(spec, cfg["task"]), details=details,
                        citations=citations_for(spec.arch, w))
 

@@ -1,0 +1,104 @@
+"""kNN and linear probes of frozen encoders against random encoders of the same architecture.
+
+Windows: one centred window (96 frames) of every dataset-2 clip of a ``bandai-clips`` preparation with a
+validation split (``skelzoo data prepare bandai-clips --val-styles default``). The bank (and the linear
+probe's training set) is the ``train`` split; the queries are ``--split`` (``val`` for selection; ``test``,
+the unseen styles, to report once). Labels: the 10 dataset-2 contents. Features: the encoder's last map
+averaged over time, joints and persons (:func:`skelzoo.evaluation.probe.pooled_features`).
+
+Encoders: registered names (``stgcn_ssl.snipclr_bandai``), ``local-dir:PATH`` / a folder written by
+``skelzoo pretrain`` (``.../encoder``), or ``random:ARCH:INIT:SEED`` with INIT ``torch`` (PyTorch's default
+initialisation) or ``moco`` (the pretraining initialisation, N(0, 0.02²)). Each encoder's own preprocessing
+is applied (``ntu_bodysize`` scales every clip to a common torso length).
+
+Usage::
+
+    python scripts/probe_encoders.py --data data/bclips_val --split val \\
+        random:stgcn_ssl:torch:0 random:stgcn_ssl:moco:0 stgcn_ssl.snipclr_bandai runs/v2/pretrain_snipclr_s0/encoder
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+
+def load_encoder(spec: str) -> tuple[torch.nn.Module, str]:
+    import skelzoo
+
+    if spec.startswith("random:"):
+        _, arch, init, seed = spec.split(":")
+        torch.manual_seed(int(seed))
+        model = skelzoo.load_model(arch, num_classes=0)
+        if init == "moco":
+            from skelzoo.pretrain.moco import init_moco_weights
+            init_moco_weights(model)
+        elif init != "torch":
+            raise ValueError(f"random init must be 'torch' or 'moco', got {init!r}")
+        model.preprocess = "ntu"
+        return model, "ntu"
+    path = Path(spec.removeprefix("local-dir:"))
+    if path.is_dir():
+        model = skelzoo.load_model(f"local-dir:{path}")
+    else:
+        model = skelzoo.load_model(spec)
+    return model, getattr(model, "preprocess", "ntu") or "ntu"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from skelzoo.evaluation.probe import center_windows, knn_probe, linear_probe, pooled_features
+    from skelzoo.training.pretrain import body_size_transform
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("encoders", nargs="+")
+    ap.add_argument("--data", default="data/bclips_val")
+    ap.add_argument("--split", default="val", help="query split (val for selection, test to report)")
+    ap.add_argument("--frames", type=int, default=96)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    windows = {}
+    for pre in ("ntu", "ntu_bodysize"):
+        tf = body_size_transform if pre == "ntu_bodysize" else None
+        windows[pre] = (center_windows(args.data, "train", args.frames, max_label=10, where={"dataset": 2}, transform=tf),
+                        center_windows(args.data, args.split, args.frames, max_label=10, where={"dataset": 2},
+                                       transform=tf))
+    from skelzoo.data.prepare import PreparedDataset
+    names = PreparedDataset(args.data).class_names[:10]
+    (xb, yb), (xq, yq) = windows["ntu"]
+    print(f"bank: {len(xb)} train windows; queries: {len(xq)} {args.split} windows; {len(names)} classes")
+    rows = []
+    print("| encoder | kNN-1 top-1 | kNN-20 top-1 | linear top-1 | linear balanced | s |")
+    print("|---|---|---|---|---|---|")
+    for spec in args.encoders:
+        t0 = time.perf_counter()
+        model, pre = load_encoder(spec)
+        (xb, yb), (xq, yq) = windows["ntu_bodysize" if pre == "ntu_bodysize" else "ntu"]
+        fb, fq = pooled_features(model, xb), pooled_features(model, xq)
+        k1 = knn_probe(fb, yb, fq, yq, k=1)
+        k20 = knn_probe(fb, yb, fq, yq, k=20)
+        lin = linear_probe(fb, yb, fq, yq)
+        dt = time.perf_counter() - t0
+        print(f"| `{spec}` | {100 * k1.accuracy:.1f} | {100 * k20.accuracy:.1f} | {100 * lin.accuracy:.1f} | "
+              f"{100 * lin.balanced_accuracy:.1f} | {dt:.0f} |", flush=True)
+        rows.append({"encoder": spec, "preprocess": pre, "knn1": k1.as_dict(names), "knn20": k20.as_dict(names),
+                     "linear": lin.as_dict(names)})
+    print("\nper-class recall (linear probe), %:")
+    print("| encoder | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for r in rows:
+        pc = r["linear"]["per_class"]
+        print(f"| `{r['encoder']}` | " + " | ".join(f"{100 * pc.get(n, float('nan')):.0f}" for n in names) + " |")
+    if args.json:
+        args.json.write_text(json.dumps({"split": args.split, "data": args.data, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

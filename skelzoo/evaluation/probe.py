@@ -1,0 +1,167 @@
+"""Probes of frozen encoders: how much action content their pooled features carry.
+
+A sceptic's test of self-supervised pretraining: freeze the encoder, pool its last feature map over time,
+joints and persons, and classify labelled windows with
+
+- :func:`knn_probe`: k-nearest-neighbour vote (cosine similarity) of query windows against a labelled bank;
+- :func:`linear_probe`: a linear (softmax) classifier trained on the bank's features only — a true linear
+  probe: the encoder never changes, nothing but one ``Linear(D, K)`` is fitted.
+
+Both return overall accuracy and per-class recall, so that "better than a random encoder" can be checked
+class by class. Features come from :func:`pooled_features`; :func:`center_windows` cuts one fixed window
+per labelled sequence of a prepared dataset.
+
+Letters: N windows, D feature width, K classes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["ProbeResult", "center_windows", "pooled_features", "knn_probe", "linear_probe"]
+
+
+@dataclass
+class ProbeResult:
+    """Accuracy (fraction in [0, 1]) and per-class recall of a probe."""
+
+    accuracy: float
+    per_class: dict[int, float] = field(default_factory=dict)
+    num_queries: int = 0
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """Mean of the per-class recalls (classes present among the queries)."""
+        return float(np.mean(list(self.per_class.values()))) if self.per_class else float("nan")
+
+    def as_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
+        name = (lambda c: class_names[c]) if class_names is not None else str  # noqa: E731
+        return {"accuracy": self.accuracy, "balanced_accuracy": self.balanced_accuracy,
+                "num_queries": self.num_queries, "per_class": {name(c): r for c, r in self.per_class.items()}}
+
+
+def _result(pred: torch.Tensor, labels: torch.Tensor) -> ProbeResult:
+    correct = pred == labels
+    per = {int(c): float(correct[labels == c].float().mean()) for c in torch.unique(labels).tolist()}
+    return ProbeResult(float(correct.float().mean()) if len(labels) else float("nan"), per, int(len(labels)))
+
+
+def center_windows(prepared: Any, split: str, frames: int, *, max_label: int | None = None,
+                   where: dict[str, Any] | None = None, num_persons: int = 1,
+                   transform: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One window of ``frames`` frames from the middle of every sequence of ``split`` -> ``(x, labels)``.
+
+    Args:
+        prepared: a :class:`~skelzoo.data.prepare.PreparedDataset` (or its path) whose sequences each hold one
+            labelled action (e.g. ``skelzoo data prepare bandai-clips``).
+        split: split name.
+        frames: window length; shorter sequences are zero-padded at the end.
+        max_label: keep only sequences whose label (majority frame label of the window) is below this.
+        where: keep only sequences whose ``meta`` has these key/value pairs (e.g. ``{"dataset": 2}``).
+        num_persons: persons kept (padding with zeros).
+        transform: optional ``f(data (T, M, V, C)) -> data`` applied to each whole sequence first (e.g. the
+            body-size normalisation the encoder was trained with).
+
+    Returns:
+        ``x`` float32 ``(N, C, frames, V, M)`` and ``labels`` long ``(N,)``.
+    """
+    from ..data.prepare import PreparedDataset
+
+    ds = prepared if isinstance(prepared, PreparedDataset) else PreparedDataset(prepared)
+    xs, ys = [], []
+    for i in range(ds.num_sequences(split)):
+        if where and any(ds.meta(split, i).get(k) != v for k, v in where.items()):
+            continue
+        data, lab = ds.get(split, i)                                   # (T, M, V, C), (T,)
+        if transform is not None:
+            data = transform(data)
+        t = data.shape[0]
+        start = max((t - frames) // 2, 0)
+        win, wl = data[start:start + frames], lab[start:start + frames]
+        wl = wl[wl >= 0]
+        if len(wl) == 0:
+            continue
+        y = int(np.bincount(wl).argmax())
+        if max_label is not None and y >= max_label:
+            continue
+        win = np.nan_to_num(win[:, :num_persons], nan=0.0, posinf=0.0, neginf=0.0)
+        if win.shape[1] < num_persons:
+            win = np.concatenate([win, np.zeros((win.shape[0], num_persons - win.shape[1]) + win.shape[2:],
+                                                win.dtype)], axis=1)
+        if win.shape[0] < frames:
+            win = np.concatenate([win, np.zeros((frames - win.shape[0],) + win.shape[1:], win.dtype)])
+        xs.append(torch.from_numpy(np.ascontiguousarray(win.transpose(3, 0, 2, 1), dtype=np.float32)))
+        ys.append(y)
+    if not xs:
+        raise ValueError(f"{ds.root}: no labelled sequence in split {split!r} matches")
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.long)
+
+
+@torch.no_grad()
+def pooled_features(backbone: nn.Module, x: torch.Tensor, *, batch_size: int = 64) -> torch.Tensor:
+    """Frozen features ``(N, D)``: ``backbone.forward_features(x)`` ``(N, D, T', V, M)`` averaged over T', V
+    and M, in eval mode (the module's training flag is restored)."""
+    was = backbone.training
+    backbone.eval()
+    try:
+        dev = next(backbone.parameters()).device
+        out = [backbone.forward_features(x[i:i + batch_size].to(dev)).float().mean(dim=(2, 3, 4)).cpu()
+               for i in range(0, len(x), batch_size)]
+    finally:
+        backbone.train(was)
+    return torch.cat(out)
+
+
+def knn_probe(bank: torch.Tensor, bank_labels: torch.Tensor, queries: torch.Tensor, query_labels: torch.Tensor,
+              *, k: int = 1, temperature: float = 0.07) -> ProbeResult:
+    """k-NN classification by cosine similarity. ``k = 1``: the nearest bank window's label; ``k > 1``: votes
+    weighted by ``exp(sim / temperature)`` (as the instance-discrimination literature's kNN monitor)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    b = F.normalize(bank.float(), dim=1)
+    q = F.normalize(queries.float(), dim=1)
+    sim = q @ b.t()                                                     # (Nq, Nb)
+    k = min(k, b.shape[0])
+    top, idx = sim.topk(k, dim=1)
+    if k == 1:
+        pred = bank_labels[idx[:, 0]]
+    else:
+        n_cls = int(max(bank_labels.max(), query_labels.max())) + 1
+        votes = torch.zeros(q.shape[0], n_cls)
+        votes.scatter_add_(1, bank_labels[idx], (top / temperature).exp())
+        pred = votes.argmax(dim=1)
+    return _result(pred, query_labels)
+
+
+def linear_probe(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Tensor, test_labels: torch.Tensor,
+                 *, epochs: int = 300, lr: float = 0.05, weight_decay: float = 1e-4, seed: int = 0) -> ProbeResult:
+    """Softmax regression on standardised frozen features (full-batch Adam, ``epochs`` steps, cosine decay).
+
+    The mean and standard deviation come from the training features only. Deterministic given ``seed``.
+    """
+    g = torch.Generator().manual_seed(int(seed))
+    mu = train.float().mean(0, keepdim=True)
+    sd = train.float().std(0, keepdim=True).clamp(min=1e-6)
+    xtr, xte = (train.float() - mu) / sd, (test.float() - mu) / sd
+    n_cls = int(max(train_labels.max(), test_labels.max())) + 1
+    lin = nn.Linear(xtr.shape[1], n_cls)
+    with torch.no_grad():
+        lin.weight.normal_(0.0, 0.01, generator=g)
+        lin.bias.zero_()
+    opt = torch.optim.Adam(lin.parameters(), lr=lr, weight_decay=weight_decay)
+    for step in range(epochs):
+        for grp in opt.param_groups:
+            grp["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / epochs))
+        loss = F.cross_entropy(lin(xtr), train_labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        pred = lin(xte).argmax(dim=1)
+    return _result(pred, test_labels)
