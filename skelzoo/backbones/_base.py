@@ -11,7 +11,7 @@ Letters: N batch, C channels, T frames, V joints, M persons, D feature width.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -191,6 +191,19 @@ class Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, T, V, M)`` -> logits ``(N, num_classes)``, or pooled features ``(N, D)`` when ``num_classes == 0``."""
         return self.forward_head(self.forward_features(x))
+
+    @property
+    def input_spec(self) -> Any:
+        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
+        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
+        from ..localization.input_spec import get_input_spec
+        return get_input_spec(self)
+
+    @property
+    def pretrained_cfg(self) -> dict:
+        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
+        from ..localization.input_spec import pretrained_cfg
+        return pretrained_cfg(self)
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier (``0`` = pooled features)."""
