@@ -249,13 +249,13 @@ class Localizer(nn.Module):
             self._warn_if_unprepared(x, fps)
         return self.features_from_taps(self.pooled_taps(x), x.shape[2]).transpose(1, 2)
 
-    def _warn_if_unprepared(self, x: torch.Tensor, fps: float | None) -> None:
+    def _warn_if_unprepared(self, x: torch.Tensor, fps: float | None, stacklevel: int = 4) -> None:
         from .input_spec import HOW_TO_PREPARE, get_input_spec, tensor_problems, warn_problems
 
         problems = tensor_problems(x, get_input_spec(self), fps)
         if problems:
             warn_problems(problems + [HOW_TO_PREPARE], "the input tensor does not look like these weights' "
-                                                       "training input", stacklevel=4)
+                                                       "training input", stacklevel=stacklevel)
 
     @property
     def input_spec(self) -> Any:
@@ -334,7 +334,7 @@ class Localizer(nn.Module):
         if fps is None:
             fps = self.input_spec.fps
         if check:
-            self._warn_if_unprepared(x, fps)
+            self._warn_if_unprepared(x, fps, stacklevel=5)  # (+1: the no_grad wrapper)
         was_training = self.training
         self.eval()
         try:
