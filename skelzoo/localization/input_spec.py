@@ -293,6 +293,9 @@ def prepare(recording: Recording, model: nn.Module, *, fps: float | None = None,
     if rate.resampled:
         _log.info("resampled %g fps -> %g fps (%d -> %d frames)", rate.recording_fps, rate.model_fps,
                   seq.num_frames, resampled.num_frames)
+    if rate.notes and check:
+        warn_problems(list(rate.notes), str(seq.meta.get("source") or "recording"), stacklevel=3)
+        problems = problems + list(rate.notes)
     x = to_model_tensor(resampled, spec).to(_device(model))
     return Prepared(x, rate, seq, tuple(problems))
 

@@ -95,6 +95,17 @@ class RateChange:
     model_fps: float
     num_frames: int
     index: np.ndarray | None = None
+    times: np.ndarray | None = None  # the recording's frame times (s from its first frame), when it has them
+    notes: tuple[str, ...] = ()  # what resampling on time reported (gaps left without skeleton)
+
+    def recording_seconds(self, frame: int) -> float:
+        """Time of recording frame ``frame`` (``frame == num_frames``: the end of the last frame), in seconds
+        from the first frame: its logged time when the recording has frame times, else ``frame / fps``."""
+        if self.times is None or not len(self.times):
+            return frame / self.recording_fps
+        if frame < len(self.times):
+            return float(self.times[frame])
+        return float(self.times[-1]) + 1.0 / self.recording_fps
 
     @property
     def resampled(self) -> bool:
@@ -115,8 +126,8 @@ class RateChange:
 
     def segments_to_recording(self, segments: Sequence[Any]) -> list[Any]:
         """Segments in model frames -> frames of the recording (boundaries scaled by the rate ratio as the
-        resampling picked them, clipped to the recording, at least one frame long) and seconds at the
-        recording's rate."""
+        resampling picked them, clipped to the recording, at least one frame long) and seconds of the
+        recording (its logged frame times when it has them, else frames / its rate)."""
         if self.index is None:
             return list(segments)
         t = self.num_frames
@@ -125,8 +136,8 @@ class RateChange:
         for s in segments:
             start = min(t - 1, int(bounds[min(max(int(s.start), 0), len(bounds) - 1)]))
             end = max(start + 1, min(t, int(bounds[min(max(int(s.end), 0), len(bounds) - 1)])))
-            out.append(replace(s, start=start, end=end, start_s=start / self.recording_fps,
-                               end_s=end / self.recording_fps))
+            out.append(replace(s, start=start, end=end, start_s=self.recording_seconds(start),
+                               end_s=self.recording_seconds(end)))
         return out
 
 
@@ -137,11 +148,27 @@ def needs_resampling(recording_fps: float, fps: float | None) -> bool:
 
 
 def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSequence, RateChange]:
-    """``seq`` resampled to ``fps`` (nearest frames, :func:`skelzoo.data.transforms.resample`; ``seq`` itself
-    unless :func:`needs_resampling`), with the :class:`RateChange` that maps model-rate results back to the
-    recording's frames."""
+    """``seq`` at the model's rate ``fps``, with the :class:`RateChange` that maps model-rate results back to
+    the recording's frames.
+
+    A recording with frame times (``meta["timestamps"]``) is resampled on time
+    (:func:`skelzoo.data.timing.resample_on_time`: repeated frames averaged, linear interpolation, gaps up to
+    0.5 s bridged, longer ones left empty and reported in ``RateChange.notes``) when its rate differs or its
+    times are irregular (sparse, repeated, gaps). One without frame times is regular: it is resampled by
+    picking the nearest frames (:func:`skelzoo.data.transforms.resample`) when :func:`needs_resampling`, and
+    returned as is otherwise. ``fps`` ``None`` / ``0``: never resampled.
+    """
+    from ..data.timing import frame_times, is_irregular, resample_on_time
+
+    times = frame_times(seq) if fps else None
+    if times is not None and (needs_resampling(seq.fps, fps) or is_irregular(times, seq.fps)):
+        out, index, report = resample_on_time(seq, float(fps), times=times)
+        if report.duplicates or report.bridged or report.gaps:
+            _log.info("resampled on frame times: %d repeated frame(s) averaged, %d gap(s) bridged, %d left",
+                      report.duplicates, report.bridged, len(report.gaps))
+        return out, RateChange(seq.fps, float(fps), seq.num_frames, index, times, tuple(report.messages()))
     if not needs_resampling(seq.fps, fps):
-        return seq, RateChange(seq.fps, seq.fps, seq.num_frames)
+        return seq, RateChange(seq.fps, seq.fps, seq.num_frames, times=times)
     from ..data.transforms import resample, resample_indices
 
     index = resample_indices(seq.num_frames, seq.fps, fps)
