@@ -94,13 +94,9 @@ def plan_shards(split: str, ids: Sequence[str], tasks: Sequence[Any] | None = No
 
 
 def _progress(total: int, desc: str, enabled: bool):  # pragma: no cover - cosmetic
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
-
-            return tqdm(total=total, desc=desc, unit="seq", leave=False)
-        except ImportError:
-            pass
+    if enabled:  # shown on a terminal only (quiet in logs and pipes)
+        from .._progress import progress
+        return progress(total=total, desc=desc, unit="seq")
 
     class _Null:
         def update(self, n: int = 1) -> None: ...

@@ -180,25 +180,26 @@ def recording_problems(seq: SkeletonSequence) -> list[str]:
     return out
 
 
-def tensor_problems(x: torch.Tensor, spec: InputSpec, fps: float | None = None) -> list[str]:
+def tensor_problems(x: torch.Tensor, spec: InputSpec, fps: float | None = None, *, trained: bool = True) -> list[str]:
     """Why a model-input tensor ``(N, C, T, V, M)`` does not look like the training input of ``spec``:
-    all zeros, constant, coordinates far outside the range, a body size that is not metres, the NTU
-    pre-normalisation not applied (spine joint of person 0 not at the origin), or ``fps`` far from the
-    model's rate. Empty when it looks right. Shape errors are the model's ``check_input``'s job."""
+    all zeros, constant, coordinates far outside the range or a body size that is not metres, the NTU
+    pre-normalisation not applied (spine joint of person 0 not at the origin), or ``fps`` far from the model's
+    rate (scale and rate only for ``trained`` weights: a random-init model has no training input). Empty when
+    it looks right. Shape errors are the model's ``check_input``'s job."""
     if not isinstance(x, torch.Tensor) or x.dim() != 5 or x.numel() == 0:
         return []
     out = []
     xf = x.detach().float()
     if not bool(torch.isfinite(xf).all()):
         return []  # the model's own check raises on it
-    if fps is not None and spec.fps and abs(fps / spec.fps - 1.0) > FPS_TOLERANCE:
+    if trained and fps is not None and spec.fps and abs(fps / spec.fps - 1.0) > FPS_TOLERANCE:
         out.append(f"fps={fps:g} but the weights were trained at {spec.fps:g} fps (speeds look "
                    f"{fps / spec.fps:.2g}x off); resample it")
     if not bool((xf != 0).any()):
         return out + ["the input is all zeros (no skeleton)"]
     if xf.shape[2] > 1 and bool((xf == xf[:, :, :1]).all()):
         out.append("the input never changes over time (a constant skeleton)")
-    if spec.in_channels == 3 and xf.shape[1] == 3:
+    if trained and spec.in_channels == 3 and xf.shape[1] == 3:
         biggest = float(xf.abs().max())
         data = xf.permute(0, 2, 4, 3, 1).reshape(-1, xf.shape[4], xf.shape[3], 3).cpu().numpy()  # (N*T, M, V, C)
         present = (data != 0).any(axis=(2, 3))

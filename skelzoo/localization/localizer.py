@@ -252,7 +252,9 @@ class Localizer(nn.Module):
     def _warn_if_unprepared(self, x: torch.Tensor, fps: float | None, stacklevel: int = 4) -> None:
         from .input_spec import HOW_TO_PREPARE, get_input_spec, tensor_problems, warn_problems
 
-        problems = tensor_problems(x, get_input_spec(self), fps)
+        spec = get_input_spec(self)
+        trained = bool((getattr(self, "skelzoo_config", None) or {}).get("tag") or spec.preprocess)
+        problems = tensor_problems(x, spec, fps, trained=trained)
         if problems:
             warn_problems(problems + [HOW_TO_PREPARE], "the input tensor does not look like these weights' "
                                                        "training input", stacklevel=stacklevel)

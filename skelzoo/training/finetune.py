@@ -236,7 +236,8 @@ def evaluate_localizer(model: nn.Module, loader: Any, *, device: torch.device, n
     model.eval()
     bg = num_classes
     cas, gts, preds = [], [], []
-    for batch in loader:
+    from .._progress import progress
+    for batch in progress(loader, desc="evaluating", unit="batch"):
         x, labels, lengths = _unpack(batch)
         logits = model(x.to(device)).float().cpu()
         probs = torch.softmax(logits, dim=-1).numpy()
