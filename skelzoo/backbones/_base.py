@@ -35,10 +35,13 @@ def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, 
     if x.dim() != 5:
         raise ValueError(f"{what} expects a 5-D tensor (N, C, T, V, M), got shape {tuple(x.shape)}")
     n, c, t, v, m = x.shape
+    hint = ("; a recording is converted for you: pass the SkeletonSequence (model.localize(seq)) or use "
+            "skelzoo.prepare(seq, model)")
     if c != in_channels:
-        raise ValueError(f"{what} expects C={in_channels} coordinate channels, got C={c} (shape {tuple(x.shape)})")
+        raise ValueError(f"{what} expects C={in_channels} coordinate channels, got C={c} (shape {tuple(x.shape)})"
+                         + (hint if x.shape[-1] in (2, 3) else ""))
     if v != num_joints:
-        raise ValueError(f"{what} expects V={num_joints} joints, got V={v} (shape {tuple(x.shape)})")
+        raise ValueError(f"{what} expects V={num_joints} joints, got V={v} (shape {tuple(x.shape)}){hint}")
     if num_person is not None and m != num_person:
         raise ValueError(f"{what} expects M={num_person} persons, got M={m} (shape {tuple(x.shape)}); "
                          f"pad or select persons first")

@@ -245,6 +245,9 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
     if not np.isfinite(data).all():
         data = transforms.fill_missing(data)
     m = spec.num_person or data.shape[1]
+    if m != data.shape[1]:
+        _log.info("persons: %d in the recording -> %d for the model (most energetic kept, zero-padded)",
+                  data.shape[1], m)
     data = transforms.select_persons(data, m)
     if spec.preprocess == "ntu":
         data = transforms.pre_normalize(data)
