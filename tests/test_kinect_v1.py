@@ -138,3 +138,15 @@ def test_msr3d_reader(tmp_path: Path) -> None:
     path.write_text("".join(" ".join(f"{v:.6f}" for v in r) + "\n" for r in rows[:-3]))
     with pytest.raises(FormatError, match="not a multiple of 20"):
         read_msr3d(path)
+
+
+def test_frame_times_property_and_backward_times() -> None:
+    from skelzoo.localization.pipeline import to_model_rate
+
+    dense = _example_kinect20()
+    seq = SkeletonSequence(dense.data[:60], "kinect20", 30.0, {"timestamps": np.arange(60) / 30.0 + 100.0})
+    assert seq.timestamps is not None and seq.timestamps[0] == 100.0 and dense.timestamps is None
+    back = seq.replace(meta={"timestamps": np.r_[np.arange(30), np.arange(30)] / 30.0})  # a clock reset
+    out, rate = to_model_rate(back, 15.0)
+    assert out.num_frames == 30 and rate.times is None  # by frame order, not sorted into a scramble
+    np.testing.assert_array_equal(out.data, back.data[::2])

@@ -131,6 +131,16 @@ class RateChange:
         if self.index is None:
             return list(segments)
         t = self.num_frames
+        if self.times is not None and len(self.times) == t:  # resampled on time: rows inside [start, end) times
+            out = []
+            for s in segments:
+                a = int(np.searchsorted(self.times, max(int(s.start), 0) / self.model_fps - 1e-9, side="left"))
+                b = int(np.searchsorted(self.times, max(int(s.end), 0) / self.model_fps - 1e-9, side="left"))
+                start = min(a, t - 1)
+                end = max(start + 1, min(b, t))
+                out.append(replace(s, start=start, end=end, start_s=self.recording_seconds(start),
+                                   end_s=self.recording_seconds(end)))
+            return out
         bounds = np.r_[self.index, t]  # recording frame where each model frame starts; one past the end
         out = []
         for s in segments:
@@ -161,6 +171,10 @@ def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSeq
     from ..data.timing import frame_times, is_irregular, resample_on_time
 
     times = frame_times(seq) if fps else None
+    if times is not None and len(times) > 1 and (np.diff(times) < 0).any():
+        _log.warning("%s: frame times go backwards; resampling by frame order at %g fps instead",
+                     seq.meta.get("source", "recording"), seq.fps)
+        times = None
     if times is not None and (needs_resampling(seq.fps, fps) or is_irregular(times, seq.fps)):
         out, index, report = resample_on_time(seq, float(fps), times=times)
         if report.duplicates or report.bridged or report.gaps:
