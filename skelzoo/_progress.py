@@ -34,7 +34,9 @@ def progress(iterable: Iterable[Any] | None = None, *, total: int | None = None,
     is a terminal, and never for fewer than ``min_total`` steps. Without tqdm, a silent stand-in."""
     if enabled is None:
         enabled = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    n = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)  # type: ignore[arg-type]
+    n = total
+    if n is None and hasattr(iterable, "__len__"):
+        n = len(iterable)  # type: ignore[arg-type]
     if not enabled or (n is not None and n < min_total):
         return _Null(iterable)
     try:

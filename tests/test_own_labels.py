@@ -32,7 +32,8 @@ def test_segment_label_file_reads_frames_and_seconds(tmp_path: Path) -> None:
     segs = read_segment_labels(f)
     assert [(s.name, s.start, s.end, s.unit, s.line) for s in segs] == [
         ("walk", 12, 40, "frames", 2), ("wave", 41, 60, "frames", 3)]
-    lab = segments_to_frame_labels(segs, ["walk", "wave"], num_frames=8, frame_ids=np.array([0, 12, 13, 40, 41, 41, 60, 61]))
+    ids = np.array([0, 12, 13, 40, 41, 41, 60, 61])
+    lab = segments_to_frame_labels(segs, ["walk", "wave"], num_frames=8, frame_ids=ids)
     np.testing.assert_array_equal(lab, [2, 0, 0, 0, 1, 1, 1, 2])
     g = tmp_path / "sec.txt"
     g.write_text("walk 0.5s 1.25s\n")
