@@ -487,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"model": summary["model"], "split": eval_split, "metrics": metrics,
          "train": {k: v for k, v in summary.items() if k != "config"}}, indent=2, default=str) + "\n")
     print(f"done in {time.perf_counter() - t0:.0f} s; metrics in {args.out / 'metrics.json'}. Localize a recording:\n"
-          f"  python examples/localize_recording.py RECORDING --model local-dir:{summary['model']}")
+          f"  skelzoo localize RECORDING --model {summary['model']}")
     return 0
 
 
