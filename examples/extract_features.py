@@ -10,13 +10,13 @@ The path from a file to features, step by step with skelzoo's public API:
    Kinect v2 CSV, BVH, ``.npy``/``.npz``, JSON keypoints) into a ``SkeletonSequence``
    (``data`` ``(T, M, V, C)``); without a file the bundled example recording is used (the one
    ``skelzoo localize --example`` reads, synthesised by :mod:`skelzoo.data.synth`);
-3. ``to_model_rate(seq, resolve_model_fps(model, ...))`` (``skelzoo.localization.pipeline``, the data path
-   of ``skelzoo extract``) resamples a recording at another frame rate to the encoder's (its registered
-   ``fps``, else 30 fps, the rate of skelzoo's training data; ``--model-fps``, 0 = never resample) and
-   returns the ``RateChange`` that maps results back to the recording's frames; ``prepare_input(seq, model)``
-   converts the layout to the encoder's, fills missing joints, keeps the encoder's number of persons,
-   applies the NTU pre-normalisation the encoder was trained with and returns the model tensor
-   ``(N, C, T, V, M)``;
+3. ``x, rate = skelzoo.prepare(seq, model, model_fps=...)`` (the data path of ``skelzoo extract``) applies
+   what the weights were trained with (``model.input_spec``): resamples a recording at another frame rate to
+   the encoder's (its registered ``fps``, else 30 fps, the rate of skelzoo's training data; ``--model-fps``,
+   0 = never resample; irregular frame times are interpolated on time), converts the layout to the
+   encoder's, fills missing joints, keeps the encoder's number of persons, applies the NTU
+   pre-normalisation and returns the model tensor ``(N, C, T, V, M)`` and the ``RateChange`` that maps
+   results back to the recording's frames (``skelzoo.extract_features(model, seq)`` does steps 3-4 in one);
 4. ``model.forward_features(x)`` gives the last feature map ``(N, D, T', V, M)`` (localizers:
    ``model.frame_features(x)`` gives ``(N, T, D)`` directly); averaging joints and the persons present and
    interpolating ``T'`` back to ``T`` gives one ``D``-vector per model frame, and
@@ -52,7 +52,6 @@ from torch import nn
 import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
-from skelzoo.localization.pipeline import prepare_input, resolve_model_fps, to_model_rate
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
 
@@ -136,7 +135,7 @@ def per_frame(feature_map: torch.Tensor, num_frames: int, persons: torch.Tensor)
 def extract(model: nn.Module, x: torch.Tensor, stages: Sequence[int]) -> dict[str, np.ndarray]:
     """Per-frame features ``(T, D)`` of a ``(1, C, T, V, M)`` input (plus the requested stages)."""
     t = x.shape[2]
-    # prepare_input pads to the encoder's num_person with all-zero persons: keep them out of the average
+    # skelzoo.prepare pads to the encoder's num_person with all-zero persons: keep them out of the average
     persons = x[0].abs().sum(dim=(0, 1, 2)) > 0
     if not persons.any():
         raise ValueError("the recording holds no skeleton (all joints are zero)")
@@ -179,13 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{tuple(seq.to_tensor().shape)} (N, C, T, V, M)")
 
         print("[3/4] preparing the model input")
-        rate = resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps, name=args.encoder)
-        model_seq, frames = to_model_rate(seq, rate)
-        if frames.resampled:
-            print(f"  resampled {seq.fps:g} -> {frames.model_fps:g} fps for the encoder: {model_seq.num_frames} frames "
-                  f"(--model-fps 0 keeps the rate); features come back one per recording frame")
         model.preprocess = resolve_preprocess(model, args.preprocess)
-        x = prepare_input(model_seq, model).to(args.device)
+        model_fps = "auto" if args.model_fps is None else (args.model_fps or None)
+        x, frames = skelzoo.prepare(seq, model, model_fps=model_fps)
+        x = x.to(args.device)
+        if frames.resampled:
+            print(f"  resampled {seq.fps:g} -> {frames.model_fps:g} fps for the encoder: {x.shape[2]} frames "
+                  f"(--model-fps 0 keeps the rate); features come back one per recording frame")
         print(f"  model input: {tuple(x.shape)} (N, C, T, V, M) at {frames.model_fps:g} fps, preprocessing "
               f"{model.preprocess or 'none'!r}")
 

@@ -9,15 +9,20 @@ Steps (all through skelzoo's Python API):
        {"classes": ["walk", "wave", ...],
         "sequences": {"rec01.bvh": [["walk", 0, 90], ["wave", 120, 200]], ...}}
 
-   or, next to every recording ``rec01.bvh``, a per-frame label file ``rec01.labels.txt`` with one class
+   or, next to every recording ``rec01.bvh``, a segment label file ``rec01.segments.txt`` with one
+   ``class start end`` per line in the recording's own frame ids (end inclusive) or seconds (``1.5s 4.2s``)
+   (:mod:`skelzoo.io.segment_labels`), or a per-frame label file ``rec01.labels.txt`` with one class
    name per line, one line per frame of the recording (at its own frame rate); ``background`` (or any name
-   in ``--background-names``) marks frames without an action. Per-frame files are turned into the segment
-   JSON above (``OUT/labels.json``).
+   in ``--background-names``) marks frames without an action. Label files are turned into the segment
+   JSON above (``OUT/labels.json``). Labels are checked, never silently fixed: overlapping segments, an end
+   before its start, frames outside the recording, ``NaN`` or unknown values are errors naming the file and
+   line (JSON: the segment).
 2. **Prepared dataset.** ``skelzoo.data.prepare.prepare_files`` converts the recordings to the prepared
    layout the training stages read (NTU-25 joints, 30 fps, one person, NTU pre-normalisation, ``.npz``
    shards + ``index.json``; ``skelzoo data prepare files`` on the command line), once for the training
    and once for the test recordings; the two are merged into one directory with splits ``train`` and
-   ``test`` (``OUT/data``). An already prepared benchmark can be used instead with ``--prepared`` (e.g.
+   ``test`` (``OUT/data``), reused by the next run when the recordings, labels and settings are unchanged
+   (``--no-cache`` rebuilds it). An already prepared benchmark can be used instead with ``--prepared`` (e.g.
    ``skelzoo data prepare bandai-untrimmed --data ../shared/data --out data/bandai_untrimmed``, ~2 min).
    With no input at all, demo recordings are synthesised (:mod:`skelzoo.data.synth`) and written as
    ``.npz`` + ``.labels.txt`` files first, so the demo follows exactly the path of real files.
@@ -25,11 +30,15 @@ Steps (all through skelzoo's Python API):
    (SnipCLR's U-shaped multiscale fusion neck + frame head) starts from the pretrained encoder
    (``--encoder``: a registry ``arch.tag``, ``local-dir:FOLDER``, a pretraining output folder, ``none`` for
    random init), frame-wise cross-entropy, Adam, random ``--max-frames`` crops. The last epoch is exported to
-   ``OUT/run/model`` (``skelzoo.load_model("local-dir:OUT/run/model")``).
+   ``OUT/run/model`` (``skelzoo.load_model("local-dir:OUT/run/model")``). ``--protocol``: ``finetune`` (all
+   weights train), ``linear`` (frozen encoder; the U-fusion neck and the frame head train: the paper's
+   "linear" protocol), ``linear-probe`` (a true linear probe: frozen encoder, only a linear frame classifier
+   on its last stage, the ``<encoder>_simple`` localizer) or ``semi`` (20 % of the labels).
 4. **Evaluation.** The exported model is reloaded and scored on the test split with
    ``skelzoo.training.evaluate_localizer``: segment mAP at tIoU 0.1-0.5 (``clean`` and the reference code's
-   ``line`` protocol), frame accuracy, edit score and F1@{10,25,50} (``OUT/metrics.json``); the segments of
-   one test recording are printed next to its ground truth.
+   ``line`` protocol), frame accuracy with the foreground-frame accuracy and the per-class frame recall beside
+   it (frame accuracy alone is dominated by background frames), edit score and F1@{10,25,50}
+   (``OUT/metrics.json``); the segments of one test recording are printed next to its ground truth.
 
 Usage::
 
@@ -65,6 +74,10 @@ from skelzoo.errors import SkelzooError
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
 LABEL_SUFFIX = ".labels.txt"
+SEGMENT_SUFFIX = ".segments.txt"
+PROTOCOLS = {"finetune": "all weights train", "linear": "frozen encoder; U-fusion neck + frame head train",
+             "linear-probe": "frozen encoder; only a linear frame classifier on its last stage trains",
+             "semi": "all weights train on 20% of the labelled recordings"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -81,6 +94,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="per-frame label names meaning 'no action' (comma-separated; default background,none,-)")
     d.add_argument("--format", default=None, help="input format of the recordings (default: detected)")
     d.add_argument("--fps", type=float, default=30.0, help="training frame rate (default 30)")
+    d.add_argument("--no-cache", action="store_true",
+                   help="prepare the recordings again even if OUT/data was prepared from the same inputs")
     d.add_argument("--prepared", type=Path, default=None,
                    help="use this prepared directory (with train and test splits) instead of recordings")
     d.add_argument("--train-split", default="train")
@@ -92,8 +107,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help=f"pretrained encoder: arch.tag, local-dir:FOLDER, a pretraining output folder (e.g. OUT of "
                         f"pretrain_own_data.py), a .pt checkpoint (with --arch), or none (default {DEFAULT_ENCODER})")
     m.add_argument("--arch", default=None, help="localizer architecture (default: <encoder arch>_ufusion)")
-    m.add_argument("--protocol", choices=("finetune", "linear", "semi"), default="finetune",
-                   help="finetune = train everything (default); linear = frozen encoder; semi = 20%% of the labels")
+    m.add_argument("--protocol", choices=tuple(PROTOCOLS), default="finetune",
+                   help="; ".join(f"{k} = {v}" for k, v in PROTOCOLS.items()).replace("%", "%%")
+                   + " (default finetune)")
     m.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
     m.add_argument("--batch-size", type=int, default=8, help="sequences per step (default 8)")
     m.add_argument("--max-frames", type=int, default=128, help="random training crop in frames (default 128)")
@@ -116,33 +132,57 @@ def label_file(recording: Path) -> Path:
                                else recording.name + LABEL_SUFFIX)
 
 
+def segment_file(recording: Path) -> Path:
+    """``rec01.bvh`` -> ``rec01.segments.txt`` (same folder)."""
+    return recording.with_name(recording.name[: -len(recording.suffix)] + SEGMENT_SUFFIX if recording.suffix
+                               else recording.name + SEGMENT_SUFFIX)
+
+
 def frame_labels_to_spec(files: Sequence[Path], *, fps: float, fmt: str | None,
                          background: set[str]) -> dict[str, Any]:
-    """Per-frame ``.labels.txt`` files -> ``{"classes": [...], "sequences": {file name: [[class, start, end]]}}``
-    with frames converted to ``fps`` (what :func:`skelzoo.data.prepare.prepare_files` reads)."""
+    """Label files (``REC.segments.txt``, else per-frame ``REC.labels.txt``) -> ``{"classes": [...], "sequences":
+    {file name: [[class, start, end]]}}`` with frames converted to ``fps`` (what
+    :func:`skelzoo.data.prepare.prepare_files` reads). Segment files are validated line by line."""
+    from skelzoo.data.timing import frame_times
+    from skelzoo.io.segment_labels import check_against_recording, read_segment_labels, segments_to_frame_labels
+
     runs: dict[str, list[tuple[str, int, int]]] = {}
     names: set[str] = set()
     for f in files:
-        lf = label_file(f)
-        if not lf.is_file():
-            raise FileNotFoundError(f"{f}: no labels (expected {lf} with one class name per frame, or pass --labels)")
-        labels = [line.strip() for line in lf.read_text(encoding="utf-8").splitlines()]
-        while labels and labels[-1] == "":
-            labels.pop()
+        sf, lf = segment_file(f), label_file(f)
         seq = skelzoo.read_skeleton(f, format=fmt)
-        if len(labels) != seq.num_frames:
-            raise ValueError(f"{lf}: {len(labels)} labels for {seq.num_frames} frames of {f.name}")
-        scale = fps / seq.fps
-        segs = []
+        if sf.is_file():
+            segs = read_segment_labels(sf)
+            ids = seq.meta.get("frame_ids")
+            times = frame_times(seq)
+            duration = float(times[-1]) + 1.0 / seq.fps if times is not None else seq.duration
+            check_against_recording(segs, path=sf, frame_ids=ids, num_frames=seq.num_frames, duration=duration)
+            classes = sorted({s.name for s in segs})
+            per_frame = segments_to_frame_labels(segs, classes, num_frames=seq.num_frames, frame_ids=ids,
+                                                 times=times, fps=seq.fps)
+            labels = [classes[i] if i < len(classes) else "" for i in per_frame]
+        elif lf.is_file():
+            labels = [line.strip() for line in lf.read_text(encoding="utf-8").splitlines()]
+            while labels and labels[-1] == "":
+                labels.pop()
+            if len(labels) != seq.num_frames:
+                raise ValueError(f"{lf}: {len(labels)} labels for {seq.num_frames} frames of {f.name}")
+        else:
+            raise FileNotFoundError(f"{f}: no labels (expected {sf} with 'class start end' lines, {lf} with one "
+                                    f"class name per frame, or pass --labels)")
+        times = frame_times(seq)
+        tsec = times if times is not None else np.arange(seq.num_frames) / seq.fps
+        segs_out = []
         start = 0
         for i in range(1, len(labels) + 1):
             if i == len(labels) or labels[i] != labels[start]:
                 name = labels[start]
                 if name and name not in background:
-                    segs.append((name, int(round(start * scale)), int(round(i * scale))))
+                    end_s = float(tsec[i]) if i < len(labels) else float(tsec[-1]) + 1.0 / seq.fps
+                    segs_out.append((name, int(round(float(tsec[start]) * fps)), int(round(end_s * fps))))
                     names.add(name)
                 start = i
-        runs[f.name] = segs
+        runs[f.name] = segs_out
     if not names:
         raise ValueError("the label files hold no action (every frame is background)")
     classes = sorted(names)
@@ -239,14 +279,38 @@ def prepare(args: argparse.Namespace) -> tuple[Path, str, str]:
         classes = spec["classes"]
         print(f"  per-frame label files -> segment lists {labels}")
     print(f"  {len(train)} training and {len(test)} test recordings; {len(classes)} classes: {', '.join(classes)}")
+    key = cache_key(train, test, labels, args)
+    stamp = args.out / "data" / CACHE_STAMP
+    if not args.no_cache and stamp.is_file() and stamp.read_text().strip() == key:
+        merged = PreparedDataset(args.out / "data")
+        print(f"  reusing {merged.root} (prepared from the same recordings, labels and settings; --no-cache "
+              f"prepares again)")
+        return merged.root, "train", "test"
     parts = {}
     for split, group in (("train", train), ("test", test)):
         parts[split] = prepare_files(group, args.out / "data_parts" / split, labels=labels, format=args.format,
-                                     fps=args.fps, num_persons=1, split=split, progress=False, overwrite=True)
+                                     fps=args.fps, num_persons=1, split=split, progress=True, overwrite=True)
     merged = merge_splits(parts, args.out / "data")
+    stamp.write_text(key + "\n")
     print(f"  prepared {merged.root}: train {merged.num_sequences('train')} sequences / "
           f"{merged.num_frames('train')} frames, test {merged.num_sequences('test')} / {merged.num_frames('test')}")
     return merged.root, "train", "test"
+
+
+CACHE_STAMP = "prepared_from.sha256"
+
+
+def cache_key(train: Sequence[Path], test: Sequence[Path], labels: Path, args: argparse.Namespace) -> str:
+    """Fingerprint of what the prepared data is made of: the recordings (path and content) of both splits, the
+    labels' content and the preparation settings."""
+    import hashlib
+
+    def files(group: Sequence[Path]) -> list[Any]:
+        return [[str(Path(f).resolve()), hashlib.sha256(Path(f).read_bytes()).hexdigest()] for f in group]
+
+    doc = {"train": files(train), "test": files(test), "labels": hashlib.sha256(Path(labels).read_bytes()).hexdigest(),
+           "fps": args.fps, "format": args.format, "skelzoo": skelzoo.__version__}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------- model
@@ -263,11 +327,20 @@ def resolve_encoder(encoder: str) -> str:
     return encoder
 
 
-def localizer_args(encoder: str | None, arch: str | None) -> tuple[str, dict[str, Any]]:
-    """Localizer architecture and builder arguments that fit the encoder (same backbone and arguments)."""
+def localizer_args(encoder: str | None, arch: str | None, protocol: str = "finetune") -> tuple[str, dict[str, Any]]:
+    """Localizer architecture and builder arguments that fit the encoder (same backbone and arguments):
+    ``<encoder arch>_ufusion``, or ``<encoder arch>_simple`` (a linear frame classifier) for ``linear-probe``."""
+    suffix = "_simple" if protocol == "linear-probe" else "_ufusion"
+    if arch and protocol == "linear-probe" and not arch.endswith("_simple"):
+        raise ValueError(f"--protocol linear-probe trains a linear frame classifier only: --arch must be a "
+                         f"*_simple localizer, got {arch!r}")
     if encoder is None:
         print("  none: the localizer starts from random weights")
-        return arch or "stgcn_ssl_ufusion", {}
+        if protocol in ("linear", "linear-probe"):
+            print(f"  warning: --encoder none with --protocol {protocol} freezes a RANDOM encoder: only the "
+                  f"{'neck and frame head' if protocol == 'linear' else 'linear frame classifier'} learn, on "
+                  f"random features (a baseline, not a measure of any pretraining)", file=sys.stderr)
+        return arch or f"stgcn_ssl{suffix}", {}
     if encoder.endswith((".pt", ".pth")) and Path(encoder).is_file():  # a training checkpoint: no config
         if not arch:
             raise ValueError(f"{encoder}: a checkpoint file; name the localizer with --arch (e.g. stgcn_ssl_ufusion)")
@@ -289,7 +362,7 @@ def localizer_args(encoder: str | None, arch: str | None) -> tuple[str, dict[str
     if margs:
         args["backbone_args"] = margs
     print(f"  encoder {encoder}: {cfg['architecture']}, {sum(p.numel() for p in enc.parameters()):,} parameters")
-    return arch or f"{cfg['architecture']}_ufusion", args
+    return arch or f"{cfg['architecture']}{suffix}", args
 
 
 def build_config(args: argparse.Namespace, root: Path, train_split: str, eval_split: str, arch: str,
@@ -305,7 +378,7 @@ def build_config(args: argparse.Namespace, root: Path, train_split: str, eval_sp
     if batch < args.batch_size:
         print(f"  note: {usable} training sequences: batch size lowered to {batch}")
     return FinetuneConfig(
-        protocol=args.protocol,
+        protocol="linear" if args.protocol == "linear-probe" else args.protocol,  # (+ a *_simple localizer)
         run=RunConfig(output_dir=str(args.out / "run"), epochs=args.epochs, batch_size=batch, eval_batch_size=4,
                       seed=args.seed, device=args.device, amp=False, threads=args.threads,
                       progress=sys.stderr.isatty(), max_steps_per_epoch=args.max_steps_per_epoch, plot=True),
@@ -370,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("[1/4] loading the pretrained encoder")
         encoder = None if args.encoder.lower() in ("none", "scratch", "") else resolve_encoder(args.encoder)
-        arch, model_args = localizer_args(encoder, args.arch)
+        arch, model_args = localizer_args(encoder, args.arch, args.protocol)
 
         print("[2/4] preparing the labelled recordings")
         root, train_split, eval_split = prepare(args)
@@ -401,14 +474,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         row = [f"{metrics[k]:5.1f}" for k in sorted(metrics) if k.startswith(f"map_{proto}@")]
         if row:
             print(f"  mAP ({proto:<5}) @0.1..0.5: {' '.join(row)}   avg {metrics[f'map_{proto}_avg']:.1f}")
-    print("  frame accuracy {accuracy:.1f}  edit {edit:.1f}  F1@10/25/50 {F1@10:.1f}/{F1@25:.1f}/{F1@50:.1f}  "
-          "({n:.0f} sequences)".format(n=metrics["num_sequences"], **metrics))
+    print("  frame accuracy {accuracy:.1f} (action frames {fg:.1f}, background frames {bg:.1f})  edit {edit:.1f}  "
+          "F1@10/25/50 {F1@10:.1f}/{F1@25:.1f}/{F1@50:.1f}  ({n:.0f} sequences)".format(
+              n=metrics["num_sequences"], fg=metrics.get("accuracy_foreground", float("nan")),
+              bg=metrics.get("accuracy_background", float("nan")), **metrics))
+    recall = {model.class_names[int(k[7:])] if model.class_names else k[7:]: v for k, v in metrics.items()
+              if k.startswith("recall_")}
+    if recall:
+        print("  frame recall per class: " + ", ".join(f"{n} {v:.1f}" for n, v in recall.items()))
     show_example(model, root, eval_split, device)
     (args.out / "metrics.json").write_text(json.dumps(
         {"model": summary["model"], "split": eval_split, "metrics": metrics,
          "train": {k: v for k, v in summary.items() if k != "config"}}, indent=2, default=str) + "\n")
     print(f"done in {time.perf_counter() - t0:.0f} s; metrics in {args.out / 'metrics.json'}. Localize a recording:\n"
-          f"  python examples/localize_recording.py RECORDING --model local-dir:{summary['model']}")
+          f"  skelzoo localize RECORDING --model {summary['model']}")
     return 0
 
 

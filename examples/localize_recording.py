@@ -10,14 +10,14 @@ Steps (skelzoo's public API):
 2. ``skelzoo.read_skeleton(FILE)`` reads the recording (NTU ``.skeleton``, PKU-MMD ``.txt``, Kinect v2 CSV,
    BVH, ``.npy``/``.npz``, JSON keypoints); without a file the bundled example recording is used (the one of
    ``skelzoo localize --example``, synthesised by :mod:`skelzoo.data.synth`, ground truth known);
-3. ``resolve_model_fps(model, ...)`` gives the frame rate the model expects (its registered ``fps``, else
-   30 fps, the rate of skelzoo's training data; ``--model-fps`` overrides it, 0 = never resample);
-4. ``localize_sequence(model, seq, model_fps=...)`` (``skelzoo.localization.pipeline``, the data path of
-   ``skelzoo localize``) resamples the recording to that rate, builds the model tensor ``(1, C, T, V, M)``
-   with ``prepare_input`` (layout conversion, missing joints, persons, the NTU pre-normalisation the model
-   was trained with), decodes the frame scores with ``model.localize`` into segments (``Segment``:
-   ``label``, ``name``, ``start``/``end`` frames, ``start_s``/``end_s`` seconds, ``score``) and maps them
-   back to the frames and seconds of the original recording. ``--decoder argmax`` (default) gives one label
+3. ``model.input_spec`` is what the weights were trained with: layout, persons, frame rate (its registered
+   ``fps``, else 30 fps, the rate of skelzoo's training data; ``--model-fps`` overrides it, 0 = never
+   resample) and preprocessing;
+4. ``model.localize(seq, model_fps=...)`` (the data path of ``skelzoo localize``) applies it with
+   ``skelzoo.prepare`` (resampling on time, layout conversion, missing joints, persons, the NTU
+   pre-normalisation), decodes the frame scores into segments (``Segment``: ``label``, ``name``,
+   ``start``/``end`` frames, ``start_s``/``end_s`` seconds, ``score``) and maps them back to the frames and
+   seconds of the original recording. ``--decoder argmax`` (default) gives one label
    per frame (smoothed, short runs dropped; ``--smoothing`` / ``--min-duration`` count frames at the
    model's rate); ``official`` gives the paper's ranked, possibly overlapping proposals (what segment mAP
    scores).
@@ -51,8 +51,8 @@ from torch import nn
 import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
-from skelzoo.localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL
-from skelzoo.localization.pipeline import localize_sequence, needs_resampling, resolve_model_fps
+
+DEFAULT_MODEL = "stgcn_ssl_ufusion.snipclr_bandai"  # the bundled default localizer
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -165,20 +165,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name}: {seq.num_frames} frames at {seq.fps:g} fps ({seq.duration:.1f} s), {seq.num_persons} "
               f"person(s), layout {seq.layout}")
 
-        print("[3/4] the model's frame rate")
-        rate = resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps, name=args.model)
-        if not needs_resampling(seq.fps, rate):
+        print("[3/4] what the weights expect")
+        model.preprocess = resolve_preprocess(model, args.preprocess)
+        spec = model.input_spec
+        print(f"  {spec}")
+        rate = spec.fps if args.model_fps is None else (args.model_fps or None)
+        if rate is None or abs(seq.fps - rate) <= 1e-3 * rate:
             print(f"  the model runs at the recording's {seq.fps:g} fps"
                   + (" (--model-fps 0: never resample)" if rate is None else ""))
         else:
             print(f"  resampling {seq.fps:g} -> {rate:g} fps for the model (--model-fps 0 keeps the rate); "
                   f"segments come back in the recording's frames")
-        model.preprocess = resolve_preprocess(model, args.preprocess)
 
         print(f"[4/4] localizing ({args.decoder} decoder)")
         params = {"smoothing": args.smoothing, "min_duration": args.min_duration} if args.decoder == "argmax" else {}
-        result = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, **params)
-        segments = result.segments
+        segments = model.localize(seq, method=args.decoder, model_fps=rate or 0, **params)[0]
     except (OSError, ValueError, KeyError, ImportError, RuntimeError, SkelzooError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -188,8 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_segments(gt, "ground truth (bundled example; its actions unknown to the model are background):")
 
     doc = {"input": name, "model": args.model, "architecture": model.skelzoo_config["architecture"],
-           "class_names": names, "num_frames": result.num_frames, "fps": float(result.fps),
-           "model_fps": float(result.model_fps or result.fps), "decoder": args.decoder,
+           "class_names": names, "num_frames": seq.num_frames, "fps": float(seq.fps),
+           "model_fps": float(rate or seq.fps), "decoder": args.decoder,
            "decoder_params": params, "segments": [s.to_dict() for s in segments]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2) + "\n")
@@ -199,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from skelzoo.viz import plot_timeline
 
             args.plot.parent.mkdir(parents=True, exist_ok=True)
-            plot_timeline(segments, result.num_frames, result.fps, names, args.plot, ground_truth=gt,
+            plot_timeline(segments, seq.num_frames, seq.fps, names, args.plot, ground_truth=gt,
                           title=f"{Path(name).name} - {model.skelzoo_config['architecture']}")
             print(f"wrote {args.plot}" + (" (hatched: ground truth)" if gt is not None else ""))
         except ImportError as e:

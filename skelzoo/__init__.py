@@ -1,7 +1,8 @@
 """skelzoo: a PyTorch model zoo for skeleton-based action understanding and localization.
 
 Public API (see CONTRACT.md): ``list_models``, ``model_info``, ``load_model``, ``save_pretrained``,
-``convert_checkpoint``, ``read_skeleton``, ``SkeletonSequence``, ``FormatError``.
+``convert_checkpoint``, ``read_skeleton``, ``SkeletonSequence``, ``FormatError``; and the weights'
+preprocessing: ``prepare(seq, model)`` (``model.input_spec``, an ``InputSpec``), ``extract_features``.
 
 ``import skelzoo`` does not import torch (issue #9: import under 1 s): every name except ``__version__`` and
 the errors is resolved on first use (PEP 562 module ``__getattr__``). ``skelzoo.read_skeleton`` and
@@ -14,6 +15,7 @@ import typing as _typing
 __version__ = "0.1.0"
 
 from .errors import FormatError as FormatError  # noqa: E402  (torch-free, imported eagerly)
+from .errors import InputWarning as InputWarning  # noqa: E402
 from .errors import SkelzooError as SkelzooError  # noqa: E402
 
 if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at run time __getattr__ resolves them
@@ -25,6 +27,9 @@ if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at ru
     from .convert import convert_checkpoint as convert_checkpoint
     from .io import SkeletonSequence as SkeletonSequence
     from .io import read_skeleton as read_skeleton
+    from .localization.input_spec import InputSpec as InputSpec
+    from .localization.input_spec import prepare as prepare
+    from .localization.pipeline import extract_features as extract_features
     from .zoo import build_model as build_model
     from .zoo import list_models as list_models
     from .zoo import load_model as load_model
@@ -33,8 +38,9 @@ if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at ru
     from .zoo import save_pretrained as save_pretrained
 
 __all__ = [
-    "__version__", "FormatError", "SkelzooError", "SkeletonSequence", "build_model", "convert_checkpoint",
-    "list_models", "load_model", "model_info", "read_skeleton", "register_model", "save_pretrained",
+    "__version__", "FormatError", "SkelzooError", "InputWarning", "SkeletonSequence", "build_model",
+    "convert_checkpoint", "list_models", "load_model", "model_info", "read_skeleton", "register_model",
+    "save_pretrained", "prepare", "InputSpec", "extract_features",
 ]
 
 # public name -> module that defines it
@@ -48,6 +54,9 @@ _LAZY_ATTRS: dict[str, str] = {
     "register_model": "skelzoo.zoo",
     "save_pretrained": "skelzoo.zoo",
     "convert_checkpoint": "skelzoo.convert",
+    "prepare": "skelzoo.localization.input_spec",
+    "InputSpec": "skelzoo.localization.input_spec",
+    "extract_features": "skelzoo.localization.pipeline",
 }
 # submodules reachable as attributes (``skelzoo.zoo``, ``skelzoo.io`` ...) without importing them first
 _SUBMODULES = frozenset({

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 __all__ = [
     "SkelzooError", "FormatError", "UnknownModelError", "WeightsError", "ChecksumError",
-    "OfflineError", "CheckpointError",
+    "OfflineError", "CheckpointError", "InputWarning",
 ]
 
 
@@ -47,3 +47,9 @@ class OfflineError(WeightsError, ConnectionError):
 
 class CheckpointError(SkelzooError, ValueError):
     """A checkpoint's keys or shapes do not fit the architecture, or its container is unsafe/unknown."""
+
+
+class InputWarning(UserWarning):
+    """An input does not look like what the model was trained on (un-normalised coordinates, another frame
+    rate, all zeros, absurd scale ...): the result would be confidently wrong. The message says what to call
+    instead (usually ``skelzoo.prepare(seq, model)`` or passing the recording itself)."""

@@ -122,13 +122,15 @@ def test_model_api_after_lazy_import():
         pretrained = skelzoo.list_models(pretrained=True)
         from skelzoo import FormatError, SkeletonSequence, load_model  # noqa: F401
         import torch
-        import skelzoo.convert, skelzoo.io, skelzoo.zoo
+        import skelzoo.convert, skelzoo.io, skelzoo.zoo, skelzoo.localization.input_spec, skelzoo.localization.pipeline
         m = skelzoo.load_model(sys.argv[1], pretrained=True)
         archs = skelzoo.zoo.list_architectures()
         # every public name resolves to the object of the module that defines it
-        where = {"convert_checkpoint": skelzoo.convert, "SkeletonSequence": skelzoo.io, "read_skeleton": skelzoo.io}
+        where = {"convert_checkpoint": skelzoo.convert, "SkeletonSequence": skelzoo.io, "read_skeleton": skelzoo.io,
+                 "prepare": skelzoo.localization.input_spec, "InputSpec": skelzoo.localization.input_spec,
+                 "extract_features": skelzoo.localization.pipeline}
         same = {n: getattr(skelzoo, n) is getattr(where.get(n, skelzoo.zoo), n)
-                for n in skelzoo.__all__ if n not in ("__version__", "FormatError", "SkelzooError")}
+                for n in skelzoo.__all__ if n not in ("__version__", "FormatError", "SkelzooError", "InputWarning")}
         print(json.dumps({"names": names, "pretrained": pretrained, "archs": archs,
                           "module": isinstance(m, torch.nn.Module), "training": m.training,
                           "info": skelzoo.model_info(sys.argv[1])["tag"], "same": same,

@@ -291,11 +291,19 @@ def _cli(*args: str, home: Path) -> str:
 
 def test_cli_list_and_info(home: Path) -> None:
     table = _cli("list", "--pretrained", home=home)
-    rows = {line.split()[0]: line for line in table.splitlines() if line.strip()}
-    for arch, w in URL_ENTRIES:
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["name", "(*"] and set(lines[1]) <= {"-", " "}  # header, rule
+    rows = {line.split()[0]: line for line in lines[2:] if line.strip()}
+    for arch, w in URL_ENTRIES:  # the table is for reading (long fields shortened); --json has every field
         row = rows[f"{arch}.{w.tag}"]
-        for part in (w.dataset, f"top1={w.metrics['top1']}", w.license, w.layout, w.source):
+        for part in (w.dataset, f"top1={w.metrics['top1']}", w.license[:10], w.layout, "download"):
             assert part in row, (part, row)
+    listed = {r["name"]: r for r in json.loads(_cli("list", "--pretrained", "--json", home=home))}
+    for arch, w in URL_ENTRIES:
+        r = listed[f"{arch}.{w.tag}"]
+        assert (r["dataset"], r["license"], r["layout"], r["source"]) == (w.dataset, w.license, w.layout, w.source)
+        assert r["weights"].startswith("download") and r["fps"] == 30.0
+    assert listed["stgcn_ssl_ufusion.snipclr_bandai"]["weights"] == "bundled"
 
     info = json.loads(_cli("info", "aagcn.mmaction2_ntu60_xsub_3d_joint", home=home))
     w = get_entry("aagcn").weights["mmaction2_ntu60_xsub_3d_joint"]

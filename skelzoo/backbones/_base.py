@@ -11,7 +11,7 @@ Letters: N batch, C channels, T frames, V joints, M persons, D feature width.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -35,10 +35,13 @@ def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, 
     if x.dim() != 5:
         raise ValueError(f"{what} expects a 5-D tensor (N, C, T, V, M), got shape {tuple(x.shape)}")
     n, c, t, v, m = x.shape
+    hint = ("; a recording is converted for you: pass the SkeletonSequence (model.localize(seq)) or use "
+            "skelzoo.prepare(seq, model)")
     if c != in_channels:
-        raise ValueError(f"{what} expects C={in_channels} coordinate channels, got C={c} (shape {tuple(x.shape)})")
+        raise ValueError(f"{what} expects C={in_channels} coordinate channels, got C={c} (shape {tuple(x.shape)})"
+                         + (hint if x.shape[-1] in (2, 3) else ""))
     if v != num_joints:
-        raise ValueError(f"{what} expects V={num_joints} joints, got V={v} (shape {tuple(x.shape)})")
+        raise ValueError(f"{what} expects V={num_joints} joints, got V={v} (shape {tuple(x.shape)}){hint}")
     if num_person is not None and m != num_person:
         raise ValueError(f"{what} expects M={num_person} persons, got M={m} (shape {tuple(x.shape)}); "
                          f"pad or select persons first")
@@ -191,6 +194,19 @@ class Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, T, V, M)`` -> logits ``(N, num_classes)``, or pooled features ``(N, D)`` when ``num_classes == 0``."""
         return self.forward_head(self.forward_features(x))
+
+    @property
+    def input_spec(self) -> Any:
+        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
+        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
+        from ..localization.input_spec import get_input_spec
+        return get_input_spec(self)
+
+    @property
+    def pretrained_cfg(self) -> dict:
+        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
+        from ..localization.input_spec import pretrained_cfg
+        return pretrained_cfg(self)
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier (``0`` = pooled features)."""

@@ -31,7 +31,7 @@ AAGCN_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, configs/skeleton/2s-agcn/metafile.yml "
                "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 24dabf78 from the file name)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 88.26}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args={**_ARGS60, "attention": False}, paper=_PAPER,
         description="mmaction2 '2s-AGCN' = AAGCN(gcn_attention=False), graph nturgb+d / spatial, + GCNHead, "
                     "80 epochs x 8 GPUs, uniform 100 frames; one stream (joint) of 2s-AGCN; top-1 88.26 "
@@ -44,7 +44,7 @@ AAGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/aagcn/README.md, aagcn_pyskl_ntu60_xsub_3dkp/j.pth (plain http, "
                "no published hash: the download cannot be verified)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 89.0}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="pyskl AAGCN (with attention), graph nturgb+d / spatial, + GCNHead; joint stream of "
                     "MS-AAGCN; top-1 89.0 as published in the README. No checksum is published for this file."),
@@ -56,7 +56,7 @@ AAGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/aagcn/README.md, aagcn_pyskl_ntu120_xsub_3dkp/j.pth (plain http, "
                "no published hash: the download cannot be verified)",
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 82.8}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS120, paper=_PAPER,
         description="pyskl AAGCN (with attention), graph nturgb+d / spatial, + GCNHead; joint stream of "
                     "MS-AAGCN; top-1 82.8 as published in the README. No checksum is published for this file."),

@@ -31,7 +31,7 @@ CTRGCN_PYSKL_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, projects/ctrgcn/README.md "
                "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 950dca0a from the file name)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 89.0}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="mmaction2 projects/ctrgcn CTRGCN + GCNHead, 8 GPUs, uniform 100 frames; top-1 89.0 "
                     "(10 clips) as published in the project README."),
@@ -43,7 +43,7 @@ CTRGCN_PYSKL_WEIGHTS = (
         source="kennymckormick/pyskl configs/ctrgcn/README.md, ctrgcn_pyskl_ntu60_xsub_3dkp/j.pth (plain http, "
                "no published hash: the download cannot be verified)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 89.6}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="pyskl CTRGCN + GCNHead; top-1 89.6 as published in the README. No checksum is published "
                     "for this file."),
@@ -55,7 +55,7 @@ CTRGCN_PYSKL_WEIGHTS = (
         source="kennymckormick/pyskl configs/ctrgcn/README.md, ctrgcn_pyskl_ntu120_xsub_3dkp/j.pth (plain http, "
                "no published hash: the download cannot be verified)",
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 84.0}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS120, paper=_PAPER,
         description="pyskl CTRGCN + GCNHead; top-1 84.0 as published in the README. No checksum is published "
                     "for this file."),

@@ -31,7 +31,7 @@ STGCN_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
                "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 850308e1 from the file name)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 88.11}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="mmaction2 STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 80 epochs x 8 GPUs, batch "
                     "16, uniform 100 frames; top-1 88.11 (10 clips) as published in the metafile."),
@@ -44,7 +44,7 @@ STGCN_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
                "stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-3d (sha256 prefix 0484f579 from the file name)",
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 82.15}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS120, paper=_PAPER,
         description="mmaction2 STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 80 epochs x 8 GPUs, batch "
                     "16, uniform 100 frames; top-1 82.15 (10 clips) as published in the metafile."),
@@ -56,7 +56,7 @@ STGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, stgcn_pyskl_ntu60_xsub_3dkp/j.pth "
                "(plain http, no published hash: the download cannot be verified)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 87.8}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
                     "87.8 as published in the README. No checksum is published for this file."),
@@ -68,7 +68,7 @@ STGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, stgcn_pyskl_ntu120_xsub_3dkp/j.pth "
                "(plain http, no published hash: the download cannot be verified)",
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 82.1}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS120, paper=_PAPER,
         description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
                     "82.1 as published in the README. No checksum is published for this file."),

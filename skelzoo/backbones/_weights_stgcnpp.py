@@ -30,7 +30,7 @@ STGCNPP_WEIGHTS = (
         source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcnpp/metafile.yml "
                "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 4e455ce3 from the file name)",
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 89.14}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="mmaction2 STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn', graph nturgb+d / "
                     "spatial) + GCNHead, 80 epochs x 8 GPUs, uniform 100 frames; top-1 89.14 (10 clips) as "
@@ -42,7 +42,7 @@ STGCNPP_WEIGHTS = (
         license=f"Apache-2.0; {NTU_TERMS}",
         source=_PYSKL_SRC.format(name="stgcnpp_ntu60_xsub_3dkp"),
         dataset=f"{NTU60_XSUB} (3D joint)", metrics={"top1": 89.3}, class_names=NTU60_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS60, paper=_PAPER,
         description="pyskl STGCN++ + GCNHead; top-1 89.3 as published in the README. No checksum is "
                     "published for this file."),
@@ -53,7 +53,7 @@ STGCNPP_WEIGHTS = (
         license=f"Apache-2.0; {NTU_TERMS}",
         source=_PYSKL_SRC.format(name="stgcnpp_ntu120_xsub_3dkp"),
         dataset=f"{NTU120_XSUB} (3D joint)", metrics={"top1": 83.2}, class_names=NTU120_CLASSES,
-        layout="ntu25_pyskl", in_channels=3, num_person=2, preprocess="pyskl_ntu3d",
+        layout="ntu25_pyskl", in_channels=3, num_person=2, fps=30.0, preprocess="pyskl_ntu3d",  # NTU: 30 fps
         model_args=_ARGS120, paper=_PAPER,
         description="pyskl STGCN++ + GCNHead; top-1 83.2 as published in the README. No checksum is "
                     "published for this file."),

@@ -17,7 +17,11 @@ Matching: a PRED key equal to a GT id is used as is; otherwise (e.g. ``localize`
 id equal to its file name or file stem, when unique. GT videos without predictions count as misses; a PRED
 entry matching no GT video is an error.
 
-Output: JSON on stdout (and in ``--out``); every number is an object ``{"value": x, "protocol": name}``.
+Class names: a top-level ``"class_names"`` list in GT or PRED (``skelzoo localize`` writes it, and
+``skelzoo localize --example --write-gt FILE`` writes a GT file with it) names the per-class results.
+
+Output: a table on a terminal; JSON on stdout when piped or with ``--json`` (and in ``--out``); every number is
+an object ``{"value": x, "protocol": name}``; ``per_class`` holds the results by class name.
 """
 from __future__ import annotations
 
@@ -51,6 +55,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--classes", type=int, nargs="+", default=None, metavar="C",
                         help="classes to average (default: every class present in the GT)")
     parser.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result here")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout even on a terminal "
+                        "(default: a table on a terminal, JSON when piped)")
     parser.set_defaults(func=run)
     return parser
 
@@ -206,11 +212,62 @@ def result_to_json(result: SegmentMAPResult) -> dict[str, Any]:
     }
 
 
+def class_names_of(pred_path: str, gt_path: str) -> list[str]:
+    """The ``class_names`` list of the GT file, else of the PRED file (empty when neither has one)."""
+    for path, what in ((gt_path, "GT"), (pred_path, "PRED")):
+        names = _read_json(path, what).get("class_names")
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            return names
+    return []
+
+
+def per_class_by_name(result: SegmentMAPResult, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Per-class AP (average over the thresholds and per threshold), GT and predicted counts, keyed by class
+    name (``"class <i>"`` when unnamed)."""
+    d = result.to_dict()
+    out = {}
+    for c in d["classes"]:
+        key = names[int(c)] if 0 <= int(c) < len(names) else f"class {c}"
+        row = d["per_class_AP"][str(c)]
+        out[key] = {"label": int(c), "AP_avg": round(sum(row.values()) / max(len(row), 1), 6),
+                    "AP": {t: round(v, 6) for t, v in row.items()},
+                    "num_gt": d["num_gt"][str(c)], "num_pred": d["num_pred"][str(c)]}
+    return out
+
+
+def render_table(doc: dict[str, Any]) -> str:
+    """Terminal form of the result: one row per class (by name), then the mean."""
+    from ._table import format_table
+
+    ts = doc["tiou_thresholds"]
+    rows = [[name, r["num_gt"], r["num_pred"]] + [f"{r['AP'][_k(t)]:.1f}" for t in ts] + [f"{r['AP_avg']:.1f}"]
+            for name, r in doc["per_class"].items()]
+    rows.append(["mAP", sum(r["num_gt"] for r in doc["per_class"].values()),
+                 sum(r["num_pred"] for r in doc["per_class"].values())]
+                + [f"{doc['mAP'][_k(t)]['value']:.1f}" for t in ts] + [f"{doc['average_mAP']['value']:.1f}"])
+    header = ["class", "GT", "pred"] + [f"AP@{t:g}" for t in ts] + ["average"]
+    return (f"segment AP (x100), protocol {doc['protocol']}: {doc['protocol_description']}\n"
+            + format_table(header, rows, align="l" + "r" * (len(header) - 1)))
+
+
+def _k(t: float) -> str:
+    from ..evaluation.segment_map import _key
+    return _key(t)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``skelzoo evaluate``; prints the JSON result and returns 0. Bad input raises ValueError."""
+    """Run ``skelzoo evaluate``; prints the result (table on a terminal, else JSON) and returns 0. Bad input
+    raises ValueError."""
+    from ._table import want_table
+
     result = evaluate_files(args.pred, args.gt, protocol=args.protocol, tiou=args.tiou, classes=args.classes)
-    text = json.dumps(result_to_json(result), indent=2)
-    print(text)
+    doc = result_to_json(result)
+    names = class_names_of(args.pred, args.gt)
+    if names:
+        doc["class_names"] = names
+    doc["per_class"] = per_class_by_name(result, names)
+    text = json.dumps(doc, indent=2)
+    print(render_table(doc) if want_table(args.json) else text)
     if args.out:
         try:
             Path(args.out).write_text(text + "\n", encoding="utf-8")

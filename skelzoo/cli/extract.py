@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_fps_argument(p)
     p.add_argument("--out", type=Path, required=True, help="output .npz")
     p.add_argument("--device", default="cpu")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log each step (reading, format, resampling, preprocessing) to stderr")
     p.set_defaults(func=run)
 
 
@@ -29,20 +31,34 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..localization.pipeline import extract_features
-    from .localize import DEFAULT_MODEL, _load, model_rate, read_recordings
+    from .localize import DEFAULT_MODEL, _load, model_rate, recording_jobs, run_each, set_verbose
 
-    jobs = read_recordings(args)
+    set_verbose(args)
+    recording_jobs(args)  # argument errors before the model is loaded
     args.model = args.model or DEFAULT_MODEL
     model = _load(args.model, args.device, need_localizer=False)
     rate = model_rate(args, model)
     arrays, rows = {}, []
-    for i, (name, seq, _) in enumerate(jobs):
-        feats = extract_features(model, seq, model_fps=rate).astype(np.float32)
+
+    def work(name, src, labels):
+        from ..localization.input_spec import as_sequence
+        seq = as_sequence(src, format=args.format)
+        feats = extract_features(model, seq, model_fps=rate, fps=args.fps).astype(np.float32)
+        fps = float(args.fps or seq.fps)
+        return name, feats, {"format": seq.meta.get("format"), "layout": seq.layout, "fps": fps,
+                             "model_fps": float(rate or fps)}
+
+    done, failed = run_each(args, "extract", work)
+    for i, (name, feats, info) in enumerate(done):
         key = f"x{i}_{Path(name).stem}"
         arrays[key] = feats
-        rows.append({"input": name, "key": key, "shape": list(feats.shape), "fps": seq.fps,
-                     "model_fps": float(rate or seq.fps)})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print_json({"model": args.model, "out": str(args.out), "features": rows})
-    return 0
+        rows.append({"input": name, "key": key, "shape": list(feats.shape), **info})
+    if arrays:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.out, **arrays)
+    doc = {"model": args.model, "input_spec": model.input_spec.to_dict(), "out": str(args.out) if arrays else None,
+           "features": rows}
+    if failed:
+        doc["failed"] = failed
+    print_json(doc)
+    return 2 if failed else 0

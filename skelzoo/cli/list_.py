@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
             w = get_weights(arch, tag)
             rows.append({"name": n, "task": e.task, "dataset": w.dataset,
                          "metrics": dict(w.metrics), "license": w.license, "layout": w.layout,
+                         "fps": w.fps, "preprocess": w.preprocess, "num_person": w.num_person,
+                         "weights": _where(w), "location": w.location,
                          "source": w.source or w.location, "default": tag == e.default_tag})
         else:
             rows.append({"name": n, "task": e.task, "family": e.family, "tags": list(e.weights)})
@@ -37,13 +39,37 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no models match {args.pattern!r}")
         return 0
+    from ._table import format_table
+
     if args.pretrained:
-        for r in rows:
-            metrics = ", ".join(f"{k}={v}" for k, v in r["metrics"].items()) or "-"
-            print(f"{r['name']:<40} {r['task']:<15} {r['dataset'] or '-':<28} {metrics:<24} "
-                  f"{r['license']:<14} {r['layout']:<12} {r['source']}")
+        table = [[r["name"] + (" *" if r["default"] else ""), r["task"], _short(r["dataset"] or "-", 30),
+                  _short(_main_metric(r["metrics"]), 28), _short(r["license"], 24), r["layout"],
+                  f"{r['fps']:g}" if r["fps"] else "-", r["weights"]] for r in rows]
+        print(format_table(["name (* = default tag)", "task", "dataset", "metric", "licence", "layout", "fps",
+                            "weights"], table, align="llllllrl"))
+        print("\nbundled = inside the package (offline); download = fetched on first use, sha256-checked, "
+              "then cached. `skelzoo info NAME` shows everything; --json for all fields.")
     else:
-        for r in rows:
-            tags = ", ".join(r["tags"]) or "-"
-            print(f"{r['name']:<28} {r['task']:<15} weights: {tags}")
+        table = [[r["name"], r["task"], r["family"] or "-", ", ".join(r["tags"]) or "-"] for r in rows]
+        print(format_table(["architecture", "task", "family", "weights (tags)"], table, align="llll"))
     return 0
+
+
+def _where(w) -> str:
+    """Where a checkpoint's weights come from, for a person."""
+    if w.file:
+        return "bundled"
+    if w.hf_hub_id:
+        return "download (HF Hub)"
+    return f"download ({w.convert_source})"
+
+
+def _main_metric(metrics: dict) -> str:
+    if not metrics:
+        return "-"
+    k, v = next(iter(metrics.items()))
+    return f"{k}={v}"
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

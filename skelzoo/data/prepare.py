@@ -94,13 +94,9 @@ def plan_shards(split: str, ids: Sequence[str], tasks: Sequence[Any] | None = No
 
 
 def _progress(total: int, desc: str, enabled: bool):  # pragma: no cover - cosmetic
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
-
-            return tqdm(total=total, desc=desc, unit="seq", leave=False)
-        except ImportError:
-            pass
+    if enabled:  # shown on a terminal only (quiet in logs and pipes)
+        from .._progress import progress
+        return progress(total=total, desc=desc, unit="seq")
 
     class _Null:
         def update(self, n: int = 1) -> None: ...
@@ -571,19 +567,43 @@ def _load_label_spec(path: Path) -> tuple[list[str], dict[str, list]]:
 
 
 def _frame_labels(segments: list, n: int, classes: list[str], where: str) -> np.ndarray:
+    """Per-frame labels of one sequence from its ``[class, start, end)`` segments (frames at the prepared rate).
+
+    Refused with a ``ValueError`` naming the segment (never silently overwritten or clipped): a malformed
+    segment, an unknown class, a non-numeric / NaN frame, ``end <= start``, a start before 0 or an end more
+    than one frame past the sequence (one frame of rounding from the rate change is tolerated), and segments
+    that overlap."""
     bg = len(classes)
     lab = np.full(n, bg, np.int64)
-    for seg in segments:
+    rows = []
+    for k, seg in enumerate(segments):
+        at = f"{where}, segment {k} {seg!r}"
         if not isinstance(seg, (list, tuple)) or len(seg) != 3:
-            raise ValueError(f"{where}: each segment must be [class, start_frame, end_frame], got {seg!r}")
+            raise ValueError(f"{at}: each segment must be [class, start_frame, end_frame]")
         c, a, b = seg
         if isinstance(c, str):
             if c not in classes:
-                raise ValueError(f"{where}: unknown class {c!r} (classes: {', '.join(classes)})")
+                raise ValueError(f"{at}: unknown class {c!r} (classes: {', '.join(classes)})")
             c = classes.index(c)
-        if not isinstance(c, int) or not 0 <= c < bg:
-            raise ValueError(f"{where}: class index {c!r} out of range 0..{bg - 1}")
-        lab[max(0, int(a)):max(0, min(n, int(b)))] = c
+        if not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < bg:
+            raise ValueError(f"{at}: class index {c!r} out of range 0..{bg - 1}")
+        try:
+            fa, fb = float(a), float(b)
+        except (TypeError, ValueError):
+            raise ValueError(f"{at}: start and end must be frame numbers") from None
+        if not (np.isfinite(fa) and np.isfinite(fb)):
+            raise ValueError(f"{at}: start/end is NaN or infinite")
+        if fb <= fa:
+            raise ValueError(f"{at}: end {b} is not after start {a}")
+        if fa < 0 or fb > n + 1:
+            raise ValueError(f"{at}: frames {a}-{b} are outside the sequence (0-{n})")
+        rows.append((int(round(fa)), min(n, int(round(fb))), c, k, seg))
+    rows.sort()
+    for (a0, b0, _, k0, s0), (a1, _, _, k1, s1) in zip(rows, rows[1:]):
+        if a1 < b0:
+            raise ValueError(f"{where}: segment {k1} {s1!r} overlaps segment {k0} {s0!r}")
+    for a, b, c, _, _ in rows:
+        lab[a:b] = c
     return lab
 
 

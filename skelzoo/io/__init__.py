@@ -19,6 +19,7 @@ from skelzoo.io.bvh import read_bvh
 from skelzoo.io.detect import FORMATS, RECORDING_SUFFIXES, detect_format, find_recordings
 from skelzoo.io.keypoints_json import read_keypoints_json, write_keypoints_json
 from skelzoo.io.kinect_csv import read_kinect_csv, write_kinect_csv
+from skelzoo.io.kinect_v1 import read_kinect_v1, read_msr3d, write_kinect_v1
 from skelzoo.io.mapping import available_conversions, convert_layout, zup_to_yup
 from skelzoo.io.ntu import read_ntu_skeleton, write_ntu_skeleton
 from skelzoo.io.numpy_io import read_numpy, write_npz
@@ -31,12 +32,13 @@ __all__ = [
     "read_ntu_skeleton", "write_ntu_skeleton", "read_pkummd", "read_pkummd_labels", "pkummd_frame_labels",
     "read_kinect_csv", "write_kinect_csv", "read_bvh", "read_numpy", "write_npz", "read_keypoints_json",
     "write_keypoints_json", "read_babel", "babel_frame_labels", "load_babel_categories", "BabelAnnotation",
-    "BabelSegment", "convert_layout", "available_conversions", "zup_to_yup",
+    "BabelSegment", "convert_layout", "available_conversions", "zup_to_yup", "read_kinect_v1", "read_msr3d",
+    "write_kinect_v1",
 ]
 
 _READERS: dict[str, Callable[[PathLike], SkeletonSequence]] = {
     "ntu": read_ntu_skeleton, "pkummd": read_pkummd, "kinect_csv": read_kinect_csv, "bvh": read_bvh,
-    "numpy": read_numpy, "keypoints_json": read_keypoints_json,
+    "numpy": read_numpy, "keypoints_json": read_keypoints_json, "kinect_v1": read_kinect_v1, "msr3d": read_msr3d,
 }
 _NOT_SKELETON = {"pkummd_labels": "read_pkummd_labels", "babel": "read_babel"}
 
@@ -47,7 +49,7 @@ def read_skeleton(path: PathLike, *, format: str | None = None, layout: str | No
     Args:
         path: the file.
         format: one of ``"ntu"``, ``"pkummd"``, ``"kinect_csv"``, ``"bvh"``, ``"numpy"``,
-            ``"keypoints_json"``; ``None`` detects it (:func:`detect_format`).
+            ``"keypoints_json"``, ``"kinect_v1"``, ``"msr3d"``; ``None`` detects it (:func:`detect_format`).
         layout: for ``numpy`` files without stored layout, the layout of the array; for every other
             file, a target layout to convert to with :func:`convert_layout` (``fill="neighbour"``),
             e.g. ``read_skeleton("clip.bvh", layout="ntu25")``.

@@ -2,7 +2,8 @@
 
 Format names: ``"ntu"`` (``.skeleton``), ``"pkummd"`` (``.txt``, 150 numbers per line),
 ``"pkummd_labels"`` (``.txt``, comma separated), ``"kinect_csv"`` (``.csv``), ``"bvh"``,
-``"numpy"`` (``.npy``/``.npz``), ``"keypoints_json"`` and ``"babel"`` (``.json``).
+``"numpy"`` (``.npy``/``.npz``), ``"keypoints_json"`` and ``"babel"`` (``.json``), ``"kinect_v1"`` (frame id +
+20 x 3 numbers per row) and ``"msr3d"`` (20 rows ``x y z c`` per frame).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from skelzoo.io._parse import PathLike
 
 __all__ = ["detect_format", "find_recordings", "FORMATS", "RECORDING_SUFFIXES"]
 
-FORMATS = ("ntu", "pkummd", "pkummd_labels", "kinect_csv", "bvh", "numpy", "keypoints_json", "babel")
+FORMATS = ("ntu", "pkummd", "pkummd_labels", "kinect_csv", "bvh", "numpy", "keypoints_json", "babel", "kinect_v1",
+           "msr3d")
 _BY_EXT = {".skeleton": "ntu", ".bvh": "bvh", ".csv": "kinect_csv", ".npy": "numpy", ".npz": "numpy"}
 _PEEK = 65536
 #: file endings of the recordings :func:`find_recordings` picks up in folders and glob patterns
@@ -76,6 +78,22 @@ def _first_line(head: bytes) -> str:
     return ""
 
 
+def _kinect_v1_kind(line: str) -> str | None:
+    """``"kinect_v1"`` (frame id + 20 x 3 numbers), ``"msr3d"`` (``x y z c`` rows, or a ``F 20`` header), or None."""
+    fields = [f for f in line.replace(",", " ").split() if f]
+    if len(fields) == 61:
+        return "kinect_v1"
+    if len(fields) == 2 and fields[1] == "20" and fields[0].isdigit():
+        return "msr3d"
+    if len(fields) == 4 and "," not in line:
+        try:
+            [float(f) for f in fields]
+        except ValueError:
+            return None
+        return "msr3d"
+    return None
+
+
 def detect_format(path: PathLike) -> str:
     """Return the format name of ``path`` (one of :data:`FORMATS`).
 
@@ -104,6 +122,9 @@ def detect_format(path: PathLike) -> str:
         return _json_kind(path)
     if line.count(",") >= 100:
         return "kinect_csv"
+    kinect_v1 = _kinect_v1_kind(line)  # Kinect SDK v1 text (skelzoo.io.kinect_v1)
+    if kinect_v1:
+        return kinect_v1
     if ext == ".txt" and "," in line:
         return "pkummd_labels"
     fields = line.split()

@@ -130,6 +130,14 @@ class SkeletonSequence:
         return self.num_frames / self.fps
 
     @property
+    def timestamps(self) -> np.ndarray | None:
+        """Per-frame times in seconds (float64 ``(T,)``) where the format logs them (``meta["timestamps"]``:
+        Kinect v2 CSV, Kinect v1 text), else ``None`` (frames are ``1 / fps`` apart). Sparse or repeated
+        times are kept as logged; the model path resamples on them."""
+        ts = self.meta.get("timestamps")
+        return None if ts is None else np.asarray(ts, dtype=np.float64)
+
+    @property
     def joint_names(self) -> tuple[str, ...]:
         """Joint names: ``meta["joint_names"]`` if present, else the layout's."""
         names = self.meta.get("joint_names")

@@ -230,8 +230,9 @@ def sequence_context(model: nn.Module, x: torch.Tensor, *, chunk: int, overlap: 
     for stage, stream, name in ctx.sites():
         sites.setdefault(stage, []).append((stream, name))
     budget = float(cache_mb) * 2 ** 20
+    from .._progress import progress
     with ctx.attach():
-        for k in range(last + 1):
+        for k in progress(range(last + 1), desc=f"localizing {st.t} frames (exact, stage passes)", unit="stage"):
             for stream, name in sites.get(k, []):
                 st.accumulate(ctx, k, stream, name)
             if k < last:
@@ -258,7 +259,8 @@ def chunked_taps(model: nn.Module, x: torch.Tensor, *, chunk: int, overlap: int 
     t = x.shape[2]
     reds: Sequence[int] = model.tap_reductions
     parts: list[list[torch.Tensor]] = [[] for _ in reds]
-    for s, e, ws, we in _windows(t, chunk, ov):
+    from .._progress import progress
+    for s, e, ws, we in progress(_windows(t, chunk, ov), desc=f"localizing {t} frames", unit="chunk"):
         taps = model.pooled_taps(x[:, :, ws:we])
         for i, (tap, ri) in enumerate(zip(taps, reds)):
             lo = (s - ws) // ri

@@ -45,6 +45,9 @@ from .segments import Segment, segments_from_arrays
 
 __all__ = [
     "DEFAULT_CAS_THRESHOLDS",
+    "DEFAULT_METHOD",
+    "DEFAULT_PARAMS",
+    "decoder_params",
     "Proposals",
     "cas_proposals",
     "cas_proposals_batch",
@@ -571,6 +574,20 @@ def argmax_segments(
 # ----------------------------------------------------------------------------------------------------------
 # front door
 # ----------------------------------------------------------------------------------------------------------
+#: the decoder of ``Localizer.localize`` and ``skelzoo localize`` (one set of defaults for the API and the CLI):
+#: run-length segments of the smoothed frame argmax, one label per frame, readable by a person
+DEFAULT_METHOD = "argmax"
+#: default decoder parameters per method (frames at the model's rate); ``official`` uses the paper's
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {"argmax": {"smoothing": 5, "min_duration": 8}, "official": {}}
+
+
+def decoder_params(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``params`` completed with the :data:`DEFAULT_PARAMS` of ``method`` (given values win)."""
+    if method not in DEFAULT_PARAMS:
+        raise ValueError(f"unknown decode method {method!r}; use 'official' or 'argmax'")
+    return {**DEFAULT_PARAMS[method], **(params or {})}
+
+
 def _check_params(method: str, params: dict[str, Any]) -> None:
     allowed = {"official": _OFFICIAL_PARAMS, "argmax": _ARGMAX_PARAMS}.get(method)
     if allowed is None:

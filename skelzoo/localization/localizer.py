@@ -41,6 +41,7 @@ from torch import nn
 from ..backbones._base import check_skeleton_input
 from ..heads.frame import FrameHead, interpolate_frames
 from ..necks.ufusion import UFusionNeck, pool_joints_persons
+from .decode import DEFAULT_METHOD
 
 __all__ = ["Localizer", "select_taps", "temporal_receptive_field", "DEFAULT_CHUNK", "CHUNK_THRESHOLD"]
 
@@ -229,10 +230,47 @@ class Localizer(nn.Module):
         self.check_input(x)
         return self.logits_from_taps(self.pooled_taps(x), x.shape[2])
 
-    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, T, V, M)`` -> per-frame embeddings ``(N, T, D)`` (the frame head's input)."""
+    def frame_features(self, x: Any, *, fps: float | None = None, model_fps: Any = "auto",
+                       check: bool = True) -> torch.Tensor:
+        """Per-frame embeddings (the frame head's input).
+
+        ``x``: a model-ready tensor ``(N, C, T, V, M)`` -> ``(N, T, D)``; or a recording (a
+        :class:`~skelzoo.io.SkeletonSequence` or a file path) -> ``(1, T, D)`` with one row per frame of the
+        recording, after the weights' preprocessing and resampling (:func:`skelzoo.prepare`; ``fps``
+        overrides the recording's rate, ``model_fps`` as there). A tensor that does not look like the
+        training input gets an ``InputWarning`` in eval mode (``check=False``: never).
+        """
+        if not isinstance(x, torch.Tensor):
+            from .pipeline import extract_features
+            feats = extract_features(self, x, model_fps=model_fps, fps=fps, check=check)
+            return torch.from_numpy(feats)[None]
         self.check_input(x)
+        if check and not self.training:
+            self._warn_if_unprepared(x, fps)
         return self.features_from_taps(self.pooled_taps(x), x.shape[2]).transpose(1, 2)
+
+    def _warn_if_unprepared(self, x: torch.Tensor, fps: float | None, stacklevel: int = 4) -> None:
+        from .input_spec import HOW_TO_PREPARE, get_input_spec, tensor_problems, warn_problems
+
+        spec = get_input_spec(self)
+        trained = bool((getattr(self, "skelzoo_config", None) or {}).get("tag") or spec.preprocess)
+        problems = tensor_problems(x, spec, fps, trained=trained)
+        if problems:
+            warn_problems(problems + [HOW_TO_PREPARE], "the input tensor does not look like these weights' "
+                                                       "training input", stacklevel=stacklevel)
+
+    @property
+    def input_spec(self) -> Any:
+        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
+        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
+        from .input_spec import get_input_spec
+        return get_input_spec(self)
+
+    @property
+    def pretrained_cfg(self) -> dict:
+        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
+        from .input_spec import pretrained_cfg
+        return pretrained_cfg(self)
 
     @torch.no_grad()
     def predict_logits(self, x: torch.Tensor, *, chunk: int | None = None, overlap: int | None = None,
@@ -253,26 +291,52 @@ class Localizer(nn.Module):
         return self(x)
 
     @torch.no_grad()
-    def localize(self, x: torch.Tensor, fps: float = 30.0, method: str = "official", *,
+    def localize(self, x: Any, fps: float | None = None, method: str = DEFAULT_METHOD, *,
                  lengths: Sequence[int] | None = None, chunk: int | None = None,
-                 overlap: int | None = None, exact: bool | None = None, **postprocess: Any) -> list[list[Any]]:
+                 overlap: int | None = None, exact: bool | None = None, model_fps: Any = "auto",
+                 check: bool = True, **postprocess: Any) -> list[list[Any]]:
         """Scored action segments of every sequence of a batch.
 
         Args:
-            x: ``(N, C, T, V, M)``; zero-padded sequences may give their valid ``lengths``.
-            fps: frames per second (for ``start_s`` / ``end_s``).
-            method: ``"official"`` (SnipCLR/LINE multi-threshold proposals + NMS) or ``"argmax"``.
-            lengths: valid frames per sequence (default: all T).
+            x: a recording (a :class:`~skelzoo.io.SkeletonSequence` from :func:`skelzoo.read_skeleton`, or a
+                file path), a list of recordings, or a model-ready tensor ``(N, C, T, V, M)``. A recording goes
+                through the weights' preprocessing (:func:`skelzoo.prepare`: layout, persons, normalisation,
+                resampling to the model's frame rate) and its segments come back in the recording's own frames
+                and seconds: the path of ``skelzoo localize``. A tensor is used as is (zero-padded sequences
+                may give their valid ``lengths``); one that does not look like the training input gets an
+                :class:`~skelzoo.errors.InputWarning` (``check=False``: none).
+            fps: a tensor's frame rate (for ``start_s`` / ``end_s``; default the model's,
+                ``model.input_spec.fps``); for a recording, overrides its rate.
+            method: ``"argmax"`` (default: run-length segments of the smoothed frame argmax, one label per
+                frame; ``smoothing`` 5 and ``min_duration`` 8 frames unless given) or ``"official"``
+                (SnipCLR/LINE multi-threshold proposals + NMS: overlapping, ranked, for mAP).
+            lengths: valid frames per sequence of a tensor batch (default: all T).
             chunk / overlap: chunked inference (default automatic above :data:`CHUNK_THRESHOLD` frames).
             exact: chunked inference of a backbone with whole-sequence statistics streams them first
                 (default, exact); ``False`` uses window-level statistics (faster, approximate).
-            postprocess: decoder parameters (see :func:`skelzoo.localization.decode.decode`).
+            model_fps: for recordings, the rate to resample to (``"auto"``: the weights'; ``None``: keep).
+            postprocess: decoder parameters (see :func:`skelzoo.localization.decode.decode`); frame counts
+                are frames at the model's rate.
 
         Returns:
-            one list of :class:`~skelzoo.localization.segments.Segment` per batch item.
+            one list of :class:`~skelzoo.localization.segments.Segment` per batch item (per recording).
         """
-        from .decode import decode
+        from .decode import decode, decoder_params
 
+        if not isinstance(x, torch.Tensor):
+            from .input_spec import Recording  # noqa: F401  (documentation of the accepted types)
+            from .pipeline import localize_sequence
+            recs = list(x) if isinstance(x, (list, tuple)) else [x]
+            if lengths is not None:
+                raise ValueError("lengths= is for padded tensor batches, not for recordings")
+            return [localize_sequence(self, r, method=method, model_fps=model_fps, fps=fps, check=check,
+                                      chunk=chunk, overlap=overlap, exact=exact, **postprocess).segments
+                    for r in recs]
+        postprocess = decoder_params(method, postprocess)
+        if fps is None:
+            fps = self.input_spec.fps
+        if check:
+            self._warn_if_unprepared(x, fps, stacklevel=5)  # (+1: the no_grad wrapper)
         was_training = self.training
         self.eval()
         try:

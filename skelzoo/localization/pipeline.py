@@ -6,6 +6,7 @@ segments / per-frame features, mapped back to the recording's frames and seconds
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Sequence, Union
 
@@ -14,6 +15,8 @@ import torch
 from torch import nn
 
 from ..io.sequence import SkeletonSequence
+
+_log = logging.getLogger("skelzoo")
 
 __all__ = ["model_fps", "expected_fps", "resolve_model_fps", "RateChange", "needs_resampling", "to_model_rate",
            "prepare_input", "LocalizationResult", "localize_sequence", "extract_features"]
@@ -92,6 +95,17 @@ class RateChange:
     model_fps: float
     num_frames: int
     index: np.ndarray | None = None
+    times: np.ndarray | None = None  # the recording's frame times (s from its first frame), when it has them
+    notes: tuple[str, ...] = ()  # what resampling on time reported (gaps left without skeleton)
+
+    def recording_seconds(self, frame: int) -> float:
+        """Time of recording frame ``frame`` (``frame == num_frames``: the end of the last frame), in seconds
+        from the first frame: its logged time when the recording has frame times, else ``frame / fps``."""
+        if self.times is None or not len(self.times):
+            return frame / self.recording_fps
+        if frame < len(self.times):
+            return float(self.times[frame])
+        return float(self.times[-1]) + 1.0 / self.recording_fps
 
     @property
     def resampled(self) -> bool:
@@ -112,18 +126,28 @@ class RateChange:
 
     def segments_to_recording(self, segments: Sequence[Any]) -> list[Any]:
         """Segments in model frames -> frames of the recording (boundaries scaled by the rate ratio as the
-        resampling picked them, clipped to the recording, at least one frame long) and seconds at the
-        recording's rate."""
+        resampling picked them, clipped to the recording, at least one frame long) and seconds of the
+        recording (its logged frame times when it has them, else frames / its rate)."""
         if self.index is None:
             return list(segments)
         t = self.num_frames
+        if self.times is not None and len(self.times) == t:  # resampled on time: rows inside [start, end) times
+            out = []
+            for s in segments:
+                a = int(np.searchsorted(self.times, max(int(s.start), 0) / self.model_fps - 1e-9, side="left"))
+                b = int(np.searchsorted(self.times, max(int(s.end), 0) / self.model_fps - 1e-9, side="left"))
+                start = min(a, t - 1)
+                end = max(start + 1, min(b, t))
+                out.append(replace(s, start=start, end=end, start_s=self.recording_seconds(start),
+                                   end_s=self.recording_seconds(end)))
+            return out
         bounds = np.r_[self.index, t]  # recording frame where each model frame starts; one past the end
         out = []
         for s in segments:
             start = min(t - 1, int(bounds[min(max(int(s.start), 0), len(bounds) - 1)]))
             end = max(start + 1, min(t, int(bounds[min(max(int(s.end), 0), len(bounds) - 1)])))
-            out.append(replace(s, start=start, end=end, start_s=start / self.recording_fps,
-                               end_s=end / self.recording_fps))
+            out.append(replace(s, start=start, end=end, start_s=self.recording_seconds(start),
+                               end_s=self.recording_seconds(end)))
         return out
 
 
@@ -134,11 +158,31 @@ def needs_resampling(recording_fps: float, fps: float | None) -> bool:
 
 
 def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSequence, RateChange]:
-    """``seq`` resampled to ``fps`` (nearest frames, :func:`skelzoo.data.transforms.resample`; ``seq`` itself
-    unless :func:`needs_resampling`), with the :class:`RateChange` that maps model-rate results back to the
-    recording's frames."""
+    """``seq`` at the model's rate ``fps``, with the :class:`RateChange` that maps model-rate results back to
+    the recording's frames.
+
+    A recording with frame times (``meta["timestamps"]``) is resampled on time
+    (:func:`skelzoo.data.timing.resample_on_time`: repeated frames averaged, linear interpolation, gaps up to
+    0.5 s bridged, longer ones left empty and reported in ``RateChange.notes``) when its rate differs or its
+    times are irregular (sparse, repeated, gaps). One without frame times is regular: it is resampled by
+    picking the nearest frames (:func:`skelzoo.data.transforms.resample`) when :func:`needs_resampling`, and
+    returned as is otherwise. ``fps`` ``None`` / ``0``: never resampled.
+    """
+    from ..data.timing import frame_times, is_irregular, resample_on_time
+
+    times = frame_times(seq) if fps else None
+    if times is not None and len(times) > 1 and (np.diff(times) < 0).any():
+        _log.warning("%s: frame times go backwards; resampling by frame order at %g fps instead",
+                     seq.meta.get("source", "recording"), seq.fps)
+        times = None
+    if times is not None and (needs_resampling(seq.fps, fps) or is_irregular(times, seq.fps)):
+        out, index, report = resample_on_time(seq, float(fps), times=times)
+        if report.duplicates or report.bridged or report.gaps:
+            _log.info("resampled on frame times: %d repeated frame(s) averaged, %d gap(s) bridged, %d left",
+                      report.duplicates, report.bridged, len(report.gaps))
+        return out, RateChange(seq.fps, float(fps), seq.num_frames, index, times, tuple(report.messages()))
     if not needs_resampling(seq.fps, fps):
-        return seq, RateChange(seq.fps, seq.fps, seq.num_frames)
+        return seq, RateChange(seq.fps, seq.fps, seq.num_frames, times=times)
     from ..data.transforms import resample, resample_indices
 
     index = resample_indices(seq.num_frames, seq.fps, fps)
@@ -147,42 +191,15 @@ def to_model_rate(seq: SkeletonSequence, fps: float | None) -> tuple[SkeletonSeq
 
 def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
     """Bring a sequence into the form ``model`` expects: ``(1, C, T, V, M)`` float32 (at the sequence's own
-    frame rate: :func:`to_model_rate` resamples first).
+    frame rate: :func:`to_model_rate` resamples first; :func:`skelzoo.prepare` does both).
 
     Converts the layout when it differs (``skelzoo.io.mapping``), fills missing joints from their
     neighbours, applies the checkpoint's preprocessing (``model.preprocess``, e.g. ``"ntu"`` for the
     NTU pre-normalisation) and selects / pads persons to the model's ``num_person``.
     """
-    from ..data import transforms
+    from .input_spec import get_input_spec, to_model_tensor
 
-    layout = getattr(model, "layout", seq.layout)
-    if seq.layout != layout:
-        from ..io.mapping import convert_layout
-        seq = convert_layout(seq, layout, fill="neighbour")
-    data = seq.data
-    if not np.isfinite(data).all():
-        data = transforms.fill_missing(data)
-    m = getattr(model, "num_person", None) or data.shape[1]
-    data = transforms.select_persons(data, m)
-    preprocess = getattr(model, "preprocess", "") or ""
-    if preprocess in ("ntu", "ntu_bodysize"):
-        data = transforms.pre_normalize(data)
-        if preprocess == "ntu_bodysize":
-            data = transforms.normalise_body_size(data)
-    elif preprocess == "pyskl_ntu3d":  # PreNormalize3D centring + rotations, every frame kept
-        data = transforms.ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")
-    elif preprocess not in ("", "none"):
-        raise ValueError(f"unknown preprocessing {preprocess!r} requested by the model "
-                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', '')")
-    c = getattr(model, "in_channels", data.shape[-1])
-    if data.shape[-1] != c:
-        raise ValueError(f"the model expects C={c} channels per joint, the sequence has {data.shape[-1]}")
-    return torch.from_numpy(np.ascontiguousarray(data.transpose(3, 0, 2, 1)))[None].float()
-
-
-def _device(model: nn.Module) -> torch.device:
-    p = next(iter(model.parameters()), None)
-    return p.device if p is not None else torch.device("cpu")
+    return to_model_tensor(seq, get_input_spec(model))
 
 
 @dataclass
@@ -195,47 +212,70 @@ class LocalizationResult:
     segments: list  # list[Segment], in the recording's frames and seconds
     class_names: tuple[str, ...]
     model_fps: float | None = None  # rate the model ran at (None: the recording's)
+    format: str | None = None  # the recording's file format (detected or given)
+    layout: str | None = None  # the recording's joint layout
+    num_persons: int | None = None  # persons in the recording
+    problems: tuple[str, ...] = ()  # what looked implausible about the recording (warned)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"input": self.input, "num_frames": self.num_frames, "fps": self.fps,
+        return {"input": self.input, "format": self.format, "layout": self.layout, "num_persons": self.num_persons,
+                "num_frames": self.num_frames, "fps": self.fps,
                 "model_fps": float(self.model_fps or self.fps), "duration_s": self.num_frames / self.fps,
-                "segments": [s.to_dict() for s in self.segments]}
+                "warnings": list(self.problems), "segments": [s.to_dict() for s in self.segments]}
 
 
 @torch.inference_mode()
-def localize_sequence(model: nn.Module, seq: SkeletonSequence, *, name: str = "", method: str = "official",
-                      model_fps: ModelRate = "auto", **postprocess: Any) -> LocalizationResult:
-    """Localize actions in one recording with a localization model.
+def localize_sequence(model: nn.Module, seq: Any, *, name: str = "", method: str | None = None,
+                      model_fps: ModelRate = "auto", fps: float | None = None, check: bool = True,
+                      chunk: int | None = None, overlap: int | None = None, exact: bool | None = None,
+                      **postprocess: Any) -> LocalizationResult:
+    """Localize actions in one recording (a :class:`SkeletonSequence` or a file path) with a localization model:
+    the one path of ``model.localize(recording)`` and ``skelzoo localize``.
 
-    The recording is resampled to ``model_fps`` first (``"auto"``: the rate the model expects,
-    :func:`expected_fps`; ``None`` / ``0``: keep the recording's rate); decoder parameters in frames
-    (``smoothing``, ``min_duration``) count frames at that rate. Segments are reported in the recording's
-    frames and seconds.
+    The recording goes through :func:`skelzoo.prepare` (resampled to ``model_fps``: ``"auto"``, the rate the
+    weights expect; ``None`` / ``0``: keep the recording's rate; layout, persons, preprocessing); decoder
+    parameters in frames (``smoothing``, ``min_duration``) count frames at that rate; ``method`` defaults to
+    :data:`~skelzoo.localization.decode.DEFAULT_METHOD` with its default parameters. Segments are reported in
+    the recording's frames and seconds.
     """
+    from .decode import DEFAULT_METHOD, decoder_params
+    from .input_spec import prepare
+
     if getattr(model, "task", None) != "localization":
         raise ValueError(f"{type(model).__name__} is not a localization model (task="
                          f"{getattr(model, 'task', None)!r}); pick one from `skelzoo list '*_ufusion'`")
-    resampled, rate = to_model_rate(seq, resolve_model_fps(model, model_fps))
-    x = prepare_input(resampled, model).to(_device(model))
-    segs = model.localize(x, fps=resampled.fps, method=method, **postprocess)[0]
-    return LocalizationResult(name, seq.num_frames, seq.fps, rate.segments_to_recording(segs),
-                              tuple(model.class_names), rate.model_fps)
+    method = method or DEFAULT_METHOD
+    postprocess = decoder_params(method, postprocess)
+    p = prepare(seq, model, fps=fps, model_fps=model_fps, check=check)
+    rec = p.sequence
+    x = p.x
+    segs = model.localize(x, fps=p.rate.model_fps, method=method, check=False, chunk=chunk, overlap=overlap,
+                          exact=exact, **postprocess)[0]
+    _log.info("%s: %d segment(s) (decoder %s %s)", name or rec.meta.get("source", "recording"), len(segs), method,
+              postprocess or "paper defaults")
+    return LocalizationResult(name or str(rec.meta.get("source", "")), rec.num_frames, rec.fps,
+                              p.rate.segments_to_recording(segs), tuple(model.class_names), p.rate.model_fps,
+                              format=rec.meta.get("format"), layout=rec.layout, num_persons=rec.num_persons,
+                              problems=p.problems)
 
 
 @torch.inference_mode()
-def extract_features(model: nn.Module, seq: SkeletonSequence, *, model_fps: ModelRate = "auto") -> np.ndarray:
-    """Per-frame features ``(T, D)`` of one recording, one row per frame of the recording.
+def extract_features(model: nn.Module, seq: Any, *, model_fps: ModelRate = "auto", fps: float | None = None,
+                     check: bool = True) -> np.ndarray:
+    """Per-frame features ``(T, D)`` of one recording (a :class:`SkeletonSequence` or a file path), one row per
+    frame of the recording.
 
-    The recording is resampled to ``model_fps`` first (as in :func:`localize_sequence`). Localizers give
+    The recording goes through :func:`skelzoo.prepare` (as in :func:`localize_sequence`). Localizers give
     their ``frame_features``; backbones the last feature map averaged over joints and over the persons
     present in the recording (the empty, zero-padded person slots of the model's ``num_person`` are left
     out), nearest-upsampled to the model input's frames. Features at the model's rate are then held over
     the recording frames each model frame stands for.
     """
-    resampled, rate = to_model_rate(seq, resolve_model_fps(model, model_fps))
-    x = prepare_input(resampled, model).to(_device(model))
+    from .input_spec import prepare
+
+    x, rate = prepare(seq, model, fps=fps, model_fps=model_fps, check=check)
     if hasattr(model, "frame_features"):
-        feats = model.frame_features(x)[0].cpu().numpy()
+        feats = model.frame_features(x, check=False)[0].cpu().numpy()
     else:
         fmap = model.forward_features(x).mean(dim=3)  # (1, D, T', M)
         present = x.abs().sum(dim=(0, 1, 2, 3)) > 0  # (M,)

@@ -47,7 +47,7 @@ from .trainer import (OptimConfig, RunConfig, StepContext, Trainer, config_to_di
                       load_checkpoint, seed_everything)
 
 __all__ = ["FinetuneConfig", "FinetuneDataConfig", "FinetuneModelConfig", "EvalConfig", "finetune",
-           "build_finetune_model", "load_pretrained_encoder", "evaluate_localizer", "frame_loss"]
+           "build_finetune_model", "load_pretrained_encoder", "evaluate_localizer", "frame_loss", "frame_recall"]
 
 log = logging.getLogger(__name__)
 
@@ -236,14 +236,16 @@ def evaluate_localizer(model: nn.Module, loader: Any, *, device: torch.device, n
                        decode: dict[str, Any] | None = None) -> dict[str, float]:
     """Segment mAP (per protocol, per threshold and average) and segmentation scores on a loader of
     padded batches. Metric names: ``map_<protocol>@<tiou>``, ``map_<protocol>_avg``, ``accuracy``, ``edit``,
-    ``F1@10`` / ``F1@25`` / ``F1@50``. Unlabelled GT frames count as background for the segments."""
+    ``F1@10`` / ``F1@25`` / ``F1@50``, and :func:`frame_recall`'s ``accuracy_foreground``, ``accuracy_background``,
+    ``recall_<c>``. Unlabelled GT frames count as background for the segments."""
     from ..evaluation import segment_map, segmentation_scores
     from ..localization.decode import cas_proposals_batch
 
     model.eval()
     bg = num_classes
     cas, gts, preds = [], [], []
-    for batch in loader:
+    from .._progress import progress
+    for batch in progress(loader, desc="evaluating", unit="batch"):
         x, labels, lengths = _unpack(batch)
         logits = model(x.to(device)).float().cpu()
         probs = torch.softmax(logits, dim=-1).numpy()
@@ -265,7 +267,27 @@ def evaluate_localizer(model: nn.Module, loader: Any, *, device: torch.device, n
             out[f"map_{proto}@{t:g}"] = float(v)
         out[f"map_{proto}_avg"] = float(res.average)
     out.update({k: float(v) for k, v in segmentation_scores(preds, gts, background=bg).items()})
+    out.update(frame_recall(preds, gts, num_classes))
     out["num_sequences"] = float(len(gts))
+    return out
+
+
+def frame_recall(preds: list[np.ndarray], gts: list[np.ndarray], num_classes: int) -> dict[str, float]:
+    """Frame scores that background-dominated frame accuracy hides (x 100): ``accuracy_foreground`` (accuracy on
+    the frames whose true label is an action), ``accuracy_background`` and ``recall_<c>`` per action class ``c``
+    present in the ground truth (share of its frames predicted as ``c``)."""
+    p = np.concatenate([np.asarray(a).reshape(-1) for a in preds]) if preds else np.zeros(0, np.int64)
+    g = np.concatenate([np.asarray(a).reshape(-1) for a in gts]) if gts else np.zeros(0, np.int64)
+    out: dict[str, float] = {}
+    fg = g != num_classes
+    if fg.any():
+        out["accuracy_foreground"] = float(100.0 * (p[fg] == g[fg]).mean())
+    if (~fg).any():
+        out["accuracy_background"] = float(100.0 * (p[~fg] == num_classes).mean())
+    for c in range(num_classes):
+        sel = g == c
+        if sel.any():
+            out[f"recall_{c}"] = float(100.0 * (p[sel] == c).mean())
     return out
 
 

@@ -233,6 +233,9 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, model_card: bool
         else getattr(model, "task", None),
         "skelzoo_version": __version__,
     }
+    from ..localization.input_spec import get_input_spec
+    # what the weights expect as input (layout, channels, persons, fps, preprocessing): skelzoo.prepare applies it
+    config["input_spec"] = get_input_spec(model).to_dict()
     (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     save_safetensors(state, directory / WEIGHTS_NAME, metadata={"format": "pt", "architecture": config["architecture"]})

@@ -147,20 +147,19 @@ def _usage(spec: CardSpec, task: str) -> str:
     if w.hf_hub_id:
         rev = f"@{w.revision}" if w.revision else ""
         lines.append(f'# or, by Hub repo: skelzoo.load_model("hf-hub:{w.hf_hub_id}{rev}")')
-    from ..layouts import get_layout
-    v = len(get_layout(w.layout).joints)
-    lines.append(f"x = torch.randn(1, {w.in_channels}, 100, {v}, {w.num_person or 1})  # (N, C, T, V, M), "
-                 f"layout {w.layout}")
+    lines.append('seq = skelzoo.read_skeleton("recording.skeleton")  # NTU, PKU-MMD, Kinect CSV, BVH, npz, JSON')
+    lines.append(f"x, rate = skelzoo.prepare(seq, model)  # the weights' preprocessing: (1, {w.in_channels}, T, V, "
+                 f"{w.num_person or 1}), layout {w.layout}")
     if task == "localization":
-        lines += ["logits = model(x)                      # (N, T, K), background last",
-                  "segments = model.localize(x, fps=30.0)  # list of Segment per sequence"]
+        lines += ["logits = model(x)                      # (1, T, K), background last",
+                  "segments = model.localize(seq)[0]      # Segments in the recording's frames and seconds"]
     elif not w.class_names and int(w.model_args.get("num_classes", 1)) == 0:
-        lines += ["feats = model(x)                       # (N, D) pooled features",
-                  "fmap = model.forward_features(x)      # (N, D, T', V, M)"]
+        lines += ["feats = model(x)                       # (1, D) pooled features",
+                  "fmap = model.forward_features(x)      # (1, D, T', V, M)"]
     else:
-        lines += ["logits = model(x)                      # (N, num_classes)",
-                  "feats = model.forward_features(x)     # (N, D, T', V, M)"]
-    return "import torch\n" + "\n".join(lines)
+        lines += ["logits = model(x)                      # (1, num_classes)",
+                  "feats = model.forward_features(x)     # (1, D, T', V, M)"]
+    return "import skelzoo\n" + "\n".join(lines)
 
 
 def handwritten_path(cards_dir: Path, spec: CardSpec) -> Path | None:
