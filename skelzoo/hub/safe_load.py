@@ -28,7 +28,8 @@ from skelzoo.errors import CheckpointError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["load_torch_checkpoint", "validate_safetensors", "load_safetensors", "save_safetensors"]
+__all__ = ["load_torch_checkpoint", "validate_safetensors", "load_safetensors", "save_safetensors",
+           "check_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,56 @@ def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
     return dict(obj)
 
 
+def check_zip_integrity(path: PathLike) -> None:
+    """For a zip-format torch checkpoint, check every member's CRC (a corrupt body of the right length
+    otherwise loads partly or fails deep inside torch). Legacy (non-zip) pickles are left to the loader.
+
+    Raises:
+        CheckpointError: the archive is damaged.
+    """
+    import zipfile
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise CheckpointError(f"{path} is a damaged zip archive (truncated or corrupt: {exc})") from None
+    if bad is not None:
+        raise CheckpointError(f"{path} is corrupt: archive member {bad!r} fails its CRC check")
+
+
+# ---------------------------------------------------------------------------------------- weight values
+def check_weights(state: Mapping[str, Any], reference: Mapping[str, Any], what: str) -> None:
+    """Refuse weights whose dtype kind or values cannot be what ``reference`` (a model's state dict) holds.
+
+    A floating parameter must come from a floating tensor (a tensor relabelled ``F32 -> I32`` or cast to
+    an integer type would otherwise be converted silently to garbage), an integer buffer from an integer
+    tensor, and floating weights must be finite (NaN/inf weights give NaN outputs).
+
+    Raises:
+        CheckpointError: naming ``what``, the key, and what was expected.
+    """
+    import torch
+
+    for key, ref in reference.items():
+        t = state.get(key)
+        if not isinstance(t, torch.Tensor) or not isinstance(ref, torch.Tensor):
+            continue
+        if ref.is_floating_point() != t.is_floating_point() or ref.is_complex() != t.is_complex():
+            raise CheckpointError(
+                f"weights of {what}: {key!r} has dtype {str(t.dtype).replace('torch.', '')}, expected a "
+                f"{'floating' if ref.is_floating_point() else str(ref.dtype).replace('torch.', '')} tensor; "
+                "the file is corrupt or was cast to another type"
+            )
+        if t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"weights of {what}: {key!r} contains NaN or inf values; the checkpoint is "
+                                  "broken (diverged training or a corrupt file)")
+
+
 # ------------------------------------------------------------------------------------------ safetensors
 def _fail(path: Path, message: str) -> CheckpointError:
     return CheckpointError(f"{path} is not a valid safetensors file: {message}")
@@ -153,8 +204,10 @@ def validate_safetensors(path: PathLike) -> dict[str, Any]:
         raise _fail(path, "file changed while reading the header")
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise _fail(path, "header JSON is nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _fail(path, f"header is not valid UTF-8 JSON ({exc})") from None
+        raise _fail(path, f"header is not valid UTF-8 JSON ({str(exc)[:200]})") from None
     if not isinstance(header, dict):
         raise _fail(path, "header is not a JSON object")
 
@@ -293,6 +346,8 @@ def save_safetensors(state_dict: Mapping[str, torch.Tensor], path: PathLike,
         save_file(tensors, tmp, metadata=dict(metadata) if metadata is not None else None)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        from skelzoo.hub.cache import default_file_mode
+        os.chmod(tmp, default_file_mode())  # mkstemp creates 0600; give what open() would (umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
