@@ -223,18 +223,28 @@ def _frame_rate(data: bytes, ext: str, rng: random.Random) -> bytes:
     return data  # formats without a frame rate in the file
 
 
+SPECIALS = ("dev_zero", "fifo", "directory", "empty", "pipe")
+
+
 def cases(n: int, seeds: dict[str, tuple[bytes, str, str]]) -> list[dict[str, Any]]:
-    """``n`` deterministic cases spread evenly over seeds and mutation kinds, plus special files."""
+    """Deterministic cases spread evenly over seeds and mutation kinds, plus the special files.
+
+    The full run has ``max(n, DEFAULT_CASES)`` cases; a smaller ``n`` takes every k-th mutated case of
+    that run (so a subset still covers every reader and kind) plus the special files.
+    """
     names = sorted(seeds)
-    out: list[dict[str, Any]] = []
-    specials = ["dev_zero", "fifo", "directory", "empty", "pipe"]
-    for i in range(max(n - len(specials), 0)):
+    total = max(n, DEFAULT_CASES) - len(SPECIALS)
+    mutated = []
+    for i in range(total):
         name = names[i % len(names)]
         kind = MUTATIONS[(i // len(names)) % len(MUTATIONS)]
-        out.append({"id": i, "seed": name, "kind": kind, "rng": i * 7919 + 17})
-    for j, special in enumerate(specials[: max(0, min(len(specials), n))]):
-        out.append({"id": len(out), "seed": "special", "kind": special, "rng": j})
-    return out[:n] if n < len(specials) else out
+        mutated.append({"id": i, "seed": name, "kind": kind, "rng": i * 7919 + 17})
+    specials = [{"id": total + j, "seed": "special", "kind": k, "rng": j} for j, k in enumerate(SPECIALS)]
+    if n >= total + len(SPECIALS):
+        return mutated + specials
+    keep = max(n - len(SPECIALS), 0)
+    picked = [mutated[int(i)] for i in np.linspace(0, total - 1, keep).round().astype(int)] if keep else []
+    return picked + specials[: n - len(picked)]
 
 
 # ---------------------------------------------------------------------------------------- child side

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     args.model = args.model or DEFAULT_MODEL
     model = _load(args.model, args.device, need_localizer=False)
     rate = model_rate(args, model)
+    from ._checks import check_rates
+    check_rates(jobs, rate)
     arrays, rows = {}, []
     for i, (name, seq, _) in enumerate(jobs):
         feats = extract_features(model, seq, model_fps=rate).astype(np.float32)

@@ -68,8 +68,9 @@ def read_recordings(args: argparse.Namespace) -> list[tuple[str, Any, Any]]:
     the ``--fps`` override applied (shared by ``localize`` and ``extract``)."""
     if not args.inputs and not args.example:
         raise ValueError("give at least one INPUT file, or --example")
-    if args.fps is not None and not args.fps > 0:
-        raise ValueError(f"--fps must be a frame rate > 0, got {args.fps}")
+    from ._checks import check_fps_option, check_model_fps_option
+    check_fps_option(args.fps)
+    check_model_fps_option(args.model_fps)
     jobs = []
     if args.example:
         from ..data.synth import example_sequence
@@ -92,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     jobs = read_recordings(args)
     model = _load(args.model, args.device)
     rate = model_rate(args, model)
+    from ._checks import check_rates
+    check_rates(jobs, rate)
     results, out = [], []
     for name, seq, labels in jobs:
         params = ({"smoothing": args.smoothing, "min_duration": args.min_duration}
