@@ -177,6 +177,9 @@ def convert_checkpoint(src: str | Path | Mapping[str, Any], arch: str, *, source
     """
     from ..zoo._builder import build_model
 
+    if num_classes is not None:
+        from ..zoo._config import check_num_classes
+        check_num_classes(num_classes, "num_classes")
     conv = get_converter(arch, source)
     sd = unwrap_checkpoint(src)
     kwargs = {**conv.model_args(sd), **model_kwargs}

@@ -144,7 +144,12 @@ def read_numpy(path: PathLike, *, layout: str | None = None, fps: float | None =
                 raise FormatError("no layout stored or given", path=path)
             rate = fps or (float(arrays["fps"]) if "fps" in arrays else 30.0)
             rate = check_fps(rate, path=path, what="stored 'fps'" if not fps and "fps" in arrays else "fps")
-            return make_sequence(path, data, lay, rate, meta, arrays.get("confidence"))
+            conf = arrays.get("confidence")
+            if conf is not None and np.issubdtype(np.asarray(conf).dtype, np.number):
+                c = np.asarray(conf, dtype=np.float64)
+                if c.size and not (np.isfinite(c).all() and c.min() >= 0 and c.max() <= 1):
+                    raise FormatError("'confidence' must hold values in [0, 1]", path=path)
+            return make_sequence(path, data, lay, rate, meta, conf)
         if "joint_pos" in arrays:
             data, lay = _as_tmvc(np.asarray(arrays["joint_pos"]), path, "smplh73")
             rate_arr = arrays.get("fps", arrays.get("mocap_framerate"))
