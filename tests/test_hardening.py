@@ -593,3 +593,25 @@ def test_mutation_run_full(tmp_path: Path) -> None:
                    env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
     summary = json.loads(out.read_text())["summary"]
     assert summary["tried"] >= 500 and summary["other"] == 0 and summary["memory_over_bound"] == 0
+
+
+# =============================================================== 7. extract on long recordings is chunked
+def test_extract_features_chunked_equals_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skelzoo.io.sequence import SkeletonSequence
+    from skelzoo.localization import localizer as loc_mod
+    from skelzoo.localization import pipeline
+    from skelzoo.localization._weights import DEFAULT_LOCALIZER
+
+    model = skelzoo.load_model(DEFAULT_LOCALIZER, pretrained=True)
+    data = np.random.default_rng(0).normal(size=(700, 2, 25, 3)).astype(np.float32)
+    seq = SkeletonSequence(data, "ntu25", 30.0)
+    whole = pipeline.extract_features(model, seq)
+    calls = []
+    import skelzoo.localization.chunked as chunked_mod
+    real = chunked_mod.chunked_forward
+    monkeypatch.setattr(chunked_mod, "chunked_forward", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(loc_mod, "CHUNK_THRESHOLD", 300)
+    monkeypatch.setattr(loc_mod, "DEFAULT_CHUNK", 256)
+    chunked = pipeline.extract_features(model, seq)
+    assert calls and calls[0]["features"] is True
+    np.testing.assert_allclose(chunked, whole, atol=1e-4, rtol=0)

@@ -221,6 +221,18 @@ def localize_sequence(model: nn.Module, seq: SkeletonSequence, *, name: str = ""
 
 
 @torch.inference_mode()
+def _frame_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model.frame_features(x)``, chunked like ``predict_logits`` above its threshold (bounded memory on
+    long recordings; chunked inference equals whole-sequence inference)."""
+    from .localizer import CHUNK_THRESHOLD, DEFAULT_CHUNK
+
+    if x.shape[2] > CHUNK_THRESHOLD and hasattr(model, "features_from_taps"):
+        from .chunked import chunked_forward
+
+        return chunked_forward(model, x, chunk=DEFAULT_CHUNK, features=True)
+    return model.frame_features(x)
+
+
 def extract_features(model: nn.Module, seq: SkeletonSequence, *, model_fps: ModelRate = "auto") -> np.ndarray:
     """Per-frame features ``(T, D)`` of one recording, one row per frame of the recording.
 
@@ -233,7 +245,7 @@ def extract_features(model: nn.Module, seq: SkeletonSequence, *, model_fps: Mode
     resampled, rate = to_model_rate(seq, resolve_model_fps(model, model_fps))
     x = prepare_input(resampled, model).to(_device(model))
     if hasattr(model, "frame_features"):
-        feats = model.frame_features(x)[0].cpu().numpy()
+        feats = _frame_features(model, x)[0].cpu().numpy()
     else:
         fmap = model.forward_features(x).mean(dim=3)  # (1, D, T', M)
         present = x.abs().sum(dim=(0, 1, 2, 3)) > 0  # (M,)
