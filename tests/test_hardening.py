@@ -110,7 +110,7 @@ def _online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_broken_unhashed_download_is_never_cached(flaky: _Flaky, tmp_path: Path, mode: str) -> None:
     flaky.mode = mode
     cache = tmp_path / "cache"
-    with pytest.raises(WeightsError, match="nothing was cached"):
+    with pytest.raises((WeightsError, CheckpointError), match="nothing was cached"):
         download_url(flaky.url, cache_dir=cache, progress=False, validate=_validate)
     assert not [p for p in cache.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
     flaky.mode = "ok"  # the server is healthy again: the next call downloads and works
@@ -163,7 +163,7 @@ def test_registry_url_weights_validate_before_caching(flaky: _Flaky, tmp_path: P
     flaky.body = (tmp_path / "orig.pth").read_bytes()
     w2 = dataclasses.replace(w, url=flaky.url, hash_prefix=None)
     flaky.mode = "short_no_length"
-    with pytest.raises(WeightsError, match="nothing was cached"):
+    with pytest.raises((WeightsError, CheckpointError), match="nothing was cached"):
         api._converted_url_weights("stgcn", w2)
     flaky.mode = "ok"
     state = api._converted_url_weights("stgcn", w2)

@@ -402,7 +402,9 @@ def _fetch(url: str, target: Path, *, sha256: str | None, hash_prefix: str | Non
             try:
                 validate(tmp)
             except Exception as exc:  # noqa: BLE001 - the download is refused, cause chained
-                raise WeightsError(
+                from skelzoo.errors import CheckpointError
+                kind = CheckpointError if isinstance(exc, CheckpointError) else WeightsError
+                raise kind(
                     f"download of {url} is not a valid file ({exc}); nothing was cached. If the transfer "
                     "was cut short, try again."
                 ) from exc

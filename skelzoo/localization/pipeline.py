@@ -220,7 +220,6 @@ def localize_sequence(model: nn.Module, seq: SkeletonSequence, *, name: str = ""
                               tuple(model.class_names), rate.model_fps)
 
 
-@torch.inference_mode()
 def _frame_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``model.frame_features(x)``, chunked like ``predict_logits`` above its threshold (bounded memory on
     long recordings; chunked inference equals whole-sequence inference)."""
@@ -233,6 +232,7 @@ def _frame_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model.frame_features(x)
 
 
+@torch.inference_mode()
 def extract_features(model: nn.Module, seq: SkeletonSequence, *, model_fps: ModelRate = "auto") -> np.ndarray:
     """Per-frame features ``(T, D)`` of one recording, one row per frame of the recording.
 
