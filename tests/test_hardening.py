@@ -615,3 +615,50 @@ def test_extract_features_chunked_equals_whole(monkeypatch: pytest.MonkeyPatch) 
     chunked = pipeline.extract_features(model, seq)
     assert calls and calls[0]["features"] is True
     np.testing.assert_allclose(chunked, whole, atol=1e-4, rtol=0)
+
+
+# =============================================================== the same findings, met through the CLI
+def _bad_file(tmp_path: Path, kind: str) -> Path:
+    if kind == "dev_zero":
+        p = tmp_path / "x.skeleton"
+        p.symlink_to("/dev/zero")
+    elif kind == "ntu_state":
+        p = tmp_path / "s.skeleton"
+        _write_ntu(p, state="7")
+    elif kind == "pkummd_1e300":
+        p = tmp_path / "a.txt"
+        lines = pkummd_text(3).splitlines()
+        lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
+        p.write_text("\n".join(lines) + "\n")
+    elif kind == "coco_dup_track":
+        p = tmp_path / "a.json"
+        kp = [1.0, 2.0, 0.5] * 17
+        p.write_text(json.dumps([[{"keypoints": kp, "track_id": 1}, {"keypoints": kp, "track_id": 1}]]))
+    elif kind == "coco_many_frames":
+        p = tmp_path / "b.json"
+        frame0 = [{"keypoints": [1.0, 2.0, 0.5] * 17, "track_id": i} for i in range(1000)]
+        p.write_text(json.dumps([frame0] + [[]] * 20000))
+    elif kind == "npz_nested":
+        p = tmp_path / "a.npz"
+        np.savez(p, data=np.zeros((2, 1, 25, 3), np.float32), layout=np.array("ntu25"),
+                 meta_json=np.array("[" * 100000 + "]" * 100000))
+    else:  # folder
+        p = tmp_path / "d.bvh"
+        p.mkdir()
+    return p
+
+
+@pytest.mark.parametrize("kind", ["dev_zero", "ntu_state", "pkummd_1e300", "coco_dup_track", "coco_many_frames",
+                                  "npz_nested", "folder"])
+def test_cli_bad_recordings_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture, kind: str) -> None:
+    p = _bad_file(tmp_path, kind)
+    assert str(p) in _cli_error(capsys, "localize", str(p))
+
+
+@pytest.mark.parametrize("how", ["class_names", "nan_weights"])
+def test_cli_bad_model_folder_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture, how: str) -> None:
+    d = _local_dir(tmp_path, **({"class_names": "walkrun"} if how == "class_names" else {}))
+    if how == "nan_weights":
+        _tamper_safetensors(d / "model.safetensors", fill_nan=True)
+    err = _cli_error(capsys, "extract", "--example", "--model", f"local-dir:{d}", "--out", str(tmp_path / "f.npz"))
+    assert ("class_names" in err) if how == "class_names" else ("NaN" in err)
