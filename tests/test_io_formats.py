@@ -246,7 +246,9 @@ def test_npy_absurd_header_does_not_allocate(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- keypoint JSON
 def test_keypoints_json(tmp_path: Path) -> None:
-    kp = np.arange(51, dtype=float).tolist()
+    kp_arr = np.arange(51, dtype=float)
+    kp_arr[2::3] = np.arange(17) / 16  # scores in [0, 1]
+    kp = kp_arr.tolist()
     doc = [[{"keypoints": kp}], {"persons": [{"keypoints": kp}, {"keypoints": np.ones((17, 2)).tolist()}]}, []]
     p = tmp_path / "pose.json"
     p.write_text(json.dumps(doc))
@@ -254,7 +256,7 @@ def test_keypoints_json(tmp_path: Path) -> None:
     seq = read_skeleton(p)
     assert seq.layout == "coco17" and seq.data.shape == (3, 2, 17, 2)
     np.testing.assert_array_equal(seq.data[0, 0, 1], [3, 4])
-    np.testing.assert_array_equal(seq.confidence[0, 0, :2], [2, 5])
+    np.testing.assert_allclose(seq.confidence[0, 0, :2], [0, 1 / 16])
     assert seq.confidence[1, 1].min() == 1 and not seq.data[2].any() and not seq.confidence[0, 1].any()
     write_keypoints_json(seq, tmp_path / "out.json")
     back = read_keypoints_json(tmp_path / "out.json")

@@ -32,7 +32,8 @@ def _seeds() -> dict[str, tuple[bytes, str, Callable[[Path], object]]]:
         np.save(npy, np.zeros((2, 1, 25, 3), np.float32))
         files = {"ntu": (ntu.read_bytes(), ".skeleton", read_ntu_skeleton),
                  "npz": (npz.read_bytes(), ".npz", read_numpy), "npy": (npy.read_bytes(), ".npy", read_numpy)}
-    kp = [[{"keypoints": list(range(51)), "track_id": 1}], {"persons": [{"keypoints": [[1, 2, 0.5]] * 17}]}]
+    kp = [[{"keypoints": [v if i % 3 != 2 else 0.5 for i, v in enumerate(range(51))], "track_id": 1}],
+          {"persons": [{"keypoints": [[1, 2, 0.5]] * 17}]}]
     files.update({
         "bvh": (bvh_text([[0.0] * 15, [1.0] * 15]).encode(), ".bvh", read_bvh),
         "kinect": (kinect_csv_text(2).encode(), ".csv", read_kinect_csv),

@@ -76,7 +76,8 @@ def _source_bytes(arch: str, w: WeightCfg, **override) -> tuple[bytes, torch.nn.
 
 
 def _visible(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".lock"))
+    """Files a loader could pick up: not our hidden lock files and first-use hash records."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith((".lock", ".sha256")))
 
 
 def _x(num_person: int = 2) -> torch.Tensor:

@@ -11,6 +11,7 @@ import torch
 
 from skelzoo.errors import CheckpointError
 from skelzoo.hub.safe_load import (
+    ForeignObject,
     load_safetensors,
     load_torch_checkpoint,
     save_safetensors,
@@ -35,7 +36,12 @@ def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path: Path) -> None:
     torch.save({"state_dict": {"w": torch.ones(2)}, "payload": _WritesFile(marker)}, ckpt)
     assert not marker.exists()
     with pytest.raises(CheckpointError, match="refusing to unpickle"):
-        load_torch_checkpoint(ckpt)
+        load_torch_checkpoint(ckpt, foreign=False)
+    assert not marker.exists()
+    # by default the foreign global becomes an inert placeholder: the tensors load, nothing runs
+    out = load_torch_checkpoint(ckpt)
+    assert isinstance(out["payload"], ForeignObject) and out["payload"].global_name.endswith(".open")
+    assert torch.equal(out["state_dict"]["w"], torch.ones(2))
     assert not marker.exists()
     # the payload is real: full unpickling would have created the file
     torch.load(ckpt, weights_only=False)

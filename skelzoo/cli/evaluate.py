@@ -69,6 +69,10 @@ def _read_json(path: str, what: str) -> dict[str, Any]:
         raise ValueError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{what} file {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except RecursionError:
+        raise ValueError(f"{what} file {path}: JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} file {path} is not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{what} file {path}: expected a JSON object at the top level")
     return data

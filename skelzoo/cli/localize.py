@@ -102,8 +102,9 @@ def recording_jobs(args: argparse.Namespace) -> list[tuple[str, Any, Any]]:
     does not stop the others (shared by ``localize`` and ``extract``)."""
     if not args.inputs and not args.example:
         raise ValueError("give at least one INPUT file, or --example")
-    if args.fps is not None and not args.fps > 0:
-        raise ValueError(f"--fps must be a frame rate > 0, got {args.fps}")
+    from ._checks import check_fps_option, check_model_fps_option
+    check_fps_option(args.fps)
+    check_model_fps_option(args.model_fps)
     jobs: list[tuple[str, Any, Any]] = []
     if args.example:
         from ..data.synth import example_sequence
@@ -114,7 +115,10 @@ def recording_jobs(args: argparse.Namespace) -> list[tuple[str, Any, Any]]:
     for path in args.inputs:
         if path.is_dir():
             from ..io import find_recordings
-            jobs += [(str(f), f, None) for f in find_recordings([path])]
+            found = [(str(f), f, None) for f in find_recordings([path])]
+            if not found:
+                raise FileNotFoundError(f"{path}: a folder without skeleton recordings")
+            jobs += found
         else:
             jobs.append((str(path), path, None))
     return jobs
@@ -173,7 +177,7 @@ def run_each(args: argparse.Namespace, command: str, work) -> tuple[list[Any], l
             for w in caught:
                 print(f"skelzoo {command}: warning: {w.message}", file=sys.stderr)
         done.append(out)
-    if failed:
+    if failed and len(failed) + len(done) > 1:  # one input: its error line says it all
         print(f"skelzoo {command}: {len(failed)} of {len(failed) + len(done)} input(s) failed: "
               f"{', '.join(f['input'] for f in failed)}", file=sys.stderr)
     return done, failed
@@ -193,8 +197,13 @@ def run(args: argparse.Namespace) -> int:
                             if args.decoder == "argmax" else {})
     names = list(model.class_names) or [str(i) for i in range(model.num_classes)]
 
+    from ..localization.input_spec import as_sequence
+    from ._checks import check_rates
+
     def work(name: str, src: Any, labels: Any):
-        res = localize_sequence(model, src, name=name, method=args.decoder, model_fps=rate, fps=args.fps,
+        seq = as_sequence(_existing(src), format=args.format)
+        check_rates([(name, seq.replace(fps=float(args.fps)) if args.fps else seq, labels)], rate)
+        res = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, fps=args.fps,
                                 **params)
         entry = res.to_dict()
         if labels is not None:

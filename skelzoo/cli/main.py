@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("skelzoo: interrupted", file=sys.stderr)
         return 130
+    except (RecursionError, MemoryError, OverflowError) as e:  # last resort: never a traceback for these
+        print(f"skelzoo {args.command}: error: {type(e).__name__}: the input is too large or nested too "
+              f"deeply ({str(e).strip().splitlines()[0][:120] if str(e).strip() else 'no detail'})", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

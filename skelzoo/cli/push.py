@@ -56,6 +56,8 @@ def validate_model_dir(directory: Path) -> dict[str, Any]:
             raise FileNotFoundError(f"{directory / needed} is missing (write the folder with skelzoo.save_pretrained)")
     try:
         cfg = json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"{directory / CONFIG_NAME} is not valid JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{directory / CONFIG_NAME} is not valid JSON: {e}") from None
     if not isinstance(cfg, dict) or not cfg.get("architecture"):

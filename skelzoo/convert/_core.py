@@ -139,6 +139,9 @@ def to_skelzoo_state_dict(src: Mapping[str, Tensor], conv: Converter, model: nn.
             missing.append(skey)
             continue
         t = conv.to_skelzoo(key, src[skey])
+        if tuple(t.shape) == tuple(ref.shape):
+            from ..hub.safe_load import check_weights
+            check_weights({key: t}, {key: ref}, f"{conv.source} key {skey!r}")
         if tuple(t.shape) != tuple(ref.shape):
             raise CheckpointError(f"{conv.source} key {skey!r} has shape {tuple(src[skey].shape)}, "
                                   f"{conv.arch} expects {tuple(ref.shape)} for {key!r}")
@@ -174,6 +177,9 @@ def convert_checkpoint(src: str | Path | Mapping[str, Any], arch: str, *, source
     """
     from ..zoo._builder import build_model
 
+    if num_classes is not None:
+        from ..zoo._config import check_num_classes
+        check_num_classes(num_classes, "num_classes")
     conv = get_converter(arch, source)
     sd = unwrap_checkpoint(src)
     kwargs = {**conv.model_args(sd), **model_kwargs}

@@ -24,6 +24,13 @@ Cache policy (decided here, documented for users):
   match raises :class:`~skelzoo.errors.ChecksumError` and is **not** deleted or silently replaced (it
   may have been put there by hand); the message says to delete it. Without a hash, a cached file is
   returned as is. Either way a cached file costs zero network requests.
+- A ``validate`` callback (for checkpoints: "it loads as a torch checkpoint and fits the registry
+  entry") runs on the complete temporary file *before* it is moved into place, so a download that
+  ends early without a Content-Length, or a corrupt or substituted body, is never cached.
+- First-use hashes: a URL downloaded without a published hash gets its sha256 recorded beside it
+  (``.<file>.sha256``). A cached file is checked against that record on every use, and a later
+  download of the same URL (after the file was deleted) must match it; a mismatch raises
+  :class:`~skelzoo.errors.ChecksumError` naming the file (and the record) to delete.
 - Offline (``offline=True``, ``SKELZOO_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) and not cached ->
   :class:`~skelzoo.errors.OfflineError` naming the URL and the exact path to put the file at.
 - Converted weights are reused while their header is valid and their recorded ``__metadata__``
@@ -193,8 +200,40 @@ def _glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def _verify_cached(path: Path, url: str, sha256: str | None, hash_prefix: str | None) -> Path:
+def _record_path(target: Path) -> Path:
+    """Where the first-use sha256 of an unhashed download is recorded."""
+    return target.with_name(f".{target.name}.sha256")
+
+
+def _recorded_sha256(target: Path) -> str | None:
+    try:
+        text = _record_path(target).read_text().strip().lower()
+    except OSError:
+        return None
+    return text if re.fullmatch(r"[0-9a-f]{64}", text) else None
+
+
+def _verify_cached(path: Path, url: str, sha256: str | None, hash_prefix: str | None,
+                   validate: Callable[[Path], None] | None = None) -> Path:
     if sha256 is None and hash_prefix is None:
+        recorded = _recorded_sha256(path)
+        if recorded is not None:
+            got = sha256_file(path)
+            if got != recorded:
+                raise ChecksumError(
+                    f"cached file {path} (from {url}) has sha256 {got}, but {recorded} was recorded when it "
+                    f"was first downloaded ({_record_path(path)}). It was not used. Delete {path} to "
+                    "download it again (and also the record if the publisher replaced the file on purpose)."
+                )
+        elif validate is not None:  # cached before first-use hashes existed, or put there by hand
+            try:
+                validate(path)
+            except Exception as exc:  # noqa: BLE001 - reported with the path to delete
+                raise WeightsError(
+                    f"cached file {path} (from {url}) is not usable: {exc}. Delete {path} to download it "
+                    "again."
+                ) from exc
+            _write_record(path, sha256_file(path))
         return path
     got = sha256_file(path)
     problem = _hash_problem(got, sha256, hash_prefix)
@@ -210,7 +249,7 @@ def _verify_cached(path: Path, url: str, sha256: str | None, hash_prefix: str | 
 def download_url(url: str, *, sha256: str | None = None, hash_prefix: str | None = None,
                  cache_dir: PathLike | None = None, filename: str | None = None,
                  progress: bool = True, offline: bool | None = None,
-                 timeout: float = 60.0) -> Path:
+                 timeout: float = 60.0, validate: Callable[[Path], None] | None = None) -> Path:
     """Download ``url`` into the cache (once) and return the local path.
 
     Args:
@@ -225,6 +264,8 @@ def download_url(url: str, *, sha256: str | None = None, hash_prefix: str | None
         offline: force (True) or forbid (False) offline mode; ``None`` reads ``SKELZOO_OFFLINE`` /
             ``HF_HUB_OFFLINE`` now.
         timeout: seconds for connecting and for each read.
+        validate: called with the complete downloaded file before it is moved into the cache (and
+            with a cached file that has no first-use record); raising refuses the file.
 
     Returns:
         Path of the verified cached file.
@@ -233,14 +274,15 @@ def download_url(url: str, *, sha256: str | None = None, hash_prefix: str | None
         ChecksumError: downloaded or cached bytes do not match (the download is not kept).
         OfflineError: offline (or the host is unreachable) and the file is not cached; the message
             gives the URL and the exact path to put the file at.
-        WeightsError: HTTP error status, truncated or interrupted transfer (nothing is cached).
+        WeightsError: HTTP error status, truncated or interrupted transfer, or ``validate`` refused
+            the file (nothing is cached; a refused cached file is named in the message).
         ValueError: malformed URL, hash or file name.
     """
     sha256, hash_prefix = _check_hash_args(sha256, hash_prefix)
     target = url_cache_path(url, cache_dir=cache_dir, filename=filename)
     if target.is_file():
         logger.debug("using cached %s for %s", target, url)
-        return _verify_cached(target, url, sha256, hash_prefix)
+        return _verify_cached(target, url, sha256, hash_prefix, validate)
 
     expected = f" (sha256 {sha256})" if sha256 else (f" (sha256 prefix {hash_prefix})" if hash_prefix else "")
     if is_offline(offline):
@@ -254,17 +296,45 @@ def download_url(url: str, *, sha256: str | None = None, hash_prefix: str | None
     lock = _acquire(_lock_path(target), f"downloading {url}")
     try:
         if target.is_file():  # another process finished it while we waited
-            return _verify_cached(target, url, sha256, hash_prefix)
+            return _verify_cached(target, url, sha256, hash_prefix, validate)
         _remove_stale_parts(target)
         _fetch(url, target, sha256=sha256, hash_prefix=hash_prefix, progress=progress,
-               timeout=timeout, expected=expected)
+               timeout=timeout, expected=expected, validate=validate)
     finally:
         lock.release()
     return target
 
 
+def _write_record(target: Path, digest: str) -> None:
+    """Record ``digest`` as the first-use sha256 of ``target`` (atomic, readable by the group/others)."""
+    record = _record_path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{record.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(digest + "\n")
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, record)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def default_file_mode() -> int:
+    """``0o666`` minus the process umask: the mode ``open()`` would give a new file (``mkstemp`` gives 0600)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it by setting it (restored at once)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _fetch(url: str, target: Path, *, sha256: str | None, hash_prefix: str | None, progress: bool,
-           timeout: float, expected: str) -> None:
+           timeout: float, expected: str, validate: Callable[[Path], None] | None = None) -> None:
     """Stream ``url`` to a temp file next to ``target``, verify, and ``os.replace`` it into place."""
     import requests
     from tqdm.auto import tqdm
@@ -320,7 +390,28 @@ def _fetch(url: str, target: Path, *, sha256: str | None, hash_prefix: str | Non
                 f"download of {url} does not match: {problem}. The file was discarded, nothing was "
                 "cached. The file at the URL changed or is corrupt; do not use it."
             )
+        unhashed = sha256 is None and hash_prefix is None
+        recorded = _recorded_sha256(target) if unhashed else None
+        if recorded is not None and got != recorded:
+            raise ChecksumError(
+                f"download of {url} has sha256 {got}, but {recorded} was recorded when it was first "
+                f"downloaded ({_record_path(target)}); the file at the URL changed. Nothing was cached. If "
+                f"the publisher replaced it on purpose, delete {_record_path(target)} and try again."
+            )
+        if validate is not None:
+            try:
+                validate(tmp)
+            except Exception as exc:  # noqa: BLE001 - the download is refused, cause chained
+                from skelzoo.errors import CheckpointError
+                kind = CheckpointError if isinstance(exc, CheckpointError) else WeightsError
+                raise kind(
+                    f"download of {url} is not a valid file ({exc}); nothing was cached. If the transfer "
+                    "was cut short, try again."
+                ) from exc
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, target)
+        if unhashed and recorded is None:
+            _write_record(target, got)
         logger.info("downloaded %s to %s (%d bytes, sha256 %s)", url, target, received, got)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -7,7 +7,11 @@ Policy:
   dtypes, ``shape x itemsize == byte span``, offsets sorted, contiguous and inside the file), so a
   crafted file gives :class:`~skelzoo.errors.CheckpointError` instead of a crash or a huge allocation.
 - User ``.pt``/``.pth`` files are read with ``torch.load(weights_only=True)`` only; anything that needs
-  arbitrary code to unpickle is refused and nothing of it runs.
+  arbitrary code to unpickle is refused and nothing of it runs. Training checkpoints of mmengine /
+  mmaction2 / pyskl (``epoch_N.pth`` with ``message_hub``, optimizer state, numpy values in ``meta``)
+  hold such objects beside the state dict: :func:`load_torch_checkpoint` then loads again with every
+  foreign global replaced by an inert :class:`ForeignObject` placeholder (never called, only records
+  its arguments), which is enough to reach the tensors; the placeholders are reported.
 - Saves are atomic: written to a temporary file in the target folder, then ``os.replace``-d.
 
 ``torch`` and ``safetensors`` are imported inside the functions so that importing this module is free.
@@ -28,7 +32,8 @@ from skelzoo.errors import CheckpointError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["load_torch_checkpoint", "validate_safetensors", "load_safetensors", "save_safetensors"]
+__all__ = ["load_torch_checkpoint", "ForeignObject", "validate_safetensors", "load_safetensors", "save_safetensors",
+           "check_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +54,64 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 # --------------------------------------------------------------------------------------------- pickles
-def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
+class ForeignObject:
+    """Inert stand-in for an object of a foreign class (or the result of a foreign function) in a pickle.
+
+    It runs no code of the class it replaces: creating it only stores the pickled arguments
+    (``args``) and state (``state``); ``global_name`` says what it replaces. Nothing ever calls it.
+    """
+
+    global_name = "?"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "ForeignObject":
+        obj = object.__new__(cls)
+        obj.__dict__["args"] = args
+        obj.__dict__["state"] = None
+        return obj
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        self.__dict__["state"] = state
+
+    def __repr__(self) -> str:
+        return f"<ForeignObject {self.global_name}>"
+
+
+def _placeholder_class(name: str) -> type:
+    return type("ForeignObject", (ForeignObject,), {"global_name": name, "__module__": __name__})
+
+
+def _unsupported_global(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Unsupported global" in text or "was not an allowed global" in text
+
+
+def _load_with_placeholders(path: Path) -> tuple[Any, list[str]]:
+    """``torch.load(weights_only=True)`` with every global outside torch's allowlist mapped to an inert
+    :class:`ForeignObject` subclass. Modules torch blocks outright (``os``, ``sys``, ...) stay refused."""
+    import torch
+    from torch.serialization import get_unsafe_globals_in_checkpoint, safe_globals
+
+    names = sorted(get_unsafe_globals_in_checkpoint(path))
+    placeholders = [(_placeholder_class(n), n) for n in names]
+    with safe_globals(placeholders):
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    return obj, names
+
+
+def load_torch_checkpoint(path: PathLike, *, foreign: bool = True) -> dict[str, Any]:
     """Load a ``.pt``/``.pth`` checkpoint with ``torch.load(weights_only=True)`` onto the CPU.
+
+    A training checkpoint whose extra entries (mmengine ``message_hub`` with ``HistoryBuffer``
+    objects, numpy scalars in ``meta``, ...) need classes outside torch's allowlist is loaded again with
+    inert :class:`ForeignObject` placeholders for those classes and functions (none of their code runs);
+    the replaced globals are logged as a warning.
 
     Args:
         path: the checkpoint file.
+        foreign: ``False`` refuses such checkpoints instead of loading them with placeholders.
 
     Returns:
         The unpickled top-level dictionary (e.g. a state dict or an mmcv ``{"state_dict": ...}``
@@ -61,9 +119,8 @@ def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        CheckpointError: the pickle needs arbitrary code (a ``__reduce__`` payload, a pickled
-            ``nn.Module`` or a custom class) -- refused, nothing of it ran --, the file is not a torch
-            checkpoint, or its top level is not a dictionary.
+        CheckpointError: the pickle refers to a module torch never allows (``os``, ``sys``, ...), the
+            file is not a torch checkpoint, or its top level is not a dictionary. Nothing of it ran.
     """
     import pickle
 
@@ -77,7 +134,14 @@ def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
         logger.warning("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set; skelzoo still loads %s with "
                        "weights_only=True", path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            if not (foreign and _unsupported_global(exc)):
+                raise
+            obj, names = _load_with_placeholders(path)
+            logger.warning("%s: replaced %d foreign object type(s) by inert placeholders (their code did not "
+                           "run; only the tensors are used): %s", path, len(names), ", ".join(names))
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()
         reason = next((ln for ln in first if "Unsupported" in ln or "global" in ln.lower()),
@@ -85,18 +149,69 @@ def load_torch_checkpoint(path: PathLike) -> dict[str, Any]:
         reason = reason.split(" Please use")[0].strip().rstrip(".")
         raise CheckpointError(
             f"refusing to unpickle {path}: it needs code execution beyond plain tensors and containers "
-            f"({reason.strip()}). skelzoo loads pickles with torch.load(weights_only=True) only. If you "
+            f"({reason.strip()[:200]}). skelzoo loads pickles with torch.load(weights_only=True) only. If you "
             "trust the file, convert it yourself to a plain state dict and save it with "
             "skelzoo.hub.save_safetensors (or torch.save(model.state_dict(), ...))."
         ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError, struct.error) as exc:
-        raise CheckpointError(f"{path} is not a readable torch checkpoint: {exc}") from exc
+    except (RuntimeError, EOFError, OSError, ValueError, struct.error, MemoryError, RecursionError) as exc:
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"{path} is not a readable torch checkpoint: {msg[:200]}") from exc
     if not isinstance(obj, Mapping):
         raise CheckpointError(
             f"{path} holds a {type(obj).__name__}, expected a dictionary (a state dict or a container "
             "such as {'state_dict': ...})"
         )
     return dict(obj)
+
+
+def check_zip_integrity(path: PathLike) -> None:
+    """For a zip-format torch checkpoint, check every member's CRC (a corrupt body of the right length
+    otherwise loads partly or fails deep inside torch). Legacy (non-zip) pickles are left to the loader.
+
+    Raises:
+        CheckpointError: the archive is damaged.
+    """
+    import zipfile
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise CheckpointError(f"{path} is a damaged zip archive (truncated or corrupt: {exc})") from None
+    if bad is not None:
+        raise CheckpointError(f"{path} is corrupt: archive member {bad!r} fails its CRC check")
+
+
+# ---------------------------------------------------------------------------------------- weight values
+def check_weights(state: Mapping[str, Any], reference: Mapping[str, Any], what: str) -> None:
+    """Refuse weights whose dtype kind or values cannot be what ``reference`` (a model's state dict) holds.
+
+    A floating parameter must come from a floating tensor (a tensor relabelled ``F32 -> I32`` or cast to
+    an integer type would otherwise be converted silently to garbage), an integer buffer from an integer
+    tensor, and floating weights must be finite (NaN/inf weights give NaN outputs).
+
+    Raises:
+        CheckpointError: naming ``what``, the key, and what was expected.
+    """
+    import torch
+
+    for key, ref in reference.items():
+        t = state.get(key)
+        if not isinstance(t, torch.Tensor) or not isinstance(ref, torch.Tensor):
+            continue
+        if ref.is_floating_point() != t.is_floating_point() or ref.is_complex() != t.is_complex():
+            raise CheckpointError(
+                f"weights of {what}: {key!r} has dtype {str(t.dtype).replace('torch.', '')}, expected a "
+                f"{'floating' if ref.is_floating_point() else str(ref.dtype).replace('torch.', '')} tensor; "
+                "the file is corrupt or was cast to another type"
+            )
+        if t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"weights of {what}: {key!r} contains NaN or inf values; the checkpoint is "
+                                  "broken (diverged training or a corrupt file)")
 
 
 # ------------------------------------------------------------------------------------------ safetensors
@@ -153,8 +268,10 @@ def validate_safetensors(path: PathLike) -> dict[str, Any]:
         raise _fail(path, "file changed while reading the header")
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise _fail(path, "header JSON is nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _fail(path, f"header is not valid UTF-8 JSON ({exc})") from None
+        raise _fail(path, f"header is not valid UTF-8 JSON ({str(exc)[:200]})") from None
     if not isinstance(header, dict):
         raise _fail(path, "header is not a JSON object")
 
@@ -293,6 +410,8 @@ def save_safetensors(state_dict: Mapping[str, torch.Tensor], path: PathLike,
         save_file(tensors, tmp, metadata=dict(metadata) if metadata is not None else None)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        from skelzoo.hub.cache import default_file_mode
+        os.chmod(tmp, default_file_mode())  # mkstemp creates 0600; give what open() would (umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike
+from skelzoo.io._parse import PathLike, preloaded
 from skelzoo.io.babel import (BabelAnnotation, BabelSegment, babel_frame_labels, load_babel_categories,
                               read_babel)
 from skelzoo.io.bvh import read_bvh
@@ -59,15 +59,17 @@ def read_skeleton(path: PathLike, *, format: str | None = None, layout: str | No
         ValueError: unknown ``format`` or no conversion to ``layout``.
     """
     path = Path(path)
-    fmt = format or detect_format(path)
-    if fmt in _NOT_SKELETON:
-        raise FormatError(f"this is a {fmt} annotation file, not a skeleton; use {_NOT_SKELETON[fmt]}()", path=path)
-    if fmt not in _READERS:
-        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(_READERS)}")
-    if fmt == "numpy":
-        seq = read_numpy(path, layout=layout)
-    else:
-        seq = _READERS[fmt](path)
+    if format is not None and format not in _READERS and format not in _NOT_SKELETON:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(_READERS)}")
+    with preloaded(path):  # a pipe is read once: detection and the reader see the same bytes
+        fmt = format or detect_format(path)
+        if fmt in _NOT_SKELETON:
+            raise FormatError(f"this is a {fmt} annotation file, not a skeleton; use {_NOT_SKELETON[fmt]}()",
+                              path=path)
+        if fmt == "numpy":
+            seq = read_numpy(path, layout=layout)
+        else:
+            seq = _READERS[fmt](path)
     if layout is not None and seq.layout != layout:
         seq = convert_layout(seq, layout)
     return seq

@@ -74,6 +74,8 @@ def _segments(ann: Any, where: str, path: Path, dur: float, timed: bool) -> tupl
         if timed:
             start = _num(lab.get("start_t"), f"{where} label {i} start_t", path)
             end = _num(lab.get("end_t"), f"{where} label {i} end_t", path)
+            if end < start:
+                raise FormatError(f"{where} label {i}: end_t {end:g} is before start_t {start:g}", path=path)
         else:
             start, end = 0.0, dur
         out.append(BabelSegment(start, end, tuple(cats), str(lab.get("raw_label") or ""),
@@ -155,18 +157,19 @@ def babel_frame_labels(ann: BabelAnnotation, classes: ClassSpec, *, fps: float =
     segs = ann.frame_segments if ann.frame_segments is not None else ann.seq_segments
     multi = np.zeros((t, k), dtype=bool)
     if segs and t and k:
+        # frame n is inside a segment when start <= n / fps < end: one slice per segment, O(T x K) memory
         times = np.arange(t) / fps
-        start = np.array([s.start for s in segs])
-        end = np.array([s.end for s in segs])
-        if ann.frame_segments is None:
-            start, end = np.zeros(len(segs)), np.full(len(segs), np.inf)
-        inside = (times[None, :] >= start[:, None]) & (times[None, :] < end[:, None])  # (S, T)
-        onehot = np.zeros((len(segs), k))
-        for i, seg in enumerate(segs):
-            for c in seg.categories:
-                if c in cmap:
-                    onehot[i, cmap[c]] = 1.0
-        multi = (inside.T.astype(np.float64) @ onehot) > 0
+        for seg in segs:
+            cols = [cmap[c] for c in seg.categories if c in cmap]
+            if not cols:
+                continue
+            if ann.frame_segments is None:
+                lo, hi = 0, t
+            else:
+                lo = int(np.searchsorted(times, seg.start, side="left"))
+                hi = int(np.searchsorted(times, seg.end, side="left"))
+            if hi > lo:
+                multi[lo:hi, cols] = True
     labels = np.where(multi.any(axis=1), np.argmax(multi, axis=1) if k else 0,
                       -1 if background is None else background).astype(np.int64)
     return multi, labels

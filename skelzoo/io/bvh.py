@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, parse_int, parse_rows, read_text, to_floats
+from skelzoo.io._parse import (PathLike, check_fps, check_output_size, make_sequence, parse_int, parse_rows,
+                              read_text, to_floats)
 from skelzoo.io.sequence import SkeletonSequence
 from skelzoo.layouts import Layout, get_layout, list_layouts, register_layout
 
@@ -208,7 +209,9 @@ def _forward_kinematics(joints: list[_Joint], motion: np.ndarray) -> np.ndarray:
     """World positions ``(T, J, 3)`` of every joint from channel values ``(T, total_channels)``."""
     t = motion.shape[0]
     pos = np.zeros((t, len(joints), 3))
-    rot = np.zeros((t, len(joints), 3, 3))
+    # global rotations; a joint without rotation channels shares its parent's array (no copy), so
+    # channel-less joints cost only their positions
+    rot: list[np.ndarray] = []
     col = 0
     for j, jt in enumerate(joints):
         trans = np.broadcast_to(jt.offset, (t, 3)).copy()
@@ -222,14 +225,13 @@ def _forward_kinematics(joints: list[_Joint], motion: np.ndarray) -> np.ndarray:
                 else:
                     r = _axis_rot(ch[0], vals)
                     local = r if local is None else local @ r
-        if local is None:
-            local = np.broadcast_to(np.eye(3), (t, 3, 3))
         if jt.parent < 0:
-            pos[:, j], rot[:, j] = trans, local
+            pos[:, j] = trans
+            rot.append(local if local is not None else np.broadcast_to(np.eye(3), (t, 3, 3)))
         else:
-            prot = rot[:, jt.parent]
+            prot = rot[jt.parent]
             pos[:, j] = pos[:, jt.parent] + np.einsum("tij,tj->ti", prot, trans)
-            rot[:, j] = prot @ local
+            rot.append(prot if local is None else prot @ local)
     return pos
 
 
@@ -272,6 +274,11 @@ def read_bvh(path: PathLike, *, scale: float | None = None, fps: float | None = 
     dt = float(to_floats([s_t.split(":", 1)[1].strip()], path=path, line=i_t + 1, what="frame time")[0])
     if dt <= 0:
         raise FormatError("frame time must be positive", path=path, line=i_t + 1)
+    if fps is None:
+        check_fps(1.0 / dt if dt > 1e-12 else float("inf"), path=path, line=i_t + 1,
+                  what=f"the frame rate of 'Frame Time: {dt:g}'")
+    else:
+        fps = check_fps(fps, path=path, what="fps")
     frames = rest[2:]
     if len(frames) < nfr:
         raise FormatError(f"file has {len(frames)} frame lines but 'Frames: {nfr}' (truncated?)",
@@ -279,6 +286,10 @@ def read_bvh(path: PathLike, *, scale: float | None = None, fps: float | None = 
     if len(frames) > nfr:
         log.warning("%s: %d frame lines after the %d announced ones ignored", path, len(frames) - nfr, nfr)
         frames = frames[:nfr]
+    # FK keeps (T, J, 3) float64 positions and per rotated joint (T, 3, 3): bounded against the file size
+    n_rot = sum(1 for j in joints if any(c.endswith("rotation") for c in j.channels))
+    check_output_size(nfr * (len(joints) * 3 * (8 + 4) + n_rot * 9 * 8), path=path,
+                      what=f"{nfr} frames x {len(joints)} joints")
     motion = parse_rows([s for _, s in frames], ncols, path=path,
                         first_line=np.array([i + 1 for i, _ in frames], dtype=np.int64), what="channel values")
     pos = _forward_kinematics(joints, motion)
@@ -299,7 +310,9 @@ def read_bvh(path: PathLike, *, scale: float | None = None, fps: float | None = 
         fps = 1.0 / dt
         if abs(fps - round(fps)) < 1e-3 * fps:
             fps = float(round(fps))
-    data = (pos * scale)[:, None].astype(np.float32)
+    pos *= scale
+    data = pos.astype(np.float32)[:, None]
+    del pos
     if not np.isfinite(data).all():
         raise FormatError("forward kinematics produced non-finite positions (values too large)", path=path)
     meta = {
@@ -308,4 +321,4 @@ def read_bvh(path: PathLike, *, scale: float | None = None, fps: float | None = 
         "channels": [[] if j.channels == ["END"] else list(j.channels) for j in joints],
         "frame_time": dt, "unit_scale": float(scale),
     }
-    return SkeletonSequence(data, layout, fps, meta)
+    return make_sequence(path, data, layout, fps, meta)

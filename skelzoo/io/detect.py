@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike
+from skelzoo.io._parse import PathLike, read_bytes, read_head
 
 __all__ = ["detect_format", "find_recordings", "FORMATS", "RECORDING_SUFFIXES"]
 
@@ -60,8 +60,8 @@ def find_recordings(items: Iterable[PathLike]) -> list[Path]:
 
 def _json_kind(path: Path) -> str:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-    except (ValueError, RecursionError, OSError):
+        doc = json.loads(read_bytes(path).decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError, OSError, FormatError):
         return "keypoints_json"  # let that reader report the JSON error
     if isinstance(doc, dict) and doc and "frames" not in doc:
         first = next(iter(doc.values()))
@@ -106,11 +106,7 @@ def detect_format(path: PathLike) -> str:
         return _BY_EXT[ext]
     if ext == ".json":
         return _json_kind(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_PEEK)
-    except OSError as e:
-        raise FormatError(f"cannot read file: {e.strerror or e}", path=path) from None
+    head = read_head(path, _PEEK)
     if not head.strip():
         raise FormatError("file is empty", path=path)
     if head.startswith(b"\x93NUMPY") or head.startswith(b"PK"):

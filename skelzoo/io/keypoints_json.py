@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, read_text
+from skelzoo.io._parse import PathLike, check_fps, check_output_size, make_sequence, read_text
 from skelzoo.io.sequence import SkeletonSequence
 
 __all__ = ["read_keypoints_json", "write_keypoints_json"]
 
 _V = 17
 _MAX_PERSONS = 1000
+_MAX_COORD = 1e9  # pixels
 
 
 def _persons(frame: Any, f: int, path: Path) -> list[Any]:
@@ -63,6 +64,11 @@ def _keypoints(person: Any, f: int, path: Path) -> np.ndarray:
                           f"{arr.shape}", path=path)
     if not np.isfinite(arr).all():
         raise FormatError(f"frame {f}: non-finite keypoint value", path=path)
+    if (np.abs(arr[:, :2]) > _MAX_COORD).any():
+        raise FormatError(f"frame {f}: keypoint coordinate out of range (|x| > {_MAX_COORD:g} pixels)", path=path)
+    if ((arr[:, 2] < 0) | (arr[:, 2] > 1)).any():
+        bad = float(arr[:, 2][(arr[:, 2] < 0) | (arr[:, 2] > 1)][0])
+        raise FormatError(f"frame {f}: keypoint score {bad:g} is outside [0, 1]", path=path)
     return arr
 
 
@@ -87,26 +93,33 @@ def read_keypoints_json(path: PathLike, *, fps: float | None = None) -> Skeleton
         if "fps" in doc:
             if not isinstance(doc["fps"], (int, float)) or isinstance(doc["fps"], bool) or not doc["fps"] > 0:
                 raise FormatError("'fps' must be a positive number", path=path)
-            rate = float(doc["fps"])
+            rate = check_fps(doc["fps"], path=path, what="'fps'")
         doc = doc["frames"]
     if not isinstance(doc, list) or not doc:
         raise FormatError("expected a non-empty list of frames", path=path)
+    if fps is not None:
+        fps = check_fps(fps, path=path, what="fps")
     frames = [_persons(fr, f, path) for f, fr in enumerate(doc)]
     tracked = all(isinstance(p, dict) and "track_id" in p for fr in frames for p in fr) and any(frames)
     slots: dict[Any, int] = {}
     entries: list[tuple[int, int, np.ndarray]] = []
     for f, fr in enumerate(frames):
+        seen: set[Any] = set()
         for k, person in enumerate(fr):
             kp = _keypoints(person, f, path)
             if tracked:
                 tid = person["track_id"]
-                if not isinstance(tid, (int, str)):
+                if not isinstance(tid, (int, str)) or isinstance(tid, bool):
                     raise FormatError(f"frame {f}: track_id must be an int or string", path=path)
+                if tid in seen:
+                    raise FormatError(f"frame {f}: track_id {str(tid)[:40]!r} occurs twice in one frame", path=path)
+                seen.add(tid)
                 k = slots.setdefault(tid, len(slots))
             entries.append((f, k, kp))
     m = max(1, max((k + 1 for _, k, _ in entries), default=1))
     if m > _MAX_PERSONS:
         raise FormatError(f"{m} tracks is implausible", path=path)
+    check_output_size(len(frames) * m * _V * 3 * 4 * 2.0, path=path, what=f"{len(frames)} frames x {m} persons")
     out = np.zeros((len(frames), m, _V, 3), dtype=np.float32)
     if entries:
         fi = np.array([e[0] for e in entries])
@@ -115,7 +128,7 @@ def read_keypoints_json(path: PathLike, *, fps: float | None = None) -> Skeleton
     meta: dict[str, Any] = {"source": str(path), "format": "keypoints_json"}
     if tracked:
         meta["track_ids"] = list(slots)
-    return SkeletonSequence(out[..., :2], "coco17", fps or rate, meta, confidence=out[..., 2])
+    return make_sequence(path, out[..., :2], "coco17", fps or rate, meta, confidence=out[..., 2])
 
 
 def write_keypoints_json(seq: SkeletonSequence, path: PathLike) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, parse_rows, read_text
+from skelzoo.io._parse import PathLike, check_fps, make_sequence, parse_rows, read_text
 from skelzoo.io.sequence import SkeletonSequence
 
 __all__ = ["read_kinect_csv", "write_kinect_csv"]
@@ -39,6 +39,8 @@ def read_kinect_csv(path: PathLike, *, fps: float | None = None) -> SkeletonSequ
     lines = [raw[i].strip() for i in keep]
     lines = [s[:-1] if s.endswith(",") else s for s in lines]
     numbers = np.asarray(keep, dtype=np.int64) + 1
+    if not lines:
+        raise FormatError("file has no frames", path=path)
     rows = parse_rows(lines, _FIELDS, path=path, first_line=numbers, sep=",", what="comma-separated fields")
     t = len(rows)
     joints = rows[:, 1:].reshape(t, 1, 25, 4)
@@ -52,13 +54,18 @@ def read_kinect_csv(path: PathLike, *, fps: float | None = None) -> SkeletonSequ
         diffs = np.diff(stamps)
         fps = 30.0
         if len(diffs) and (diffs > 0).all():
-            fps = round(1.0 / float(np.median(diffs)), 2)
+            median = float(np.median(diffs))
+            fps = check_fps(1.0 / median, path=path, line=int(numbers[0]),
+                            what=f"the frame rate implied by the timestamps (median step {median:.6g} s)")
+            fps = round(fps, 2)
         elif len(diffs):
             log.warning("%s: timestamps not increasing; assuming 30 fps", path)
+    else:
+        fps = check_fps(fps, path=path, what="fps")
     meta = {"source": str(path), "format": "kinect_csv", "timestamps": stamps,
             "tracking_state": state.astype(np.int8)}
-    return SkeletonSequence(joints[..., :3].astype(np.float32), "ntu25", fps, meta,
-                            confidence=(state / 2.0).astype(np.float32))
+    return make_sequence(path, joints[..., :3].astype(np.float32), "ntu25", fps, meta,
+                         confidence=(state / 2.0).astype(np.float32))
 
 
 def write_kinect_csv(seq: SkeletonSequence, path: PathLike) -> None:

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, parse_int, parse_rows, read_text
+from skelzoo.io._parse import PathLike, check_output_size, make_sequence, parse_int, parse_rows, read_text
 from skelzoo.io.sequence import SkeletonSequence
 
 __all__ = ["read_ntu_skeleton", "write_ntu_skeleton"]
@@ -122,6 +122,11 @@ def read_ntu_skeleton(path: PathLike, *, max_bodies: int | None = 2,
                           what="body values")
         joints = parse_rows([lines[k] for k in joint_ln], 12, path=path, first_line=joint_ln + 1,
                             what="joint values").reshape(nb, NUM_JOINTS, 12)
+        bad_state = ~np.isin(joints[..., 11], (0.0, 1.0, 2.0))
+        if bad_state.any():
+            b, j = (int(x[0]) for x in np.nonzero(bad_state))
+            raise FormatError(f"joint tracking state must be 0, 1 or 2, found {joints[b, j, 11]:g}",
+                              path=path, line=int(joint_ln[b * NUM_JOINTS + j]) + 1)
     else:
         ids, info, joints = [], np.zeros((0, 9)), np.zeros((0, NUM_JOINTS, 12))
     frame_of = np.array([b[0] for b in bodies], dtype=np.int64)
@@ -157,14 +162,16 @@ def read_ntu_skeleton(path: PathLike, *, max_bodies: int | None = 2,
         if (dup & (slot >= 0)).any():
             log.warning("%s: a body id occurs twice in one frame; keeping the first", path)
     use = (slot >= 0) & ~dup
-    full = np.zeros((frames, m, NUM_JOINTS, 12), dtype=np.float64)
+    # the result (xyz, pixel positions, orientations, states, confidences) is ~2 x (T, M, 25, 12) float32
+    check_output_size(2.0 * frames * m * NUM_JOINTS * 12 * 4, path=path, what=f"{frames} frames x {m} bodies")
+    full = np.zeros((frames, m, NUM_JOINTS, 12), dtype=np.float32)
     full[frame_of[use], slot[use]] = joints[use]
     body_info = np.zeros((frames, m, 9), dtype=np.float32)
     body_info[frame_of[use], slot[use]] = info[use]
     dropped = [u for u in distinct if u not in body_ids]
     if dropped:
         log.info("%s: kept %d of %d bodies (dropped ids %s)", path, m, len(distinct), dropped)
-    state = np.clip(np.rint(full[..., 11]), 0, 2).astype(np.int8)
+    state = full[..., 11].astype(np.int8)  # 0, 1 or 2 (checked above)
     meta = {
         "source": str(path), "format": "ntu",
         "depth_xy": full[..., 3:5].astype(np.float32), "color_xy": full[..., 5:7].astype(np.float32),
@@ -172,8 +179,7 @@ def read_ntu_skeleton(path: PathLike, *, max_bodies: int | None = 2,
         "body_ids": body_ids, "bodies_per_frame": np.asarray(per_frame, dtype=np.int64),
         "all_body_ids": distinct, "body_energy": energy,
     }
-    return SkeletonSequence(full[..., :3].astype(np.float32), "ntu25", 30.0, meta,
-                            confidence=state.astype(np.float32) / 2.0)
+    return make_sequence(path, full[..., :3], "ntu25", 30.0, meta, confidence=state.astype(np.float32) / 2.0)
 
 
 def write_ntu_skeleton(seq: SkeletonSequence, path: PathLike) -> None:

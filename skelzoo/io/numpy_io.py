@@ -28,7 +28,7 @@ import numpy as np
 
 import skelzoo.io.mapping  # noqa: F401  (registers smplh73 and the BVH rig layouts)
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike
+from skelzoo.io._parse import PathLike, check_fps, make_sequence, read_bytes
 from skelzoo.io.sequence import SkeletonSequence
 from skelzoo.layouts import get_layout, list_layouts
 
@@ -62,10 +62,7 @@ def _check_npy_header(fp: Any, available: int, where: Path, name: str) -> None:
 
 def _load(path: Path) -> dict[str, np.ndarray]:
     """Load all arrays of an .npy/.npz after checking their headers."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise FormatError(f"cannot read file: {e.strerror or e}", path=path) from None
+    raw = read_bytes(path)
     if not raw:
         raise FormatError("file is empty", path=path)
     try:
@@ -133,7 +130,10 @@ def read_numpy(path: PathLike, *, layout: str | None = None, fps: float | None =
         if "data" in arrays:
             lay = (str(arrays["layout"]) if "layout" in arrays else None) or layout  # stored layout wins
             if "meta_json" in arrays:
-                meta.update(json.loads(str(arrays["meta_json"])))
+                extra = json.loads(str(arrays["meta_json"]))
+                if not isinstance(extra, dict):
+                    raise FormatError("'meta_json' must hold a JSON object", path=path)
+                meta.update(extra)
                 meta["source"], meta["format"] = str(path), "numpy"
             meta.update({k[6:]: v for k, v in arrays.items() if k.startswith("meta__")})
             data = np.asarray(arrays["data"])
@@ -143,20 +143,28 @@ def read_numpy(path: PathLike, *, layout: str | None = None, fps: float | None =
             if lay is None:
                 raise FormatError("no layout stored or given", path=path)
             rate = fps or (float(arrays["fps"]) if "fps" in arrays else 30.0)
-            return SkeletonSequence(data, lay, rate, meta, arrays.get("confidence"))
+            rate = check_fps(rate, path=path, what="stored 'fps'" if not fps and "fps" in arrays else "fps")
+            conf = arrays.get("confidence")
+            if conf is not None and np.issubdtype(np.asarray(conf).dtype, np.number):
+                c = np.asarray(conf, dtype=np.float64)
+                if c.size and not (np.isfinite(c).all() and c.min() >= 0 and c.max() <= 1):
+                    raise FormatError("'confidence' must hold values in [0, 1]", path=path)
+            return make_sequence(path, data, lay, rate, meta, conf)
         if "joint_pos" in arrays:
             data, lay = _as_tmvc(np.asarray(arrays["joint_pos"]), path, "smplh73")
             rate_arr = arrays.get("fps", arrays.get("mocap_framerate"))
-            rate = fps or (float(rate_arr) if rate_arr is not None else 30.0)
-            return SkeletonSequence(data, lay, rate, meta)
+            rate = check_fps(fps or (float(rate_arr) if rate_arr is not None else 30.0), path=path)
+            return make_sequence(path, data, lay, rate, meta)
         if len(arrays) != 1:
             raise FormatError(f"cannot tell which array holds the skeleton among {sorted(arrays)}", path=path)
         data, lay = _as_tmvc(next(iter(arrays.values())), path, layout)
-        return SkeletonSequence(data, lay, fps or 30.0, meta)
+        return make_sequence(path, data, lay, check_fps(fps or 30.0, path=path), meta)
     except FormatError:
         raise
-    except (ValueError, TypeError, KeyError) as e:
-        raise FormatError(f"invalid skeleton arrays: {e}", path=path) from None
+    except RecursionError:
+        raise FormatError("invalid skeleton arrays: 'meta_json' is nested too deeply", path=path) from None
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
+        raise FormatError(f"invalid skeleton arrays: {e}"[:300], path=path) from None
 
 
 def write_npz(seq: SkeletonSequence, path: PathLike) -> None:

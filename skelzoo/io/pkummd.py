@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, parse_rows, read_text
+from skelzoo.io._parse import PathLike, check_fps, make_sequence, parse_rows, read_text
 from skelzoo.io.sequence import SkeletonSequence
 
 __all__ = ["read_pkummd", "read_pkummd_labels", "pkummd_frame_labels", "PKUMMD_COLUMNS"]
@@ -36,13 +36,14 @@ def read_pkummd(path: PathLike, *, fps: float = 30.0) -> SkeletonSequence:
         FormatError: a line without exactly 150 numbers, non-finite values, empty file.
     """
     path = Path(path)
+    fps = check_fps(fps, path=path, what="fps")
     lines, numbers = _content_lines(read_text(path))
     if not lines:
         raise FormatError("file has no frames", path=path)
     rows = parse_rows(lines, PKUMMD_COLUMNS, path=path, first_line=numbers, what="values (2 x 25 x xyz)")
     data = rows.reshape(len(lines), 2, 25, 3).astype(np.float32)
     meta = {"source": str(path), "format": "pkummd", "second_person": (data[:, 1] != 0).any(axis=(1, 2))}
-    return SkeletonSequence(data, "ntu25", fps, meta)
+    return make_sequence(path, data, "ntu25", fps, meta)
 
 
 def read_pkummd_labels(path: PathLike) -> np.ndarray:

@@ -259,6 +259,18 @@ def localize_sequence(model: nn.Module, seq: Any, *, name: str = "", method: str
                               problems=p.problems)
 
 
+def _frame_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model.frame_features(x)``, chunked like ``predict_logits`` above its threshold (bounded memory on
+    long recordings; chunked inference equals whole-sequence inference)."""
+    from .localizer import CHUNK_THRESHOLD, DEFAULT_CHUNK
+
+    if x.shape[2] > CHUNK_THRESHOLD and hasattr(model, "features_from_taps"):
+        from .chunked import chunked_forward
+
+        return chunked_forward(model, x, chunk=DEFAULT_CHUNK, features=True)
+    return model.frame_features(x, check=False)  # the input was prepared (and checked) by the caller
+
+
 @torch.inference_mode()
 def extract_features(model: nn.Module, seq: Any, *, model_fps: ModelRate = "auto", fps: float | None = None,
                      check: bool = True) -> np.ndarray:
@@ -275,7 +287,7 @@ def extract_features(model: nn.Module, seq: Any, *, model_fps: ModelRate = "auto
 
     x, rate = prepare(seq, model, fps=fps, model_fps=model_fps, check=check)
     if hasattr(model, "frame_features"):
-        feats = model.frame_features(x, check=False)[0].cpu().numpy()
+        feats = _frame_features(model, x)[0].cpu().numpy()
     else:
         fmap = model.forward_features(x).mean(dim=3)  # (1, D, T', M)
         present = x.abs().sum(dim=(0, 1, 2, 3)) > 0  # (M,)

@@ -332,8 +332,32 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load a training checkpoint with ``torch.load(weights_only=True)``."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """Load a training checkpoint with ``torch.load(weights_only=True)``.
+
+    Raises:
+        CheckpointError: the file is truncated, not a torch checkpoint, not a dictionary, or needs code
+            execution to unpickle (refused; nothing of it ran).
+    """
+    import pickle
+    import struct
+
+    from ..errors import CheckpointError
+
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0].split(" Please")[0].strip()
+        raise CheckpointError(f"refusing to resume from {path}: it holds objects that need code execution to "
+                              f"unpickle ({first[:200]}); skelzoo loads checkpoints with weights_only=True "
+                              "only. Resume from a last.pt written by skelzoo.") from None
+    except (RuntimeError, EOFError, OSError, ValueError, struct.error, MemoryError) as exc:
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"cannot resume from {path}: not a readable training checkpoint "
+                              f"(truncated or corrupt: {msg[:200]})") from None
+    if not isinstance(ck, dict):
+        raise CheckpointError(f"cannot resume from {path}: it holds a {type(ck).__name__}, not a training "
+                              "checkpoint dictionary")
+    return ck
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -497,21 +521,44 @@ class Trainer:
         if not path.is_file():
             return False
         ck = load_checkpoint(path, map_location="cpu")
-        self.model.load_state_dict(ck["model"])
-        self.optimizer.load_state_dict(ck["optimizer"])
-        self.scheduler.load_state_dict(ck["scheduler"])
-        if ck.get("scaler"):
-            self.scaler.load_state_dict(ck["scaler"])
-        set_rng_state(ck["rng"])
-        self.generator.set_state(ck["generator"])
-        self.start_epoch = int(ck["epoch"])
-        self.global_step = int(ck["global_step"])
-        best = float(ck["best"])
+        from ..errors import CheckpointError
+        try:
+            self.model.load_state_dict(ck["model"])
+            self.optimizer.load_state_dict(ck["optimizer"])
+            self.scheduler.load_state_dict(ck["scheduler"])
+            if ck.get("scaler"):
+                self.scaler.load_state_dict(ck["scaler"])
+            set_rng_state(ck["rng"])
+            self.generator.set_state(ck["generator"])
+            self.start_epoch = int(ck["epoch"])
+            self.global_step = int(ck["global_step"])
+            best = float(ck["best"])
+            self.history = json.loads(ck["history"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, RecursionError) as exc:
+            msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CheckpointError(f"cannot resume from {path}: it is not a checkpoint of this training run "
+                                  f"({type(exc).__name__}: {msg[:200]})") from None
         self.best = None if math.isnan(best) else best
-        self.history = json.loads(ck["history"])
         if self.is_main:
+            self._truncate_log()
             log.info("resumed from %s at epoch %d", path, self.start_epoch)
         return True
+
+    def _truncate_log(self) -> None:
+        """Drop ``log.jsonl`` records written after the checkpoint (the epochs that will be replayed), so a
+        resumed run's log has each step and epoch once."""
+        path = self.output_dir / "log.jsonl"
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                epoch = json.loads(line).get("epoch")
+            except (ValueError, AttributeError, RecursionError):
+                continue  # a line cut by the kill
+            if isinstance(epoch, int) and epoch <= self.start_epoch:
+                kept.append(line)
+        _atomic_write_text(path, "".join(k + "\n" for k in kept))
 
     def _write_outputs(self, record: dict[str, Any], improved: bool) -> None:
         self.output_dir.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,9 @@ def load_model(name: str, pretrained: bool | str = False, *, num_classes: int | 
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"model name must be a non-empty string, got {name!r}")
+    if num_classes is not None:
+        from ._config import check_num_classes
+        check_num_classes(num_classes, "num_classes")
     if name.startswith("hf-hub:"):
         from ..hub.hf import hf_model_dir, parse_hf_name
         repo_id, revision = parse_hf_name(name)
@@ -96,8 +99,9 @@ def _converted_url_weights(arch: str, w: WeightCfg) -> dict[str, torch.Tensor]:
 
     assert w.url is not None and w.convert_source is not None
 
-    def produce() -> dict[str, torch.Tensor]:
-        original = download_url(w.url, sha256=w.sha256, hash_prefix=w.hash_prefix)
+    def convert(original: Path) -> dict[str, torch.Tensor]:
+        from ..hub.safe_load import check_zip_integrity
+        check_zip_integrity(original)
         conv = get_converter(arch, w.convert_source)
         sd = unwrap_checkpoint(original)
         inferred = conv.model_args(sd)
@@ -109,6 +113,20 @@ def _converted_url_weights(arch: str, w: WeightCfg) -> dict[str, torch.Tensor]:
         model = build_model(arch, **w.model_args)
         return to_skelzoo_state_dict(sd, conv, model)
 
+    converted: dict[str, dict[str, torch.Tensor]] = {}
+
+    def validate(tmp: Path) -> None:  # the whole conversion runs before the download enters the cache
+        converted["sd"] = convert(tmp)
+
+    def produce() -> dict[str, torch.Tensor]:
+        original = download_url(w.url, sha256=w.sha256, hash_prefix=w.hash_prefix, validate=validate)
+        if "sd" in converted:
+            return converted["sd"]
+        try:
+            return convert(original)
+        except CheckpointError as e:
+            raise CheckpointError(f"{e} (cached file {original}: delete it to download it again)") from None
+
     path = cached_conversion(f"{arch}.{w.tag}", produce, source_url=w.url)
     return _read_safetensors(path)
 
@@ -118,19 +136,22 @@ def _load_dir(directory: Path, num_classes: int | None, kwargs: dict[str, Any]) 
     if not cfg_path.is_file() or not weights_path.is_file():
         raise WeightsError(f"{directory} must hold {CONFIG_NAME} and {WEIGHTS_NAME} (as written by "
                            f"skelzoo.save_pretrained)")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-        arch = cfg["architecture"]
-        args = dict(cfg.get("model_args", {}))
-    except (ValueError, KeyError) as e:
-        raise WeightsError(f"{cfg_path} is not a skelzoo config.json: {e}") from None
+    from ._config import read_config
+    cfg = read_config(cfg_path)
+    arch = cfg["architecture"]
+    args = dict(cfg["model_args"])
     args.update(kwargs)
-    model = build_model(arch, **args)
+    get_entry(arch)  # an unknown architecture raises with close matches
+    try:
+        model = build_model(arch, **args)
+    except (TypeError, ValueError, RuntimeError, MemoryError, OverflowError) as e:
+        msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise WeightsError(f"{cfg_path}: cannot build {arch!r} from its model_args ({type(e).__name__}: {msg})") from None
     model.skelzoo_config["tag"] = cfg.get("tag")
     if cfg.get("fps"):
         model.skelzoo_config["fps"] = float(cfg["fps"])
     model.class_names = tuple(cfg.get("class_names") or ())
-    model.preprocess = cfg.get("preprocess", "")
+    model.preprocess = cfg["preprocess"]
     _load_state(model, _read_safetensors(weights_path), num_classes, str(directory))
     return model
 
@@ -150,6 +171,8 @@ def _verify_sha256(path: Path, expected: str | None, what: str) -> None:
 
 
 def _load_state(model: nn.Module, state: dict[str, torch.Tensor], num_classes: int | None, what: str) -> None:
+    from ..hub.safe_load import check_weights
+    check_weights(state, model.state_dict(), what)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
