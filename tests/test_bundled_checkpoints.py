@@ -42,11 +42,12 @@ def test_own_encoders_load_offline_with_their_metadata(name, monkeypatch):
     monkeypatch.setenv("SKELZOO_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     info = skelzoo.model_info(name)
-    assert info["license"] == "CC-BY-NC-4.0" and info["preprocess"] == "ntu" and info["fps"] == 30.0
+    pre = "ntu_bodysize" if name == "stgcn_ssl.snipclr_bandai" else "ntu"  # second recipe: body size normalised
+    assert info["license"] == "CC-BY-NC-4.0" and info["preprocess"] == pre and info["fps"] == 30.0
     assert info["location"].startswith("bundled:") and len(info["sha256"]) == 64
     assert info["metrics"], "measured metrics from docs/results.md"
     model = skelzoo.load_model(name, pretrained=True)
-    assert model.preprocess == "ntu" and model.skelzoo_config["tag"] == name.split(".")[1]
+    assert model.preprocess == pre and model.skelzoo_config["tag"] == name.split(".")[1]
     with torch.no_grad():
         feats = model.forward_features(torch.zeros(1, 3, 32, 25, 1))
     assert torch.isfinite(feats).all()
