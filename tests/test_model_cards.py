@@ -38,7 +38,7 @@ def _check_card(text: str, spec: CardSpec) -> dict:
         assert _model_index_metrics(meta) == {k: float(v) for k, v in w.metrics.items()}
         assert meta["model-index"][0]["name"] == spec.name
         ds = meta["model-index"][0]["results"][0]["dataset"]
-        assert ds["name"] == w.dataset and ds["type"] in meta["datasets"]
+        assert ds["name"] == (w.eval_dataset or w.dataset) and ds["type"] in meta["datasets"]
     else:
         assert "model-index" not in meta
     body = split_front_matter(text)[1]
