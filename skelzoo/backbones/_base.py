@@ -20,7 +20,24 @@ from ..blocks.context import ContextUnit
 from ..blocks.fast import fast_paths_enabled, to_nchw, to_nhwc
 from ..layouts import get_layout
 
-__all__ = ["Backbone", "StageInfo", "check_skeleton_input"]
+__all__ = ["Backbone", "StageInfo", "check_skeleton_input", "WeightsInputMixin"]
+
+
+class WeightsInputMixin:
+    """``input_spec`` / ``pretrained_cfg`` of a model's weights, shared by backbones and localizers."""
+
+    @property
+    def input_spec(self) -> Any:
+        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
+        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
+        from ..localization.input_spec import get_input_spec
+        return get_input_spec(self)
+
+    @property
+    def pretrained_cfg(self) -> dict:
+        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
+        from ..localization.input_spec import pretrained_cfg
+        return pretrained_cfg(self)
 
 
 class StageInfo(dict):
@@ -54,7 +71,7 @@ def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, 
         raise ValueError(f"{what} input holds {bad} NaN/inf values; fill or mask missing joints first")
 
 
-class Backbone(nn.Module):
+class Backbone(WeightsInputMixin, nn.Module):
     """Base class of skeleton backbones. Input ``(N, C, T, V, M)``.
 
     Attributes set by subclasses: ``in_channels``, ``num_joints``, ``num_person``, ``layout``,
@@ -194,19 +211,6 @@ class Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, T, V, M)`` -> logits ``(N, num_classes)``, or pooled features ``(N, D)`` when ``num_classes == 0``."""
         return self.forward_head(self.forward_features(x))
-
-    @property
-    def input_spec(self) -> Any:
-        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
-        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
-        from ..localization.input_spec import get_input_spec
-        return get_input_spec(self)
-
-    @property
-    def pretrained_cfg(self) -> dict:
-        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
-        from ..localization.input_spec import pretrained_cfg
-        return pretrained_cfg(self)
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier (``0`` = pooled features)."""

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..backbones._base import check_skeleton_input
+from ..backbones._base import WeightsInputMixin, check_skeleton_input
 from ..heads.frame import FrameHead, interpolate_frames
 from ..necks.ufusion import UFusionNeck, pool_joints_persons
 from .decode import DEFAULT_METHOD
@@ -127,7 +127,7 @@ def temporal_receptive_field(backbone: nn.Module, last_stage: int, first_stage: 
     return rf
 
 
-class Localizer(nn.Module):
+class Localizer(WeightsInputMixin, nn.Module):
     """Backbone + U-fusion neck (or the simple head) + frame head: ``(N, C, T, V, M) -> (N, T, K)``.
 
     Args:
@@ -258,19 +258,6 @@ class Localizer(nn.Module):
         if problems:
             warn_problems(problems + [HOW_TO_PREPARE], "the input tensor does not look like these weights' "
                                                        "training input", stacklevel=stacklevel)
-
-    @property
-    def input_spec(self) -> Any:
-        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
-        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
-        from .input_spec import get_input_spec
-        return get_input_spec(self)
-
-    @property
-    def pretrained_cfg(self) -> dict:
-        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
-        from .input_spec import pretrained_cfg
-        return pretrained_cfg(self)
 
     @torch.no_grad()
     def predict_logits(self, x: torch.Tensor, *, chunk: int | None = None, overlap: int | None = None,
