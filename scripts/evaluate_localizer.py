@@ -35,9 +35,7 @@ def evaluate(model, data: str, split: str, batch_size: int = 4) -> dict:
 
     from skelzoo.data.collate import collate_untrimmed
     from skelzoo.data.datasets import UntrimmedDataset
-    from skelzoo.evaluation import segment_map
-    from skelzoo.localization.decode import cas_proposals_batch
-    from skelzoo.training.finetune import _unpack, evaluate_localizer
+    from skelzoo.training.finetune import collect_frames, localization_metrics, segment_map_results
     from skelzoo.training.pretrain import body_size_transform
 
     tf = body_size_transform if getattr(model, "preprocess", "") == "ntu_bodysize" else None
@@ -45,30 +43,20 @@ def evaluate(model, data: str, split: str, batch_size: int = 4) -> dict:
     names = list(ds.class_names)
     k = len(names)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=partial(collate_untrimmed))
-    model.eval()
-    overall = evaluate_localizer(model, loader, device=torch.device("cpu"), num_classes=k)
-    cas, gts, preds = [], [], []
-    for batch in loader:
-        x, labels, lengths = _unpack(batch)
-        probs = torch.softmax(model(x).float(), dim=-1).numpy()
-        for b in range(x.shape[0]):
-            n = int(lengths[b])
-            lab = labels[b, :n].numpy()
-            cas.append(probs[b, :n])
-            gts.append(np.where(lab < 0, k, lab))
-            preds.append(probs[b, :n].argmax(-1))
-    res = segment_map(cas_proposals_batch(cas, columns=range(k)), gts, background=k, protocol="clean")
-    ap = np.asarray(res.ap)                                                 # (H, C)
-    per_class_ap = {names[c]: float(100 * ap[:, i].mean()) for i, c in enumerate(res.classes)}
+    cas, gts, preds = collect_frames(model, loader, device=torch.device("cpu"), num_classes=k)
+    results = segment_map_results(cas, gts, k)
+    overall = localization_metrics(results, gts, preds, k)
+    ap = np.asarray(results["clean"].ap)                                    # (H, C)
+    per_class_ap = {names[c]: float(100 * ap[:, i].mean()) for i, c in enumerate(results["clean"].classes)}
+    recall = {names[c]: overall[f"recall_{c}"] for c in range(k) if f"recall_{c}" in overall}
     g, p = np.concatenate(gts), np.concatenate(preds)
-    recall = {names[c]: float(100 * (p[g == c] == c).mean()) for c in range(k) if (g == c).any()}
-    fg = g != k
     walk = [names.index(n) for n in ("walk", "walk-turn-left", "walk-turn-right") if n in names]
+
     def pct(t: int, q: int) -> float:
         return float(100 * (p[g == t] == q).mean())
 
     confusion = {names[t]: {**{names[q]: pct(t, q) for q in walk}, "background": pct(t, k)} for t in walk}
-    return {"overall": overall, "foreground_accuracy": float(100 * (p[fg] == g[fg]).mean()),
+    return {"overall": overall, "foreground_accuracy": overall["accuracy_foreground"],
             "per_class_ap": per_class_ap, "frame_recall": recall, "walk_confusion": confusion,
             "class_names": names}
 

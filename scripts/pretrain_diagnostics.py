@@ -56,7 +56,6 @@ def clips(cfg, n: int, frames: int, seed: int) -> torch.Tensor:
 
 
 def diagnose(run: Path, checkpoint: Path | None, n: int, seed: int) -> dict:
-    from skelzoo.data.augment import AugmentConfig
     from skelzoo.pretrain.diagnostics import freshness_test, key_age_profile, snippet_matching
     from skelzoo.training.pretrain import make_views
 

@@ -63,15 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    windows = {}
-    for pre in ("ntu", "ntu_bodysize"):
-        tf = body_size_transform if pre == "ntu_bodysize" else None
-        windows[pre] = (center_windows(args.data, "train", args.frames, max_label=10, where={"dataset": 2}, transform=tf),
-                        center_windows(args.data, args.split, args.frames, max_label=10, where={"dataset": 2},
-                                       transform=tf))
+    windows: dict[str, tuple] = {}
+
+    def windows_for(pre: str) -> tuple:
+        """(bank, queries) windows with the encoder's preprocessing beyond the prepared data's (cut once each)."""
+        if pre not in windows:
+            tf = body_size_transform if pre == "ntu_bodysize" else None
+            windows[pre] = tuple(center_windows(args.data, split, args.frames, max_label=10, where={"dataset": 2},
+                                                transform=tf) for split in ("train", args.split))
+        return windows[pre]
+
     from skelzoo.data.prepare import PreparedDataset
     names = PreparedDataset(args.data).class_names[:10]
-    (xb, yb), (xq, yq) = windows["ntu"]
+    (xb, yb), (xq, yq) = windows_for("ntu")
     print(f"bank: {len(xb)} train windows; queries: {len(xq)} {args.split} windows; {len(names)} classes")
     rows = []
     print("| encoder | kNN-1 top-1 | kNN-20 top-1 | linear top-1 | linear balanced | s |")
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.encoders:
         t0 = time.perf_counter()
         model, pre = load_encoder(spec)
-        (xb, yb), (xq, yq) = windows["ntu_bodysize" if pre == "ntu_bodysize" else "ntu"]
+        (xb, yb), (xq, yq) = windows_for("ntu_bodysize" if pre == "ntu_bodysize" else "ntu")
         fb, fq = pooled_features(model, xb), pooled_features(model, xq)
         k1 = knn_probe(fb, yb, fq, yq, k=1)
         k20 = knn_probe(fb, yb, fq, yq, k=20)

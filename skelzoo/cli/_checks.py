@@ -4,9 +4,9 @@ Kept apart from the sub-command modules so that the checks are one call at each 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
-__all__ = ["check_fps_option", "check_model_fps_option", "check_rates", "MAX_UPSAMPLING"]
+__all__ = ["check_fps_option", "check_model_fps_option", "check_rate", "MAX_UPSAMPLING"]
 
 #: a recording may be resampled to at most this many times its frames (1 fps -> 64 fps)
 MAX_UPSAMPLING = 64.0
@@ -31,13 +31,14 @@ def check_model_fps_option(value: float | None) -> float | None:
     return check_fps_option(value, "--model-fps")
 
 
-def check_rates(jobs: Sequence[tuple[str, Any, Any]], rate: float | None) -> None:
-    """Refuse to resample a recording to more than :data:`MAX_UPSAMPLING` times its frames."""
+def check_rate(name: str, seq: Any, rate: float | None, fps: float | None = None) -> None:
+    """Refuse to resample a recording (at ``fps`` when given, ``--fps``; else its own rate) to more than
+    :data:`MAX_UPSAMPLING` times its frames."""
     if not rate:
         return
-    for name, seq, _ in jobs:
-        factor = rate / seq.fps
-        if factor > MAX_UPSAMPLING:
-            raise ValueError(f"{name}: resampling {seq.fps:g} fps to the model's {rate:g} fps would multiply "
-                             f"its {seq.num_frames} frames by {factor:.0f} (limit {MAX_UPSAMPLING:g}); check the "
-                             "recording's frame rate (--fps) or pass --model-fps 0")
+    src = float(fps) if fps else seq.fps
+    factor = rate / src
+    if factor > MAX_UPSAMPLING:
+        raise ValueError(f"{name}: resampling {src:g} fps to the model's {rate:g} fps would multiply "
+                         f"its {seq.num_frames} frames by {factor:.0f} (limit {MAX_UPSAMPLING:g}); check the "
+                         "recording's frame rate (--fps) or pass --model-fps 0")

@@ -38,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
     args.model = args.model or DEFAULT_MODEL
     model = _load(args.model, args.device, need_localizer=False)
     rate = model_rate(args, model)
-    from ._checks import check_rates
+    from ._checks import check_rate
     arrays, rows = {}, []
 
     def work(name, src, labels):
         from ..localization.input_spec import as_sequence
         seq = as_sequence(src, format=args.format)
-        check_rates([(name, seq.replace(fps=float(args.fps)) if args.fps else seq, labels)], rate)
+        check_rate(name, seq, rate, args.fps)
         feats = extract_features(model, seq, model_fps=rate, fps=args.fps).astype(np.float32)
         fps = float(args.fps or seq.fps)
         return name, feats, {"format": seq.meta.get("format"), "layout": seq.layout, "fps": fps,

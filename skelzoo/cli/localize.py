@@ -198,11 +198,11 @@ def run(args: argparse.Namespace) -> int:
     names = list(model.class_names) or [str(i) for i in range(model.num_classes)]
 
     from ..localization.input_spec import as_sequence
-    from ._checks import check_rates
+    from ._checks import check_rate
 
     def work(name: str, src: Any, labels: Any):
         seq = as_sequence(_existing(src), format=args.format)
-        check_rates([(name, seq.replace(fps=float(args.fps)) if args.fps else seq, labels)], rate)
+        check_rate(name, seq, rate, args.fps)
         res = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, fps=args.fps,
                                 **params)
         entry = res.to_dict()

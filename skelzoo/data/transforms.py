@@ -345,16 +345,18 @@ def torso_length(x: ArrayOrSeq, joints: tuple[int, int] = (0, 20)) -> float:
     return float(np.median(np.linalg.norm((a - b)[present], axis=-1)))
 
 
-def normalise_body_size(x: X, target: float = BODY_SIZE_TARGET, *, joints: tuple[int, int] = (0, 20)) -> X:
+def normalise_body_size(x: X, target: float = BODY_SIZE_TARGET, *, joints: tuple[int, int] = (0, 20),
+                        length: float | None = None) -> X:
     """Scale every coordinate so that the median torso length (:func:`torso_length`) equals ``target``.
 
     Makes a model independent of the subject's size and of the sensor's skeleton proportions (a Kinect v1
     adult converted to NTU-25 has a torso about 1.6x as long as the Bandai-Namco mocap rig's). Apply it after
     centring (:func:`ntu_pre_normalise`): the scale is about the origin. Sequences without a measurable torso
-    are returned unchanged.
+    are returned unchanged. ``length``: the :func:`torso_length` when the caller already measured it.
     """
     d = _arr(x)
-    length = torso_length(d, joints)
+    if length is None:
+        length = torso_length(d, joints)
     if not np.isfinite(length) or length < 1e-6:
         return x
     out = (d * (target / length)).astype(d.dtype, copy=False)

@@ -253,7 +253,7 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
         data = transforms.pre_normalize(data)
         if spec.preprocess == "ntu_bodysize":
             torso = transforms.torso_length(data)
-            data = transforms.normalise_body_size(data)
+            data = transforms.normalise_body_size(data, length=torso)
             _log.info("body size: torso %.3g -> %g", torso, transforms.BODY_SIZE_TARGET)
     elif spec.preprocess == "pyskl_ntu3d":  # PreNormalize3D centring + rotations, every frame kept
         data = transforms.ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")

@@ -47,7 +47,8 @@ from .trainer import (OptimConfig, RunConfig, StepContext, Trainer, config_to_di
                       load_checkpoint, seed_everything)
 
 __all__ = ["FinetuneConfig", "FinetuneDataConfig", "FinetuneModelConfig", "EvalConfig", "finetune",
-           "build_finetune_model", "load_pretrained_encoder", "evaluate_localizer", "frame_loss", "frame_recall"]
+           "build_finetune_model", "load_pretrained_encoder", "evaluate_localizer", "frame_loss", "collect_frames",
+           "segment_map_results", "localization_metrics", "frame_recall"]
 
 log = logging.getLogger(__name__)
 
@@ -230,21 +231,15 @@ def _unpack(batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def evaluate_localizer(model: nn.Module, loader: Any, *, device: torch.device, num_classes: int,
-                       protocols: tuple[str, ...] = ("clean", "line"),
-                       tiou_thresholds: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5),
-                       decode: dict[str, Any] | None = None) -> dict[str, float]:
-    """Segment mAP (per protocol, per threshold and average) and segmentation scores on a loader of
-    padded batches. Metric names: ``map_<protocol>@<tiou>``, ``map_<protocol>_avg``, ``accuracy``, ``edit``,
-    ``F1@10`` / ``F1@25`` / ``F1@50``, and :func:`frame_recall`'s ``accuracy_foreground``, ``accuracy_background``,
-    ``recall_<c>``. Unlabelled GT frames count as background for the segments."""
-    from ..evaluation import segment_map, segmentation_scores
-    from ..localization.decode import cas_proposals_batch
+def collect_frames(model: nn.Module, loader: Any, *, device: torch.device, num_classes: int
+                   ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """One pass of ``model`` over a loader of padded batches: per sequence the frame softmax ``(T, K+1)``, the
+    ground truth ``(T,)`` (unlabelled frames as background ``num_classes``) and the argmax labels ``(T,)``."""
+    from .._progress import progress
 
     model.eval()
     bg = num_classes
     cas, gts, preds = [], [], []
-    from .._progress import progress
     for batch in progress(loader, desc="evaluating", unit="batch"):
         x, labels, lengths = _unpack(batch)
         logits = model(x.to(device)).float().cpu()
@@ -255,21 +250,57 @@ def evaluate_localizer(model: nn.Module, loader: Any, *, device: torch.device, n
             cas.append(probs[b, :n])
             gts.append(np.where(lab < 0, bg, lab))
             preds.append(probs[b, :n].argmax(-1))
+    return cas, gts, preds
+
+
+def segment_map_results(cas: list[np.ndarray], gts: list[np.ndarray], num_classes: int, *,
+                        protocols: tuple[str, ...] = ("clean", "line"),
+                        tiou_thresholds: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5),
+                        decode: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{protocol: SegmentMAPResult}`` of the official proposals decoded from ``cas`` (a protocol whose mAP
+    cannot be computed, e.g. without any GT segment, is left out with a warning)."""
+    from ..evaluation import segment_map
+    from ..localization.decode import cas_proposals_batch
+
     proposals = cas_proposals_batch(cas, columns=range(num_classes), **(decode or {}))
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     for proto in protocols:
         try:
-            res = segment_map(proposals, gts, background=bg, tiou_thresholds=tiou_thresholds, protocol=proto)
+            out[proto] = segment_map(proposals, gts, background=num_classes, tiou_thresholds=tiou_thresholds,
+                                     protocol=proto)
         except ValueError as e:  # e.g. no GT segment at all
             log.warning("segment mAP (%s) not computed: %s", proto, e)
-            continue
+    return out
+
+
+def localization_metrics(results: dict[str, Any], gts: list[np.ndarray], preds: list[np.ndarray],
+                         num_classes: int) -> dict[str, float]:
+    """The metrics of :func:`evaluate_localizer` from :func:`segment_map_results` and the frame labels."""
+    from ..evaluation import segmentation_scores
+
+    out: dict[str, float] = {}
+    for proto, res in results.items():
         for t, v in zip(res.tiou_thresholds, res.map):
             out[f"map_{proto}@{t:g}"] = float(v)
         out[f"map_{proto}_avg"] = float(res.average)
-    out.update({k: float(v) for k, v in segmentation_scores(preds, gts, background=bg).items()})
+    out.update({k: float(v) for k, v in segmentation_scores(preds, gts, background=num_classes).items()})
     out.update(frame_recall(preds, gts, num_classes))
     out["num_sequences"] = float(len(gts))
     return out
+
+
+def evaluate_localizer(model: nn.Module, loader: Any, *, device: torch.device, num_classes: int,
+                       protocols: tuple[str, ...] = ("clean", "line"),
+                       tiou_thresholds: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5),
+                       decode: dict[str, Any] | None = None) -> dict[str, float]:
+    """Segment mAP (per protocol, per threshold and average) and segmentation scores on a loader of
+    padded batches. Metric names: ``map_<protocol>@<tiou>``, ``map_<protocol>_avg``, ``accuracy``, ``edit``,
+    ``F1@10`` / ``F1@25`` / ``F1@50``, and :func:`frame_recall`'s ``accuracy_foreground``, ``accuracy_background``,
+    ``recall_<c>``. Unlabelled GT frames count as background for the segments."""
+    cas, gts, preds = collect_frames(model, loader, device=device, num_classes=num_classes)
+    results = segment_map_results(cas, gts, num_classes, protocols=protocols, tiou_thresholds=tiou_thresholds,
+                                  decode=decode)
+    return localization_metrics(results, gts, preds, num_classes)
 
 
 def frame_recall(preds: list[np.ndarray], gts: list[np.ndarray], num_classes: int) -> dict[str, float]:
