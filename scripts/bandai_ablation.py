@@ -11,11 +11,22 @@ its ``last.pt``. Runs go through a small process pool (``--jobs``, one thread ea
 interrupted campaign still has complete seeds. ``table`` aggregates the finished runs (mean ± sample standard
 deviation over seeds, LAST epoch on the test split) into a markdown table and a JSON file.
 
+Two recipes. ``v1`` (the first ablation): ``pretrain.yaml`` / ``finetune.yaml``, one pretraining seed,
+runs named ``<protocol>-<init>-<head>-s<seed>``. ``v2`` (the second pretraining recipe): ``pretrain_v2.yaml`` /
+``finetune_v2.yaml``, several pretraining seeds (``--pretrain-seeds``), every finetuning seed on every
+pretraining seed, runs named ``<protocol>-<init>-<head>-p<pretrain seed>-s<seed>`` (scratch: ``-s<seed>`` only),
+encoders taken at their best validation-kNN epoch (``encoder_best``). ``table`` adds, per protocol and head, a
+paired comparison of ``snipclr`` against ``skeletonclr`` over the (pretraining seed, finetuning seed) pairs: mean
+difference, its sample standard deviation and an exact two-sided sign-flip permutation p-value.
+
 Usage::
 
     skelzoo data prepare bandai-untrimmed --data ../shared/data --out data/bandai_untrimmed
     python scripts/bandai_ablation.py run --data-root data/bandai_untrimmed --out runs/ablation --jobs 2
     python scripts/bandai_ablation.py table --out runs/ablation            # markdown on stdout + table.json
+    python scripts/bandai_ablation.py run --recipe v2 --data-root data/bu_val --out runs/v2 \
+        --pretrain-seeds 0 1 2 --heads ufusion --jobs 1
+    python scripts/bandai_ablation.py table --recipe v2 --out runs/v2
 """
 from __future__ import annotations
 
@@ -37,6 +48,12 @@ INITS = ("scratch", "skeletonclr", "snipclr")
 HEADS = ("simple", "ufusion")
 PROTOCOLS = ("linear", "finetune", "semi")
 ENCODER = "stgcn_ssl"
+#: config files, pretraining data and the encoder folder of each recipe
+RECIPES = {
+    "v1": {"pretrain": "pretrain.yaml", "finetune": "finetune.yaml", "encoder": "", "pretrain_root": True},
+    "v2": {"pretrain": "pretrain_v2.yaml", "finetune": "finetune_v2.yaml", "encoder": "encoder_best",
+           "pretrain_root": False},  # pretrain_v2.yaml names its own (pooled) data roots
+}
 #: the semi protocol sees 20 % of the sequences per epoch: 5x the epochs keeps the number of steps equal
 SEMI = {"run.epochs": 20, "run.eval_every": 20, "optim.steps": "[15]"}
 METRICS = ("map_clean@0.1", "map_clean@0.2", "map_clean@0.3", "map_clean@0.4", "map_clean@0.5", "map_clean_avg",
@@ -56,36 +73,48 @@ class Run:
         return (self.out / "summary.json").is_file()
 
 
-def pretrain_runs(out: Path, data_root: str, seed: int) -> list[Run]:
+def pretrain_runs(out: Path, data_root: str, seed: int, recipe: str = "v1") -> list[Run]:
+    cfg = RECIPES[recipe]
     runs = []
     for method in ("skeletonclr", "snipclr"):
         d = out / f"pretrain_{method}_s{seed}"
-        argv = ("skelzoo", "pretrain", "--config", str(CONFIGS.relative_to(ROOT) / "pretrain.yaml"),
-                "--set", f"data.root={data_root}", "--set", f"model.method={method}", "--set", f"run.seed={seed}",
-                "--output-dir", str(d))
-        runs.append(Run(d.name, d, argv))
+        argv = ["skelzoo", "pretrain", "--config", str(CONFIGS.relative_to(ROOT) / cfg["pretrain"])]
+        if cfg["pretrain_root"]:
+            argv += ["--set", f"data.root={data_root}"]
+        argv += ["--set", f"model.method={method}", "--set", f"run.seed={seed}", "--output-dir", str(d)]
+        runs.append(Run(d.name, d, tuple(argv)))
     return runs
 
 
-def finetune_runs(out: Path, data_root: str, seeds: list[int], pretrain_seed: int) -> list[Run]:
+def finetune_runs(out: Path, data_root: str, seeds: list[int], pretrain_seeds: list[int], recipe: str = "v1",
+                  inits: tuple[str, ...] = INITS, heads: tuple[str, ...] = HEADS) -> list[Run]:
+    """Seed-major: every (finetuning seed, pretraining seed) pair is complete for all rows before the next."""
+    cfg = RECIPES[recipe]
     runs = []
     for seed in seeds:
-        for protocol in PROTOCOLS:
-            for init in INITS:
-                for head in HEADS:
-                    name = f"{protocol}-{init}-{head}-s{seed}"
-                    d = out / "finetune" / name
-                    sets = {"protocol": protocol, "model.arch": f"{ENCODER}_{head}", "run.seed": seed,
-                            "data.root": data_root}
-                    if init != "scratch":
-                        sets["model.pretrained"] = str(out / f"pretrain_{init}_s{pretrain_seed}")
-                    if protocol == "semi":
-                        sets.update(SEMI)
-                    argv = ["skelzoo", "finetune", "--config", str(CONFIGS.relative_to(ROOT) / "finetune.yaml")]
-                    for k, v in sets.items():
-                        argv += ["--set", f"{k}={v}"]
-                    argv += ["--output-dir", str(d)]
-                    runs.append(Run(name, d, tuple(argv)))
+        for k, pseed in enumerate(pretrain_seeds):
+            for protocol in PROTOCOLS:
+                for init in inits:
+                    if init == "scratch" and k > 0:
+                        continue  # a scratch row has no pretraining seed
+                    for head in heads:
+                        if recipe == "v1":
+                            name = f"{protocol}-{init}-{head}-s{seed}"
+                        else:
+                            name = f"{protocol}-{init}-{head}" + (f"-p{pseed}" if init != "scratch" else "") + f"-s{seed}"
+                        d = out / "finetune" / name
+                        sets = {"protocol": protocol, "model.arch": f"{ENCODER}_{head}", "run.seed": seed,
+                                "data.root": data_root}
+                        if init != "scratch":
+                            enc = out / f"pretrain_{init}_s{pseed}"
+                            sets["model.pretrained"] = str(enc / cfg["encoder"]) if cfg["encoder"] else str(enc)
+                        if protocol == "semi":
+                            sets.update(SEMI)
+                        argv = ["skelzoo", "finetune", "--config", str(CONFIGS.relative_to(ROOT) / cfg["finetune"])]
+                        for key, v in sets.items():
+                            argv += ["--set", f"{key}={v}"]
+                        argv += ["--output-dir", str(d)]
+                        runs.append(Run(name, d, tuple(argv)))
     return runs
 
 
@@ -130,18 +159,64 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return m, s
 
 
+def _parse_name(name: str) -> tuple[str, str, str, int | None, int]:
+    """``<protocol>-<init>-<head>[-p<pretrain seed>]-s<seed>`` -> its parts (pretrain seed None if absent)."""
+    parts = name.split("-")
+    protocol, init, head = parts[:3]
+    pseed = int(parts[3][1:]) if len(parts) == 5 else None
+    return protocol, init, head, pseed, int(parts[-1][1:])
+
+
 def collect(out: Path) -> dict[str, dict]:
-    """``{"<protocol>-<init>-<head>": {"seeds": [...], "metrics": {name: [values...]}}}`` of finished runs."""
+    """``{"<protocol>-<init>-<head>": {"seeds": [...], "pretrain_seeds": [...], "metrics": {name: [values]}}}``
+    of the finished runs (LAST epoch on the test split)."""
     table: dict[str, dict] = {}
     for f in sorted((out / "finetune").glob("*/summary.json")):
-        protocol, init, head, seed = f.parent.name.split("-")
+        protocol, init, head, pseed, seed = _parse_name(f.parent.name)
         last = json.loads(f.read_text())["last"]
         row = table.setdefault(f"{protocol}-{init}-{head}", {"protocol": protocol, "init": init, "head": head,
-                                                             "seeds": [], "metrics": {m: [] for m in METRICS}})
-        row["seeds"].append(int(seed[1:]))
+                                                             "seeds": [], "pretrain_seeds": [],
+                                                             "metrics": {m: [] for m in METRICS}})
+        row["seeds"].append(seed)
+        row["pretrain_seeds"].append(pseed)
         for m in METRICS:
             row["metrics"][m].append(float(last[m]))
     return table
+
+
+def sign_flip_p(diffs: list[float]) -> float:
+    """Exact two-sided p-value of the paired sign-flip permutation test of mean(diffs) = 0 (all 2^n flips)."""
+    n = len(diffs)
+    observed = abs(sum(diffs))
+    hits = 0
+    for mask in range(1 << n):
+        total = sum(-d if mask >> i & 1 else d for i, d in enumerate(diffs))
+        hits += abs(total) >= observed - 1e-12
+    return hits / (1 << n)
+
+
+def paired_markdown(table: dict[str, dict], metric: str = "map_clean_avg", a: str = "snipclr",
+                    b: str = "skeletonclr") -> str:
+    """``a`` minus ``b`` per protocol and head, paired on (pretraining seed, finetuning seed)."""
+    lines = [f"| protocol | head | pairs | {a} | {b} | difference, mean ± sd | sign-flip p |", "|---|---|---|---|---|---|---|"]
+    for protocol in PROTOCOLS:
+        for head in HEADS:
+            ra, rb = table.get(f"{protocol}-{a}-{head}"), table.get(f"{protocol}-{b}-{head}")
+            if ra is None or rb is None:
+                continue
+            va = dict(zip(zip(ra["pretrain_seeds"], ra["seeds"]), ra["metrics"][metric]))
+            vb = dict(zip(zip(rb["pretrain_seeds"], rb["seeds"]), rb["metrics"][metric]))
+            keys = sorted(set(va) & set(vb), key=str)
+            if not keys:
+                continue
+            diffs = [va[k] - vb[k] for k in keys]
+            ma, _ = _mean_std([va[k] for k in keys])
+            mb, _ = _mean_std([vb[k] for k in keys])
+            md, sd = _mean_std(diffs)
+            sd_txt = f" ± {sd:.1f}" if not math.isnan(sd) else ""
+            lines.append(f"| {protocol} | {head} | {len(keys)} | {ma:.1f} | {mb:.1f} | {md:+.1f}{sd_txt} | "
+                         f"{sign_flip_p(diffs):.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(table: dict[str, dict]) -> str:
@@ -161,18 +236,27 @@ def markdown(table: dict[str, dict]) -> str:
                 for c in cols:
                     m, s = _mean_std(row["metrics"][c])
                     cells.append(f"{m:.1f} ± {s:.1f}" if not math.isnan(s) else f"{m:.1f}")
-                lines.append(f"| {init} | {head} | " + " | ".join(cells) + f" | {len(row['seeds'])} |")
+                pseeds = sorted({p for p in row["pretrain_seeds"] if p is not None})
+                n = f"{len(row['seeds'])}" + (f" ({len(pseeds)} pretraining)" if len(pseeds) > 1 else "")
+                lines.append(f"| {init} | {head} | " + " | ".join(cells) + f" | {n} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def per_seed_markdown(table: dict[str, dict]) -> str:
     """Every run's average mAP and F1@50, one row per (protocol, init, head), one column per seed."""
-    seeds = sorted({s for row in table.values() for s in row["seeds"]})
-    lines = ["| protocol | encoder init | head | " + " | ".join(f"seed {s}: avg mAP / F1@50" for s in seeds) + " |",
+    seeds = sorted({s for row in table.values() for s in zip(row["pretrain_seeds"], row["seeds"])}, key=str)
+
+    def label(ps: tuple[int | None, int]) -> str:
+        return (f"p{ps[0]} " if ps[0] is not None else "") + f"seed {ps[1]}"
+
+    lines = ["| protocol | encoder init | head | " + " | ".join(f"{label(s)}: avg mAP / F1@50" for s in seeds) + " |",
              "|---|---|---|" + "---|" * len(seeds)]
     for key, row in table.items():
-        by_seed = dict(zip(row["seeds"], zip(row["metrics"]["map_clean_avg"], row["metrics"]["F1@50"])))
+        by_seed = dict(zip(zip(row["pretrain_seeds"], row["seeds"]),
+                           zip(row["metrics"]["map_clean_avg"], row["metrics"]["F1@50"])))
+        if row["init"] == "scratch":  # no pretraining seed: shown under every pretraining seed's column
+            by_seed.update({(p, s): by_seed[(None, s)] for p, s in seeds if (None, s) in by_seed})
         cells = [f"{by_seed[s][0]:.1f} / {by_seed[s][1]:.1f}" if s in by_seed else "-" for s in seeds]
         lines.append(f"| {row['protocol']} | {row['init']} | {row['head']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -207,13 +291,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run (or resume) the campaign")
+    r.add_argument("--recipe", choices=sorted(RECIPES), default="v1")
     r.add_argument("--data-root", default="data/bandai_untrimmed")
     r.add_argument("--out", default="runs/ablation", type=Path)
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="finetuning seeds")
-    r.add_argument("--pretrain-seed", type=int, default=0)
+    r.add_argument("--pretrain-seeds", type=int, nargs="+", default=[0], help="pretraining seeds")
+    r.add_argument("--inits", nargs="+", choices=INITS, default=list(INITS))
+    r.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS))
+    r.add_argument("--skip-pretrain", action="store_true",
+                   help="only finetune, on the pretraining runs that are finished (others are skipped)")
     r.add_argument("--jobs", type=int, default=2, help="runs in parallel (one thread each)")
     r.add_argument("--dry-run", action="store_true", help="print the commands only")
     t = sub.add_parser("table", help="aggregate finished runs")
+    t.add_argument("--recipe", choices=sorted(RECIPES), default="v1")
     t.add_argument("--out", default="runs/ablation", type=Path)
     t.add_argument("--details", action="store_true", help="also every run per seed and the pretraining curves")
     args = p.parse_args(argv)
@@ -225,25 +315,35 @@ def main(argv: list[str] | None = None) -> int:
             row["std"] = {m: _mean_std(v)[1] for m, v in row["metrics"].items()}
         (args.out / "table.json").write_text(json.dumps(table, indent=2))
         print(markdown(table))
+        print("Paired: snipclr minus skeletonclr, clean avg mAP (same pretraining and finetuning seeds):\n")
+        print(paired_markdown(table))
+        print("Paired: snipclr minus skeletonclr, F1@50:\n")
+        print(paired_markdown(table, metric="F1@50"))
         if args.details:
             print("Per run (test split, last epoch):\n")
             print(per_seed_markdown(table))
-            print("Pretraining (per epoch, from log.jsonl):\n")
-            print(pretrain_markdown(args.out))
+            if args.recipe == "v1":
+                print("Pretraining (per epoch, from log.jsonl):\n")
+                print(pretrain_markdown(args.out))
         return 0
 
     out = args.out.resolve()
-    pre = pretrain_runs(out, args.data_root, args.pretrain_seed)
-    fine = finetune_runs(out, args.data_root, args.seeds, args.pretrain_seed)
+    pre = [r for s in args.pretrain_seeds for r in pretrain_runs(out, args.data_root, s, args.recipe)]
+    fine = finetune_runs(out, args.data_root, args.seeds, args.pretrain_seeds, args.recipe, tuple(args.inits),
+                         tuple(args.heads))
     out.mkdir(parents=True, exist_ok=True)
     (out / "commands.txt").write_text("".join(shlex.join(r.argv) + "\n" for r in pre + fine))
     if args.dry_run:
         print((out / "commands.txt").read_text(), end="")
         return 0
-    failures = run_all(pre, args.jobs)
-    if failures:
-        print("pretraining failed; not starting the finetuning runs", file=sys.stderr)
-        return 1
+    if args.skip_pretrain:
+        ready = {r.out for r in pre if r.done}
+        fine = [r for r in fine if "model.pretrained" not in " ".join(r.argv)
+                or any(f"model.pretrained={d}" in " ".join(r.argv) for d in ready)]
+    else:
+        if run_all(pre, args.jobs):
+            print("pretraining failed; not starting the finetuning runs", file=sys.stderr)
+            return 1
     return 1 if run_all(fine, args.jobs) else 0
 
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from skelzoo.data import augment as A
 from skelzoo.data import transforms as T
 from skelzoo.evaluation.probe import knn_probe, linear_probe
+from skelzoo.layouts import get_layout
 from skelzoo.pretrain import SkeletonCLR, SnipCLR, snippet_correspondence
 from skelzoo.pretrain.diagnostics import _queue_ages, freshness_test, key_age_profile, snippet_matching
 from skelzoo.pretrain.moco import batch_nce_logits
@@ -239,3 +240,30 @@ def test_body_size_preprocess_is_applied_at_inference():
     ratio = T.BODY_SIZE_TARGET / T.torso_length(a[0].permute(1, 3, 2, 0).numpy())
     assert torch.allclose(b, a * ratio, atol=1e-5)
     assert torch.allclose(b, c, atol=1e-5)
+
+
+def test_2d_views_leave_the_score_channel_and_missing_points_alone():
+    """``coord_channels=2`` (x, y, score): shear / scale / noise / blur / axis mask act on x, y only; the
+    score is only cropped (and permuted by a flip); points with score 0 keep coordinates 0."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, 40, 17, 1, generator=g)
+    score = torch.rand(4, 1, 40, 17, 1, generator=g)
+    score[score < 0.2] = 0.0
+    x = torch.cat([x[:, :2] * (score != 0), score], dim=1)
+    cfg = A.AugmentConfig(temporal_padding_ratio=0, scale_range=(0.8, 1.25), noise_p=1.0, blur_p=1.0,
+                          axis_mask_p=0.0, coord_channels=2)
+    y = A.augment_view(x, cfg, strong=True, layout="coco17", generator=torch.Generator().manual_seed(1))
+    assert torch.equal(y[:, 2], x[:, 2])                      # scores untouched (no crop, no flip)
+    assert bool((y[:, :2][(x[:, 2:] == 0).expand(-1, 2, -1, -1, -1)] == 0).all())
+    assert not torch.allclose(y[:, :2], x[:, :2])              # the coordinates did change
+    # without coord_channels the shear mixes the score into x, y (what 2-D training must not do)
+    z = A.augment_view(x, A.AugmentConfig(temporal_padding_ratio=0, noise_p=0.0, blur_p=0.0, axis_mask_p=0.0),
+                       strong=True, generator=torch.Generator().manual_seed(1))
+    assert not torch.equal(z[:, 2], x[:, 2])
+    # a flip permutes the scores with their joints
+    f = A.augment_view(x, A.AugmentConfig(temporal_padding_ratio=0, shear_amplitude=0.0, noise_p=0.0, blur_p=0.0,
+                                          axis_mask_p=0.0, flip_p=1.0, coord_channels=2),
+                       strong=True, layout="coco17", generator=torch.Generator().manual_seed(2))
+    perm = torch.tensor(get_layout("coco17").flip_permutation())
+    assert torch.equal(f[:, 2], x[:, 2].index_select(2, perm))
+    assert torch.equal(f[:, 0], -x[:, 0].index_select(2, perm))

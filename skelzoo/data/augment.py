@@ -29,7 +29,7 @@ reproduce the released pretraining.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
@@ -69,6 +69,10 @@ class AugmentConfig:
     #: random uniform scaling of every view by a factor ``U(low, high)`` per sample (``(1, 1)``: off; draws
     #: random numbers only when on)
     scale_range: tuple[float, float] = (1.0, 1.0)
+    #: how many leading channels are coordinates (``None``: all). 2-D keypoints ``(x, y, score)`` use 2: the
+    #: geometric ops (shear, scale, flip sign, rotation, noise, blur, axis mask) then leave the score channel
+    #: as it is, and missing points (score 0) stay exactly 0
+    coord_channels: int | None = None
 
     def __post_init__(self) -> None:
         self.blur_sigma = tuple(float(s) for s in self.blur_sigma)  # type: ignore[assignment]
@@ -82,6 +86,8 @@ class AugmentConfig:
         self.scale_range = tuple(float(s) for s in self.scale_range)  # type: ignore[assignment]
         if not 0 < self.scale_range[0] <= self.scale_range[1]:
             raise ValueError(f"scale_range must satisfy 0 < low <= high, got {self.scale_range}")
+        if self.coord_channels is not None and self.coord_channels < 1:
+            raise ValueError(f"coord_channels must be >= 1 or None, got {self.coord_channels}")
         for name in ("noise_p", "blur_p", "axis_mask_p", "flip_p", "rotate_p"):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
@@ -279,8 +285,27 @@ def augment_view(x: torch.Tensor, cfg: AugmentConfig, *, strong: bool, layout: s
 
     Noise, blur and axis mask always draw their random numbers (so the stream does not depend on their
     probabilities); flip and rotation draw only when enabled (``flip_p`` / ``rotate_p`` > 0).
+
+    With ``cfg.coord_channels = k < C`` (2-D keypoints ``x, y, score``: ``k = 2``) the crop and the joint
+    permutation of a flip act on every channel, the geometric ops on the first ``k`` only, and points whose
+    last channel (the score) is 0 keep coordinates 0.
     """
     y = temporal_crop(x, padding_ratio=cfg.temporal_padding_ratio, lengths=lengths, generator=generator)
+    k = cfg.coord_channels
+    if k is not None and k < y.shape[1]:
+        if strong and cfg.flip_p > 0:  # the permutation moves the scores with their joints
+            y = flip(y, layout, p=cfg.flip_p, generator=generator)
+            cfg = replace(cfg, flip_p=0.0)
+        coords, rest = y[:, :k], y[:, k:]
+        coords = _augment_coords(coords, cfg, strong=strong, generator=generator)
+        coords = coords * (rest[:, -1:] != 0).to(coords.dtype)
+        return zero_padding(torch.cat([coords, rest], dim=1), lengths)
+    return zero_padding(_augment_coords(y, cfg, strong=strong, layout=layout, generator=generator), lengths)
+
+
+def _augment_coords(y: torch.Tensor, cfg: AugmentConfig, *, strong: bool, layout: str = "ntu25",
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """The geometric part of :func:`augment_view` on coordinate channels ``(N, k, T, V, M)``."""
     if cfg.shear_amplitude > 0:
         y = shear(y, amplitude=cfg.shear_amplitude, generator=generator)
     if cfg.scale_range != (1.0, 1.0):
@@ -294,7 +319,7 @@ def augment_view(x: torch.Tensor, cfg: AugmentConfig, *, strong: bool, layout: s
         y = gaussian_blur(y, kernel_size=cfg.blur_kernel, sigma=cfg.blur_sigma, p=cfg.blur_p,
                           normalize=cfg.blur_normalize, generator=generator)
         y = axis_mask(y, p=cfg.axis_mask_p, generator=generator)
-    return zero_padding(y, lengths)
+    return y
 
 
 def tempo_resample(x: torch.Tensor, tempo: torch.Tensor | int, frames: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ made from the key view.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,10 @@ def make_views(x: torch.Tensor, aug: AugmentConfig, *, relative_tempo: bool, vie
             "key_tempo": tempo_resample(k, 3 - tempo, view_frames)}
 
 
+#: preprocessing codes of 2-D keypoint data (channels x, y, score)
+KEYPOINT_2D_PREPROCESS = ("coco2d",)
+
+
 def body_size_transform(data: Any, rng: Any = None) -> Any:
     """Dataset transform ``(T, M, V, C) -> (T, M, V, C)``: :func:`~skelzoo.data.transforms.normalise_body_size`."""
     from ..data.transforms import normalise_body_size
@@ -253,6 +258,10 @@ def pretrain(cfg: PretrainConfig, *, resume: bool | str = False) -> dict[str, An
 def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
     seed_everything(cfg.run.seed)
     dataset = _dataset(cfg)
+    prepared = getattr(dataset, "prepared", None)
+    if cfg.augment.coord_channels is None and prepared is not None and prepared.preprocess in KEYPOINT_2D_PREPROCESS:
+        # x, y, score: the geometric augmentations must not mix the score into the coordinates
+        cfg.augment = dataclasses.replace(cfg.augment, coord_channels=2)
     model = build_pretrain_model(cfg.model, seed=cfg.run.seed)
     layout = getattr(model.backbone, "layout", "ntu25")
     eval_fn = _knn_eval(cfg.eval, cfg.data.body_size) if cfg.eval.enabled else None
