@@ -93,7 +93,7 @@ class CameraRanges:
     #: field of view across the longer image side (degrees) -> focal length in pixels
     hfov: tuple[float, float] = (40.0, 75.0)
     #: person height / image height (sets the distance)
-    fill: tuple[float, float] = (0.25, 0.85)
+    fill: tuple[float, float] = (0.25, 0.8)
     #: image sizes (width, height), one drawn uniformly
     image_sizes: tuple[tuple[int, int], ...] = ((1920, 1080), (1280, 720), (640, 480), (1080, 1920), (720, 1280),
                                                 (640, 360))
@@ -157,9 +157,13 @@ def _moving_average(x: np.ndarray, n: int) -> np.ndarray:
 
 def camera_frames(j: np.ndarray, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Camera centres ``(T, 3)`` and world->camera rotations ``(T, 3, 3)`` (rows: image right, image down,
-    viewing direction) of ``cam`` following the smoothed mid-hip trajectory of ``j`` ``(T, 25, 3)``."""
-    target = _moving_average((j[:, _L_HIP] + j[:, _R_HIP]) / 2, cam.smoothing)        # (T, 3)
-    target = target + np.array([0.0, 0.15, 0.0])  # aim a little above the hips (centre of the body)
+    viewing direction) of ``cam`` following the smoothed mid-hip trajectory of ``j`` ``(T, 25, 3)``, aimed at
+    the middle of the body's height."""
+    hips = (j[:, _L_HIP] + j[:, _R_HIP]) / 2
+    target = _moving_average(hips, cam.smoothing)                                     # (T, 3)
+    # aim at the middle of the body's vertical extent (head top ~ 0.15 m above the Head joint)
+    mid = np.median((j[:, :, 1].max(1) + 0.15 + j[:, :, 1].min(1)) / 2 - hips[:, 1])
+    target = target + np.array([0.0, float(mid), 0.0])
     fwd = _heading(j[0])
     az, el = np.deg2rad(cam.azimuth), np.deg2rad(cam.elevation)
     side = np.cross(np.array([0.0, 1.0, 0.0]), fwd)  # person's left
