@@ -237,6 +237,7 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
     zero-padded, the preprocessing applied, channels checked."""
     from ..data import transforms
 
+    src_layout = seq.layout
     if seq.layout != spec.layout:
         from ..io.mapping import convert_layout
         _log.info("converting layout %s -> %s", seq.layout, spec.layout)
@@ -250,7 +251,7 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
         data = with_scores(data, seq.confidence)
     elif spec.preprocess in ("ntu", "ntu_bodysize", "pyskl_ntu3d") and data.shape[-1] == 2:
         raise ValueError(
-            f"{seq.meta.get('source') or 'this recording'} holds 2-D keypoints (x, y; layout {seq.layout}) but "
+            f"{seq.meta.get('source') or 'this recording'} holds 2-D keypoints (x, y; layout {src_layout}) but "
             f"the selected model expects 3-D skeletons (C={spec.in_channels}, preprocessing "
             f"{spec.preprocess!r}): no 2-D model is selected. Pick a model trained on 2-D keypoints "
             "(preprocessing 'coco2d': `skelzoo list` shows the input of every model) with --model / "
