@@ -48,7 +48,7 @@ def prepare_bandai_untrimmed_2d(data_dir: str | os.PathLike, out_dir: str | os.P
         seed: composition seed (the 3-D sequences are those of ``bandai-untrimmed`` with this seed).
         camera_seed: seed of the cameras and noise (default: ``seed``); sequence ``i`` of split code ``c``
             (train 0, test 1, val 2) uses ``numpy.random.default_rng([camera_seed, c, i, 2])``.
-        cache_dir: BVH parse cache (``--cache``).
+        cache_dir: BVH parse cache (``--cache``; default ``out_dir/parsed``, built on first use).
         val_styles: dataset-2 training styles held out as ``val`` (``"default"`` = exhausted).
         workers, clips_per_group, num_train, num_test, progress, overwrite: as for
             :func:`skelzoo.data.bandai.prepare_bandai_untrimmed`.
@@ -56,7 +56,7 @@ def prepare_bandai_untrimmed_2d(data_dir: str | os.PathLike, out_dir: str | os.P
     Returns a JSON-able summary (counts per split, seconds).
     """
     from . import project2d as p2
-    from .bandai import LICENSE, _check_val_styles, _existing, prepare_bandai_untrimmed
+    from .bandai import LICENSE, _cache_location, _check_val_styles, _existing, prepare_bandai_untrimmed
     from .norm2d import PREPROCESS_2D, PREPROCESS_2D_DESCRIPTION, normalise_2d
 
     t0 = time.perf_counter()
@@ -74,7 +74,8 @@ def prepare_bandai_untrimmed_2d(data_dir: str | os.PathLike, out_dir: str | os.P
         return {"name": "bandai-untrimmed-2d", "out": str(out), "status": "exists"}
     with tempfile.TemporaryDirectory(prefix="skelzoo-bu3d-") as tmp:
         res3 = prepare_bandai_untrimmed(data_dir, Path(tmp) / "bu3d", seed=seed, num_train=num_train,
-                                        num_test=num_test, normalise=False, cache_dir=cache_dir, workers=workers,
+                                        num_test=num_test, normalise=False,
+                                        cache_dir=_cache_location(out, cache_dir), workers=workers,
                                         clips_per_group=clips_per_group, progress=progress, val_styles=val)
         t_compose = time.perf_counter() - t0
         src = PreparedDataset(Path(tmp) / "bu3d", mmap=False)
