@@ -67,13 +67,18 @@ def test_openpose(name: str) -> None:
     assert not seq.confidence[1:, 1].any()
 
 
-def test_mmpose_video_and_image() -> None:
+def test_mmpose_video_and_image(tmp_path: Path) -> None:
     seq = read_skeleton(DATA / "mmpose_video.json")
     assert seq.data.shape == (3, 1, 17, 2) and seq.meta["first_frame"] == 1
     for t in range(3):
         xy, s = expected(t)
         np.testing.assert_allclose(seq.data[t, 0], xy, atol=1e-3)
         np.testing.assert_allclose(seq.confidence[t, 0], s, atol=1e-6)
+    frames = json.loads((DATA / "mmpose_video.json").read_text())["instance_info"]
+    inferencer = tmp_path / "video.json"   # MMPoseInferencer on a video: the frame list alone
+    inferencer.write_text(json.dumps(frames))
+    assert detect_format(inferencer) == "mmpose"
+    np.testing.assert_array_equal(read_skeleton(inferencer).data, seq.data)
     img = read_skeleton(DATA / "mmpose_image.json")  # Halpe-26: first 17 kept; RTMPose score 1.02 clipped
     assert img.data.shape == (1, 1, 17, 2)
     np.testing.assert_allclose(img.data[0, 0], expected(0)[0], atol=1e-3)

@@ -11,9 +11,10 @@ Two forms are accepted:
 
   ``frame_id`` orders the frames (missing ids are frames without persons; without ``frame_id`` the list
   order is used).
-- **per-image predictions** (``MMPoseInferencer(...)`` with ``pred_out_dir``): one file per image, a list
-  of instances ``[{"keypoints": [[x, y], ...], "keypoint_scores": [...], "bbox": ..., ...}, ...]``: a
-  one-frame sequence (read several with :func:`skelzoo.io.find_recordings`).
+- **inferencer predictions** (``MMPoseInferencer(...)`` / ``demo/inferencer_demo.py --pred-out-dir``): for a
+  video, a list of frames ``[{"frame_id": 0, "instances": [...]}, ...]`` (read like ``instance_info``); for an
+  image, a list of instances ``[{"keypoints": [[x, y], ...], "keypoint_scores": [...], "bbox": ..., ...}, ...]``:
+  a one-frame sequence.
 
 ``K`` must be at least 17: COCO-17 models (RTMPose, HRNet, ...) give 17 points; Halpe-26 and
 COCO-WholeBody-133 start with the same 17 body points in the same order, and only those are kept.
@@ -42,6 +43,8 @@ def is_mmpose_doc(doc: Any) -> bool:
     if isinstance(doc, dict):
         return "instance_info" in doc
     if isinstance(doc, list) and doc and all(isinstance(x, dict) for x in doc[:5]):
+        if "instances" in doc[0] and "frame_id" in doc[0]:  # the inferencer's video form: a list of frames
+            return True
         return "keypoint_scores" in doc[0] and "keypoints" in doc[0]
     return False
 
@@ -91,6 +94,8 @@ def read_mmpose(path: PathLike, *, fps: float | None = None) -> SkeletonSequence
     except (ValueError, RecursionError) as e:
         raise FormatError(f"invalid JSON: {type(e).__name__}", path=path) from None
     meta: dict[str, Any] = {"coordinates": "pixels"}
+    if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "instances" in doc[0]:
+        doc = {"instance_info": doc}  # MMPoseInferencer on a video: the frames without meta_info
     if isinstance(doc, dict):
         info = doc.get("instance_info")
         if not isinstance(info, list):
