@@ -219,3 +219,38 @@ def test_same_recording_from_every_format(tmp_path: Path) -> None:
         assert got.data.shape == seq.data.shape, name
         np.testing.assert_allclose(got.to_tensor().numpy(), ref.numpy(), atol=2e-3 * max(size), err_msg=name)
         np.testing.assert_allclose(got.confidence, seq.confidence, atol=1e-3, err_msg=name)
+
+
+def test_same_model_input_and_segments_from_every_format(tmp_path: Path) -> None:
+    """Through a (random-init) 2-D localizer with the 'coco2d' preprocessing, the recording written in each
+    format gives the same model input and the same segments (start and end within a frame)."""
+    import torch
+
+    import skelzoo
+    from skelzoo.io.mmpose import read_mmpose
+    from skelzoo.io.openpose import read_openpose
+
+    seq = _projection()
+    cam = seq.meta["camera"]
+    size = (cam["width"], cam["height"])
+    write_openpose(seq, tmp_path / "op")
+    write_mmpose(seq, tmp_path / "mm.json")
+    write_mediapipe_csv(seq, tmp_path / "mp.csv", image_size=size)
+    write_yolo_pose(seq, tmp_path / "yolo", image_size=size)
+    recordings = {"openpose": read_openpose(tmp_path / "op"), "mmpose": read_mmpose(tmp_path / "mm.json"),
+                  "mediapipe": read_mediapipe(tmp_path / "mp.csv", image_size=size),
+                  "yolo_pose": read_yolo_pose(tmp_path / "yolo", image_size=size)}
+    torch.manual_seed(0)
+    model = skelzoo.load_model("stgcn_ssl_ufusion", pretrained=False, layout="coco17", num_classes=10).eval()
+    model.preprocess = "coco2d"
+    assert model.input_spec.preprocess == "coco2d"
+    ref_x, _ = skelzoo.prepare(seq, model, check=False)
+    ref = model.localize(seq)[0]
+    assert ref  # a random model still cuts the recording into segments
+    for name, rec in recordings.items():
+        x, _ = skelzoo.prepare(rec, model, check=False)
+        np.testing.assert_allclose(x.numpy(), ref_x.numpy(), atol=5e-3, err_msg=name)
+        got = model.localize(rec)[0]
+        assert len(got) == len(ref), name
+        for a, b in zip(got, ref):
+            assert a.label == b.label and abs(a.start - b.start) <= 1 and abs(a.end - b.end) <= 1, name
