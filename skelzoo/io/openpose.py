@@ -29,7 +29,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from skelzoo.errors import FormatError
 from skelzoo.io._parse import PathLike, read_text
