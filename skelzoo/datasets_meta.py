@@ -49,6 +49,10 @@ PREPROCESS_DESCRIPTIONS: dict[str, str] = {
     "ntu_bodysize": ("the 'ntu' pre-normalisation, then every coordinate scaled so that the median torso length "
                      "(SpineBase -> SpineShoulder, skelzoo.data.transforms.normalise_body_size) is 0.5: the "
                      "model does not depend on the subject's size or the sensor's skeleton proportions."),
+    "coco2d": ("2-D keypoints (coco17, channels x, y, score; skelzoo.data.norm2d.normalise_2d): points with "
+               "score < 0.3 zeroed; per frame person 0's hip midpoint subtracted; scaled so that the median torso "
+               "length (shoulder midpoint -> hip midpoint) is 0.5; y flipped to point up. Independent of image "
+               "size, camera distance and position."),
     "pyskl_ntu3d": PYSKL_NTU3D_PREPROCESS + (
         " skelzoo applies it as ntu_pre_normalise(center='first_frame', pad_null_frames=False): the centring "
         "and the rotations of PreNormalize3D, keeping every frame (absent frames are not dropped, so frame "

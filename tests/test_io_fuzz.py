@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
 
 from skelzoo.errors import FormatError
-from skelzoo.io import (read_babel, read_bvh, read_keypoints_json, read_kinect_csv, read_ntu_skeleton,
-                        read_numpy, read_pkummd, read_pkummd_labels, read_skeleton, write_npz,
-                        write_ntu_skeleton)
+from skelzoo.io import (read_babel, read_bvh, read_keypoints_json, read_kinect_csv, read_mediapipe, read_mmpose,
+                        read_ntu_skeleton, read_numpy, read_openpose, read_pkummd, read_pkummd_labels,
+                        read_skeleton, read_yolo_pose, write_npz, write_ntu_skeleton)
+
+_POSE2D = Path(__file__).parent / "data" / "pose2d"
 
 _TOKENS = [b"nan", b"inf", b"-1", b"0", b"999999999", b"1e999", b"abc", b"", b" ", b"\n", b"{", b"}", b",",
            b"End Site", b"JOINT", b"1.5", b"\x00", b"\xff"]
@@ -41,6 +43,14 @@ def _seeds() -> dict[str, tuple[bytes, str, Callable[[Path], object]]]:
         "pku_labels": (b"1,2,3,1\n4,5,9,2\n", ".txt", read_pkummd_labels),
         "keypoints": (json.dumps(kp).encode(), ".json", read_keypoints_json),
         "babel": (json.dumps(BABEL_DOC).encode(), ".json", read_babel),
+        # 2-D pose estimators (fixtures of tests/test_io_pose2d.py; one frame file of the folder formats)
+        "openpose": ((_POSE2D / "openpose_body25" / "clip_000000000000_keypoints.json").read_bytes(), ".json",
+                     read_openpose),
+        "mmpose": ((_POSE2D / "mmpose_video.json").read_bytes(), ".json", read_mmpose),
+        "mmpose_image": ((_POSE2D / "mmpose_image.json").read_bytes(), ".json", read_mmpose),
+        "mediapipe_csv": ((_POSE2D / "mediapipe.csv").read_bytes(), ".csv", read_mediapipe),
+        "mediapipe_json": ((_POSE2D / "mediapipe.json").read_bytes(), ".json", read_mediapipe),
+        "yolo_pose": ((_POSE2D / "yolo_pose" / "clip_1.txt").read_bytes(), ".txt", read_yolo_pose),
     })
     return files
 
@@ -120,3 +130,23 @@ def test_fuzz_random_bytes(payload: bytes, ext: str) -> None:
             read_skeleton(p)
         except FormatError:
             pass
+
+
+@pytest.mark.parametrize("name", ["openpose_body25", "yolo_pose"])
+def test_fuzz_pose2d_folders(name: str) -> None:
+    """A folder format with one mutated frame file: FormatError or success only."""
+    files = sorted((_POSE2D / name).iterdir())
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.integers(0, len(files) - 1), st.data())
+    def run(k: int, data: st.DataObject) -> None:
+        mutated = data.draw(_mutated(files[k].read_bytes()))
+        with tempfile.TemporaryDirectory() as d:
+            for i, f in enumerate(files):
+                (Path(d) / f.name).write_bytes(mutated if i == k else f.read_bytes())
+            try:
+                read_skeleton(d)
+            except FormatError:
+                pass
+
+    run()

@@ -1,4 +1,4 @@
-"""``skelzoo data prepare {bandai-untrimmed,bandai-clips,files}``: build prepared datasets (JSON summary)."""
+"""``skelzoo data prepare {bandai-untrimmed,bandai-untrimmed-2d,bandai-clips,files}``: build prepared datasets (JSON summary)."""
 from __future__ import annotations
 
 import argparse
@@ -51,6 +51,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--max-frames", type=int, default=1000, help="maximum sequence length (frames)")
     b.set_defaults(func=run)
 
+    b2 = which.add_parser("bandai-untrimmed-2d",
+                          help="bandai-untrimmed seen by random virtual cameras as noisy 2-D COCO-17 keypoints "
+                               "(CC BY-NC 4.0)",
+                          description="Compose the bandai-untrimmed sequences, project them through random pinhole "
+                                      "cameras (held-out azimuths for test and val) with detector-like noise, and "
+                                      "normalise them ('coco2d'). Pixels are kept in OUT/pixels.")
+    _bandai(b2)
+    _common(b2)
+    b2.add_argument("--seed", type=int, default=0, help="composition seed")
+    b2.add_argument("--camera-seed", type=int, default=None, help="camera and noise seed (default: --seed)")
+    b2.add_argument("--num-train", type=int, default=None, help="sequences (default: every clip used once)")
+    b2.add_argument("--num-test", type=int, default=None, help="sequences (default: every clip used once)")
+    b2.set_defaults(func=run)
+
     c = which.add_parser("bandai-clips", help="every Bandai Namco clip as a sequence (pretraining; CC BY-NC 4.0)")
     _bandai(c)
     _common(c)
@@ -72,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
-    if args.dataset in ("bandai-untrimmed", "bandai-clips"):
+    if args.dataset in ("bandai-untrimmed", "bandai-clips", "bandai-untrimmed-2d"):
         if not args.data.exists():
             raise FileNotFoundError(f"{args.data}: no such folder")
         if args.workers is not None and args.workers < 1:
@@ -91,6 +105,15 @@ def run(args: argparse.Namespace) -> int:
                                        normalise=not args.no_normalise, cache_dir=args.cache, workers=args.workers,
                                        clips_per_group=args.clips_per_group, progress=progress,
                                        overwrite=args.overwrite, val_styles=args.val_styles)
+    elif args.dataset == "bandai-untrimmed-2d":
+        from ..data.bandai2d import prepare_bandai_untrimmed_2d
+
+        if args.no_normalise:
+            raise ValueError("bandai-untrimmed-2d is always normalised ('coco2d'); the pixels are in OUT/pixels")
+        res = prepare_bandai_untrimmed_2d(args.data, args.out, seed=args.seed, camera_seed=args.camera_seed,
+                                          cache_dir=args.cache, val_styles=args.val_styles, workers=args.workers,
+                                          clips_per_group=args.clips_per_group, num_train=args.num_train,
+                                          num_test=args.num_test, progress=progress, overwrite=args.overwrite)
     elif args.dataset == "bandai-clips":
         from ..data.bandai import prepare_bandai_clips
 

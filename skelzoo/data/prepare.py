@@ -429,6 +429,8 @@ class PreparedDataset:
         value: ``"ntu"`` when the sequences were NTU pre-normalised at preparation, else ``""``. Models
         trained on this dataset must record it, so that inference applies the same normalisation."""
         pre = self.index.get("preprocessing") or {}
+        if isinstance(pre, dict) and isinstance(pre.get("code"), str):
+            return pre["code"]  # e.g. "coco2d" (skelzoo.data.norm2d)
         return "ntu" if isinstance(pre, dict) and pre.get("ntu_pre_normalisation") else ""
 
     @property

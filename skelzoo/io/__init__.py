@@ -20,6 +20,10 @@ from skelzoo.io.detect import FORMATS, RECORDING_SUFFIXES, detect_format, find_r
 from skelzoo.io.keypoints_json import read_keypoints_json, write_keypoints_json
 from skelzoo.io.kinect_csv import read_kinect_csv, write_kinect_csv
 from skelzoo.io.kinect_v1 import read_kinect_v1, read_msr3d, write_kinect_v1
+from skelzoo.io.mediapipe import read_mediapipe
+from skelzoo.io.mmpose import read_mmpose
+from skelzoo.io.openpose import read_openpose
+from skelzoo.io.yolo_pose import read_yolo_pose
 from skelzoo.io.mapping import available_conversions, convert_layout, zup_to_yup
 from skelzoo.io.ntu import read_ntu_skeleton, write_ntu_skeleton
 from skelzoo.io.numpy_io import read_numpy, write_npz
@@ -33,12 +37,13 @@ __all__ = [
     "read_kinect_csv", "write_kinect_csv", "read_bvh", "read_numpy", "write_npz", "read_keypoints_json",
     "write_keypoints_json", "read_babel", "babel_frame_labels", "load_babel_categories", "BabelAnnotation",
     "BabelSegment", "convert_layout", "available_conversions", "zup_to_yup", "read_kinect_v1", "read_msr3d",
-    "write_kinect_v1",
+    "write_kinect_v1", "read_openpose", "read_mmpose", "read_mediapipe", "read_yolo_pose",
 ]
 
 _READERS: dict[str, Callable[[PathLike], SkeletonSequence]] = {
     "ntu": read_ntu_skeleton, "pkummd": read_pkummd, "kinect_csv": read_kinect_csv, "bvh": read_bvh,
     "numpy": read_numpy, "keypoints_json": read_keypoints_json, "kinect_v1": read_kinect_v1, "msr3d": read_msr3d,
+    "openpose": read_openpose, "mmpose": read_mmpose, "mediapipe": read_mediapipe, "yolo_pose": read_yolo_pose,
 }
 _NOT_SKELETON = {"pkummd_labels": "read_pkummd_labels", "babel": "read_babel"}
 
@@ -49,7 +54,9 @@ def read_skeleton(path: PathLike, *, format: str | None = None, layout: str | No
     Args:
         path: the file.
         format: one of ``"ntu"``, ``"pkummd"``, ``"kinect_csv"``, ``"bvh"``, ``"numpy"``,
-            ``"keypoints_json"``, ``"kinect_v1"``, ``"msr3d"``; ``None`` detects it (:func:`detect_format`).
+            ``"keypoints_json"``, ``"kinect_v1"``, ``"msr3d"``, ``"openpose"``, ``"mmpose"``, ``"mediapipe"``,
+            ``"yolo_pose"``; ``None`` detects it (:func:`detect_format`). OpenPose and YOLO-pose read a folder
+            of per-frame files (``path`` is the folder).
         layout: for ``numpy`` files without stored layout, the layout of the array; for every other
             file, a target layout to convert to with :func:`convert_layout` (``fill="neighbour"``),
             e.g. ``read_skeleton("clip.bvh", layout="ntu25")``.

@@ -199,7 +199,7 @@ def tensor_problems(x: torch.Tensor, spec: InputSpec, fps: float | None = None, 
         return out + ["the input is all zeros (no skeleton)"]
     if xf.shape[2] > 1 and bool((xf == xf[:, :, :1]).all()):
         out.append("the input never changes over time (a constant skeleton)")
-    if trained and spec.in_channels == 3 and xf.shape[1] == 3:
+    if trained and spec.in_channels == 3 and xf.shape[1] == 3 and spec.preprocess != "coco2d":
         biggest = float(xf.abs().max())
         data = xf.permute(0, 2, 4, 3, 1).reshape(-1, xf.shape[4], xf.shape[3], 3).cpu().numpy()  # (N*T, M, V, C)
         present = (data != 0).any(axis=(2, 3))
@@ -237,11 +237,25 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
     zero-padded, the preprocessing applied, channels checked."""
     from ..data import transforms
 
+    src_layout = seq.layout
     if seq.layout != spec.layout:
         from ..io.mapping import convert_layout
         _log.info("converting layout %s -> %s", seq.layout, spec.layout)
         seq = convert_layout(seq, spec.layout, fill="neighbour")
     data = seq.data
+    if spec.preprocess == "coco2d":  # 2-D keypoints: x, y + the score channel (missing points: score 0)
+        from ..data.norm2d import with_scores
+        if data.shape[-1] != 2:
+            raise ValueError(f"the model expects 2-D keypoints (x, y, score; preprocessing 'coco2d'), the "
+                             f"recording has C={data.shape[-1]} coordinates: use a 3-D model for 3-D skeletons")
+        data = with_scores(data, seq.confidence)
+    elif spec.preprocess in ("ntu", "ntu_bodysize", "pyskl_ntu3d") and data.shape[-1] == 2:
+        raise ValueError(
+            f"{seq.meta.get('source') or 'this recording'} holds 2-D keypoints (x, y; layout {src_layout}) but "
+            f"the selected model expects 3-D skeletons (C={spec.in_channels}, preprocessing "
+            f"{spec.preprocess!r}): no 2-D model is selected. Pick a model trained on 2-D keypoints "
+            "(preprocessing 'coco2d': `skelzoo list` shows the input of every model) with --model / "
+            "skelzoo.load_model(...), or give a 3-D recording")
     if not np.isfinite(data).all():
         data = transforms.fill_missing(data)
     m = spec.num_person or data.shape[1]
@@ -257,9 +271,12 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
             _log.info("body size: torso %.3g -> %g", torso, transforms.BODY_SIZE_TARGET)
     elif spec.preprocess == "pyskl_ntu3d":  # PreNormalize3D centring + rotations, every frame kept
         data = transforms.ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")
+    elif spec.preprocess == "coco2d":
+        from ..data.norm2d import normalise_2d
+        data = normalise_2d(data)
     elif spec.preprocess not in ("", "none"):
         raise ValueError(f"unknown preprocessing {spec.preprocess!r} requested by the model "
-                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', '')")
+                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', 'coco2d', '')")
     if spec.preprocess:
         _log.info("preprocessing %r applied", spec.preprocess)
     if data.shape[-1] != spec.in_channels:
