@@ -169,6 +169,30 @@ def example_sequence() -> tuple[SkeletonSequence, list[str]]:
     return synthesize(EXAMPLE_SCRIPT, fps=30.0, seed=2026)
 
 
+#: camera of :func:`example_sequence_2d`: a front-left oblique view (an azimuth sector of the 2-D test split,
+#: never used in training) of a landscape Full-HD video
+EXAMPLE_2D_AZIMUTHS = ((30.0, 60.0),)
+
+
+def example_sequence_2d(*, seed: int = 0) -> tuple[SkeletonSequence, list[str]]:
+    """The example recording as a video pose estimator would see it: :func:`example_sequence` filmed by a
+    virtual 1920x1080 camera from the front-left (:data:`EXAMPLE_2D_AZIMUTHS`), as ``coco17`` pixels
+    ``(T, 1, 17, 2)`` with detector-like noise and scores in ``confidence`` ``(T, 1, 17)`` (missing points 0;
+    :func:`skelzoo.data.project2d.project_sequence`); plus the per-frame action names. ``meta["camera"]``
+    holds the camera and ``meta["image_size"]`` its ``(width, height)``. Deterministic in ``seed``."""
+    from .project2d import CameraRanges, project_sequence
+
+    seq, labels = example_sequence()
+    rng = np.random.default_rng([int(seed), 2026, 2])
+    ranges = CameraRanges(azimuths=EXAMPLE_2D_AZIMUTHS, image_sizes=((1920, 1080),))
+    kp, info = project_sequence(seq.data[:, 0], rng, ranges=ranges, fps=seq.fps)
+    cam = info["camera"]
+    meta = {"source": "skelzoo.data.synth (example, projected to 2-D)", "seed": int(seed), "camera": cam,
+            "image_size": (int(cam["width"]), int(cam["height"])), "coordinates": "pixels"}
+    return SkeletonSequence(kp[:, None, :, :2].astype(np.float32), "coco17", seq.fps, meta,
+                            confidence=kp[:, None, :, 2].astype(np.float32)), labels
+
+
 def write_demo_recordings(folder: "str | os.PathLike[str]", count: int, *, seconds: float = 20.0, seed: int = 0,
                           labels: bool = True) -> list[Path]:
     """Synthesise ``count`` recordings of random action scripts (idle 0.5-1.5 s, then an action of 1-3 s,
