@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from skelzoo.backbones.aagcn import AAGCN
-from skelzoo.backbones.ctrgcn import CTRGCUnit
 from skelzoo.blocks.fast import fast_paths_enabled, plain_paths
+from skelzoo.models.aagcn import AAGCN
+from skelzoo.models.ctrgcn import CTRGCUnit
 from skelzoo.zoo import build_model
 
 CASES = [

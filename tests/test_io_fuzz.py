@@ -13,9 +13,19 @@ from hypothesis import strategies as st
 from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
 
 from skelzoo.errors import FormatError
-from skelzoo.io import (read_babel, read_bvh, read_keypoints_json, read_kinect_csv, read_ntu_skeleton,
-                        read_numpy, read_pkummd, read_pkummd_labels, read_skeleton, write_npz,
-                        write_ntu_skeleton)
+from skelzoo.io import (
+    read_babel,
+    read_bvh,
+    read_keypoints_json,
+    read_kinect_csv,
+    read_ntu_skeleton,
+    read_numpy,
+    read_pkummd,
+    read_pkummd_labels,
+    read_skeleton,
+    write_npz,
+    write_ntu_skeleton,
+)
 
 _TOKENS = [b"nan", b"inf", b"-1", b"0", b"999999999", b"1e999", b"abc", b"", b" ", b"\n", b"{", b"}", b",",
            b"End Site", b"JOINT", b"1.5", b"\x00", b"\xff"]

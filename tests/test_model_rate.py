@@ -57,7 +57,8 @@ def _same_segments(at120, at30, factor: int = 4, num_frames: int = 2880) -> None
 
 
 def test_expected_fps(model: torch.nn.Module, tmp_path: Path) -> None:
-    from skelzoo.localization.pipeline import expected_fps, model_fps
+    from skelzoo.localization.pipeline import expected_fps
+    from skelzoo.models import model_fps
 
     assert model_fps(DEFAULT) == 30.0 and expected_fps(model) == 30.0
     small = skelzoo.build_model("stgcn_ssl", num_classes=0)

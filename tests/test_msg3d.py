@@ -8,15 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, golden_state_dict, read_keys, tensor_sha256
 
 import skelzoo
 from skelzoo import graphs
-from skelzoo.backbones.msg3d import msg3d_scales
 from skelzoo.convert import convert_checkpoint
-from skelzoo.convert._core import get_converter, to_source_state_dict
 from skelzoo.errors import CheckpointError
-
-from _golden import Golden, golden_state_dict, read_keys, tensor_sha256
+from skelzoo.models import get_converter, to_source_state_dict
+from skelzoo.models.msg3d import msg3d_scales
 
 NTU60_PARAMS = 3_194_595
 TOL = 1e-5

@@ -8,8 +8,16 @@ import torch
 import torch.nn.functional as F
 
 from skelzoo.data import augment as A
-from skelzoo.pretrain import (EmbeddingQueue, SkeletonCLR, SnipCLR, info_nce, momentum_update, multi_positive_nce,
-                              snippet_correspondence, snippet_nce)
+from skelzoo.pretrain import (
+    EmbeddingQueue,
+    SkeletonCLR,
+    SnipCLR,
+    info_nce,
+    momentum_update,
+    multi_positive_nce,
+    snippet_correspondence,
+    snippet_nce,
+)
 from skelzoo.pretrain.moco import mining_mask
 from skelzoo.pretrain.skeletonclr import tempo_ranking_loss
 

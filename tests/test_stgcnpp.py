@@ -4,13 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, read_keys
 
 import skelzoo
 from skelzoo.convert import to_source_state_dict
-from skelzoo.convert._core import get_converter
 from skelzoo.graphs import agcn_spatial
-
-from _golden import Golden, read_keys
+from skelzoo.models import get_converter
 
 
 def _run(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:

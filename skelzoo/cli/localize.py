@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
+from ..models import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
 from ._table import format_table, want_table
 from .main import print_json
 
@@ -80,8 +80,7 @@ def resolve_model_name(name: str) -> str:
 def _load(name: str, device: str, *, need_localizer: bool = True):
     """Load a model for the CLI: registry names get their (default) weights, never random ones; a folder
     is read as ``local-dir:``."""
-    from ..zoo._registry import get_entry, split_name
-    from ..zoo.api import load_model
+    from ..models import get_entry, load_model, split_name
 
     name = resolve_model_name(name)
     is_path = name.startswith("hf-hub:") or name.startswith("local-dir:")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing as mp
 import os
 import shutil
 import tarfile
@@ -34,11 +35,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import multiprocessing as mp
 import numpy as np
 
-from .prepare import (PreparedDataset, SequenceRecord, ShardPlan, is_prepared, plan_shards,
-                      write_prepared)
+from .prepare import PreparedDataset, SequenceRecord, ShardPlan, is_prepared, plan_shards, write_prepared
 
 __all__ = [
     "ARCHIVE_NAMES", "FOLDER_NAMES", "CONTENT_CLASSES", "STYLES", "TEST_STYLES", "DS1_BACKGROUND_CONTENTS",
@@ -407,15 +406,6 @@ class ComposeConfig:
             raise ValueError("idle_frames must be (low, high) with blend < low <= high")
         if self.other_frames[0] <= self.blend or self.other_frames[0] > self.other_frames[1]:
             raise ValueError("other_frames must be (low, high) with blend < low <= high")
-
-
-@dataclass
-class _Item:
-    kind: str  # "clip" | "other" | "idle"
-    label: int
-    source: str | None
-    start: int
-    length: int
 
 
 def compose_sequence(items: Sequence[tuple[str, int, str | None, np.ndarray | int]], *, blend: int = 8,

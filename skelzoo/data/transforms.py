@@ -14,7 +14,8 @@ import numpy as np
 from skelzoo.io.sequence import FRAME_META_KEYS, SkeletonSequence
 
 __all__ = [
-    "ntu_pre_normalise", "pre_normalise", "pre_normalize", "rotation_between", "resample_indices", "resample", "select_persons",
+    "ntu_pre_normalise", "pre_normalise", "pre_normalize", "rotation_between", "resample_indices", "resample",
+    "select_persons",
     "sliding_windows", "crop_windows", "fill_missing", "person_energy", "torso_length", "normalise_body_size",
     "BODY_SIZE_TARGET",
 ]

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, preloaded
-from skelzoo.io.babel import (BabelAnnotation, BabelSegment, babel_frame_labels, load_babel_categories,
-                              read_babel)
+from skelzoo.io._parse import FPS_RANGE, PathLike, preloaded
+from skelzoo.io.babel import BabelAnnotation, BabelSegment, babel_frame_labels, load_babel_categories, read_babel
 from skelzoo.io.bvh import read_bvh
 from skelzoo.io.detect import FORMATS, RECORDING_SUFFIXES, detect_format, find_recordings
 from skelzoo.io.keypoints_json import read_keypoints_json, write_keypoints_json
@@ -27,7 +26,7 @@ from skelzoo.io.pkummd import pkummd_frame_labels, read_pkummd, read_pkummd_labe
 from skelzoo.io.sequence import FRAME_META_KEYS, SkeletonSequence
 
 __all__ = [
-    "SkeletonSequence", "FormatError", "FRAME_META_KEYS", "read_skeleton", "detect_format", "FORMATS",
+    "SkeletonSequence", "FormatError", "FRAME_META_KEYS", "FPS_RANGE", "read_skeleton", "detect_format", "FORMATS",
     "find_recordings", "RECORDING_SUFFIXES",
     "read_ntu_skeleton", "write_ntu_skeleton", "read_pkummd", "read_pkummd_labels", "pkummd_frame_labels",
     "read_kinect_csv", "write_kinect_csv", "read_bvh", "read_numpy", "write_npz", "read_keypoints_json",

@@ -40,7 +40,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from .._ordering import order_by_group_then_score
+from ..ranking import order_by_group_then_score
 from .segments import Segment, segments_from_arrays
 
 __all__ = [

@@ -34,7 +34,6 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 __all__ = ["CBR1d", "UFusionNeck", "nearest_index", "resample_nearest", "pool_joints_persons"]
 

@@ -30,8 +30,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .moco import (EmbeddingQueue, MomentumPair, batch_nce_logits, concat_all_gather, info_nce_logits,
-                   init_moco_weights, mining_mask, multi_positive_nce)
+from .moco import (
+    EmbeddingQueue,
+    MomentumPair,
+    batch_nce_logits,
+    concat_all_gather,
+    info_nce_logits,
+    init_moco_weights,
+    mining_mask,
+    multi_positive_nce,
+)
 
 __all__ = ["ContrastiveEncoder", "SkeletonCLR", "build_backbone", "tempo_ranking_loss", "Negatives", "contrast"]
 
@@ -44,7 +52,7 @@ def build_backbone(backbone: str | nn.Module, backbone_args: Mapping[str, Any] |
         if backbone_args:
             raise ValueError("backbone_args are only used when the backbone is given by name")
         return backbone
-    from ..zoo import build_model
+    from ..models import build_model
 
     args = dict(backbone_args or {})
     if args.get("num_classes", 0) != 0:

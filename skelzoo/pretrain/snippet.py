@@ -184,7 +184,8 @@ class SnipCLR(SkeletonCLR):
         self.snippet_negatives: Negatives = snippet_negatives
         self.snippet_queue = EmbeddingQueue(feature_dim, snippet_queue_size or queue_size, seed=seed + 1)
 
-    def _snippet_source(self, k: dict[str, torch.Tensor], kt: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    def _snippet_source(self, k: dict[str, torch.Tensor],
+                        kt: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
         return kt if (self.snippet_key == "key_tempo" and kt is not None) else k
 
     def compute_losses(self, q: dict[str, torch.Tensor], k: dict[str, torch.Tensor],

@@ -24,10 +24,20 @@ import torch
 from torch import nn
 
 from ..data.augment import AugmentConfig, augment_view, tempo_resample, valid_lengths
-from .trainer import (OptimConfig, load_checkpoint, RunConfig, StepContext, Trainer, config_to_dict, dist_info, init_distributed,
-                      seed_everything)
+from .trainer import (
+    OptimConfig,
+    RunConfig,
+    StepContext,
+    Trainer,
+    config_to_dict,
+    dist_info,
+    init_distributed,
+    load_checkpoint,
+    seed_everything,
+)
 
-__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "PretrainEvalConfig", "build_pretrain_model", "pretrain",
+__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "PretrainEvalConfig", "build_pretrain_model",
+           "pretrain",
            "make_views"]
 
 log = logging.getLogger(__name__)
@@ -267,7 +277,7 @@ def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
                                "resumed": resumed, "method": cfg.model.method, "backbone": cfg.model.backbone,
                                "num_sequences": len(dataset)}
     if trainer.is_main:
-        from ..zoo import save_pretrained
+        from ..models import save_pretrained
         enc = out / "encoder"
         prepared = getattr(dataset, "prepared", None)
         model.backbone.preprocess = preprocess_code(prepared.preprocess if prepared is not None else "",
