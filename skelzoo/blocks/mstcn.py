@@ -43,7 +43,7 @@ Forward on ``(N, C_in, T, V) -> (N, C_out, ceil(T / stride), V)``::
     y = dropout(y)
 
 Own implementation (no third-party code); operation order follows Uason-Chen/CTR-GCN,
-kenziyuliu/MS-G3D and kennymckormick/pyskl (see ``backbones.md``).
+kenziyuliu/MS-G3D and kennymckormick/pyskl (see ``docs/backbones.md``).
 """
 from __future__ import annotations
 

@@ -608,7 +608,7 @@ def prepare_files(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike
     Each file becomes one sequence of split ``split``: converted to ``ntu25`` (joints the source lacks
     copied from a neighbour), resampled to ``fps`` (nearest frame), ``num_persons`` most energetic
     persons kept, remaining missing joints interpolated in time, then (``normalise``) the NTU
-    pre-normalisation of method.md §1.3.
+    pre-normalisation of docs/method.md §1.3.
 
     ``labels`` (optional): a JSON file ``{"classes": [K names], "sequences": {"<file name or stem>":
     [[class name or index, start_frame, end_frame], ...]}}`` in frames of the *output* rate, end

@@ -115,7 +115,7 @@ def _null_frame_index(present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def ntu_pre_normalise(x: X, *, pad_null_frames: bool = True, center_joint: int = 1,
                       z_bone: tuple[int, int] = (0, 1), x_bone: tuple[int, int] = (8, 4),
                       center: Literal["per_frame", "first_frame"] = "per_frame") -> X:
-    """NTU-style pre-normalisation (method.md §1.3) of ``(T, M, V, 3)`` data (NTU-25 joint indices).
+    """NTU-style pre-normalisation (docs/method.md §1.3) of ``(T, M, V, 3)`` data (NTU-25 joint indices).
 
     1. ``pad_null_frames``: per person, if its first frame is empty its non-empty frames move to the
        front; trailing empty frames are filled by repeating its frames ``0..f-1`` cyclically.

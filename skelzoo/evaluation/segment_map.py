@@ -1,4 +1,4 @@
-"""Segment mAP at temporal-IoU thresholds (SnipCLR / LINE evaluation, method.md sections 7 and 11).
+"""Segment mAP at temporal-IoU thresholds (SnipCLR / LINE evaluation, docs/method.md sections 7 and 11).
 
 Inputs
     ``predictions``: one entry per sequence, each any of: a :class:`~skelzoo.localization.decode.Proposals`

@@ -4,7 +4,7 @@ Column ``K - 1`` of the frame scores is the background class; :func:`decode` nev
 
 Two decoders:
 
-``"official"`` (:func:`cas_proposals`, method.md section 6)
+``"official"`` (:func:`cas_proposals`, docs/method.md section 6)
     Multi-threshold proposals on the softmax class-activation sequence (CAS) of each class column,
     scored "inner minus outer", then a per-class greedy NMS. Every quirk of the released code is
     reproduced so that proposals match the official ones exactly:

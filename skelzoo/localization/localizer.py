@@ -3,7 +3,7 @@
 Paper: SnipCLR, "Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action
 Localization" (arXiv 2512.16504), official code github.com/cqs0925/SnipCLR (``model/agcn_Unet.py``,
 U-shaped model) and ``model/agcn.py`` of line/Skeleton-Temporal-Action-Localization (simple head).
-Own implementation from ``method.md`` §4.
+Own implementation from ``docs/method.md`` §4.
 
 Letters: N batch, C channels, T frames, T' reduced frames, V joints, M persons, D feature width,
 K = num_classes + 1 (the background class is the LAST index).
@@ -27,7 +27,7 @@ reductions ``r_0 < r_1 < ... < r_k`` of the stages,
 
 For the localization AGCN-10 (reductions 1, 2, 4, 8) this gives l1, l7, l10 (stage indices 0, 6, 9),
 exactly the SnipCLR taps; for 2s-AGCN / ST-GCN / CTR-GCN-style backbones (1, 2, 4) it gives l4, l7, l10,
-the natural U-Net taps of ``backbones.md``; for MS-G3D (three stages) all three stages. With fewer than
+the natural U-Net taps of ``docs/backbones.md``; for MS-G3D (three stages) all three stages. With fewer than
 three distinct reductions the middle tap is the stage halfway between tap 0 and the last stage.
 ``taps=(i, j, k)`` overrides the rule.
 """

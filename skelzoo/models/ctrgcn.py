@@ -10,7 +10,7 @@ Origin: own implementation (no third-party code) following the operation order o
 Published weights inherit the terms of the code and data they were trained with.
 
 The two registered architectures are ONE model class with explicit, documented switches
-(``backbones.md`` §4.4, §5.2):
+(``docs/backbones.md`` §4.4, §5.2):
 
 ==================  ==========================  ===========================================
 switch              ``ctrgcn`` (official)        ``ctrgcn_pyskl`` (pyskl / mmaction2)
@@ -28,7 +28,7 @@ switch              ``ctrgcn`` (official)        ``ctrgcn_pyskl`` (pyskl / mmact
 For NTU (C_in = 3, widths 64/128/256) ``channel_rules`` make no difference. The learned adjacency is
 stored as ``stages.i.gcn.PA`` in both (official ``l{i+1}.gcn1.PA``, pyskl ``backbone.net.{i}.gcn1.A``).
 Official weights reproduce pyskl's function only after :func:`flip_aggregation` (A transposed, conv1 <->
-conv2 swapped, conv4 weight negated) *and* with ``mstcn_final_act=False``: backbones.md §5.2.
+conv2 swapped, conv4 weight negated) *and* with ``mstcn_final_act=False``: docs/backbones.md §5.2.
 
 Letters: N batch (persons folded in), C channels, T frames, V joints, M persons, K subsets (3),
 R relation channels.
@@ -306,7 +306,7 @@ def flip_aggregation(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.
     Per graph unit: ``PA -> PAᵀ`` (last two axes), ``convs.k.conv1 <-> convs.k.conv2``,
     ``convs.k.conv4.weight -> -conv4.weight`` (bias kept). An involution. A ``ctrgcn`` state dict
     flipped and loaded into ``ctrgcn_pyskl(mstcn_final_act=False)`` gives the same outputs
-    (backbones.md §5.2), and vice versa.
+    (docs/backbones.md §5.2), and vice versa.
     """
     out: dict[str, torch.Tensor] = {}
     for key, t in state_dict.items():
@@ -394,7 +394,7 @@ register_converter(Converter(
 #
 # pyskl's and mmaction2's CTRGCN (row = source aggregation, ReLU after the MS-TCN concat, pyskl hands) is
 # :func:`~skelzoo.backbones.ctrgcn.ctrgcn_pyskl`, not the official :func:`~skelzoo.backbones.ctrgcn.ctrgcn`
-# (backbones.md §5.2). Converted on first use (converters ``("ctrgcn_pyskl", "pyskl"|"mmaction2")``). Numbers
+# (docs/backbones.md §5.2). Converted on first use (converters ``("ctrgcn_pyskl", "pyskl"|"mmaction2")``). Numbers
 # are the published top-1 accuracies (10-clip test). No tag is marked ``default``: until skelzoo publishes its
 # own weights, ``ctrgcn_pyskl`` with ``pretrained=True`` falls back to the first tag below (mmaction2, sha256
 # prefix checked).
@@ -456,7 +456,7 @@ def ctrgcn_pyskl(*, in_channels: int = 3, num_classes: int = 60, layout: str = "
                  mstcn_final_act: bool = True) -> CTRGCN:
     """pyskl / mmaction2 CTRGCN: row = source aggregation, ReLU after the MS-TCN concat, pyskl hands.
 
-    Not the same function as :func:`ctrgcn` (backbones.md §5.2). ``mstcn_final_act=False`` exists only to
+    Not the same function as :func:`ctrgcn` (docs/backbones.md §5.2). ``mstcn_final_act=False`` exists only to
     reproduce official CTR-GCN weights mapped with :func:`flip_aggregation`; pyskl checkpoints need True.
     ``tcn_dropout`` applies to blocks 2-10 as in pyskl. 1,446,672 parameters at NTU-60 defaults.
     """

@@ -19,7 +19,7 @@ Architectures:
   (persistent buffer ``A`` per graph module, plus an unused top-level binary ``A``), and aggregated
   **row = source** (``y[..., u] = sum_v (A + A_res)[k, v, u] x[..., v]``). pyskl names the learned part
   ``PA``. Because the fixed ``A`` buffers are loaded from the checkpoint, an official MS-G3D checkpoint
-  maps exactly onto this variant (backbones.md §5.2): transpose every ``A_res`` and overwrite every ``A``
+  maps exactly onto this variant (docs/backbones.md §5.2): transpose every ``A_res`` and overwrite every ``A``
   with the official symmetric scales, transposed.
 
 Structure (three levels, channels ``c, 2c, 4c`` with ``c = 96``; temporal reductions 1, 2, 4)::

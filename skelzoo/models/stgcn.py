@@ -7,7 +7,7 @@ Papers:
   CrosSCLR), CVPR 2021; Guo et al. *Contrastive Learning from Extremely Augmented Skeleton Sequences*
   (AimCLR), AAAI 2022 (``stgcn_ssl``, the 16-channel encoder with a 256-d output).
 
-Origin: an independent re-implementation from the architecture description (backbones.md §4.1, §4.10,
+Origin: an independent re-implementation from the architecture description (docs/backbones.md §4.1, §4.10,
 §4.12). The original code is yysijie/st-gcn (BSD-2-Clause), LinguoLi/CrosSCLR (BSD-2-Clause),
 Levigty/AimCLR (MIT) and the ports in kennymckormick/pyskl and open-mmlab/mmaction2 (Apache-2.0); no code
 was copied. Published weights carry their projects' terms.

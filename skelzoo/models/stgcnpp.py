@@ -2,7 +2,7 @@
 
 Paper: Duan et al. *PYSKL: Towards Good Practices for Skeleton Action Recognition.* ACM MM 2022.
 
-Origin: an independent re-implementation from the architecture description (backbones.md §4.12) of
+Origin: an independent re-implementation from the architecture description (docs/backbones.md §4.12) of
 kennymckormick/pyskl ``STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn')`` with graph
 ``layout='nturgb+d', mode='spatial'`` (Apache-2.0; also ported to open-mmlab/mmaction2, Apache-2.0). No code
 was copied. Published weights carry their projects' terms.

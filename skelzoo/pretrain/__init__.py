@@ -1,6 +1,6 @@
 """Self-supervised pretraining of skeleton encoders: MoCo core, SkeletonCLR and SnipCLR snippet contrast.
 
-``SnipCLR(backbone="agcn_loc")`` is the paper's pretraining model (method.md §3; the AimCLR/RVTCLR "DC"
+``SnipCLR(backbone="agcn_loc")`` is the paper's pretraining model (docs/method.md §3; the AimCLR/RVTCLR "DC"
 branch is not implemented); ``SkeletonCLR`` is the global instance-contrast baseline. Both work with any
 registered skelzoo backbone through ``forward_features``. Views come from :mod:`skelzoo.data.augment`;
 the training loop is :mod:`skelzoo.training.pretrain`.

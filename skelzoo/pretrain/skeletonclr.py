@@ -2,7 +2,7 @@
 
 Papers: L. Li et al., "3D Human Action Representation Learning via Cross-View Consistency Pursuit"
 (SkeletonCLR/CrosSCLR, CVPR 2021); optional relative-tempo terms of Z. Zhu et al., RVTCLR (ICCV 2023),
-as used by SnipCLR's released example (method.md §3). Own implementation from method.md; no code copied.
+as used by SnipCLR's released example (docs/method.md §3). Own implementation from docs/method.md; no code copied.
 
 Model: encoder E = any registered skelzoo backbone (``forward_features`` -> ``(N, D, T', V, M)``), global
 pool (mean over T'·V, then persons) -> instance head ``Linear(D, dim)`` (``mlp=True``: ``Linear(D, D) ->
@@ -197,7 +197,7 @@ class SkeletonCLR(MomentumPair):
                                      tempo_head=relative_tempo, dense=dense)
         if init == "moco":
             init_moco_weights(encoder)
-        super().__init__(encoder, momentum)  # key encoder copied after the init (method.md §11.15, clean)
+        super().__init__(encoder, momentum)  # key encoder copied after the init (docs/method.md §11.15, clean)
         self.temperature = float(temperature)
         self.relative_tempo = bool(relative_tempo)
         self.mining_epoch = mining_epoch

@@ -1,8 +1,8 @@
-"""SnipCLR snippet contrast: dense temporal-snippet InfoNCE added to a MoCo framework (method.md §3.2-3.6).
+"""SnipCLR snippet contrast: dense temporal-snippet InfoNCE added to a MoCo framework (docs/method.md §3.2-3.6).
 
 Paper: Q. Cheng et al., "Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action
 Localization", arXiv 2512.16504 (ICPR 2026); official code github.com/cqs0925/SnipCLR. Own implementation
-from method.md; no code copied.
+from docs/method.md; no code copied.
 
 Dense branch (:class:`SnippetHead`) on the encoder's last map ``h`` ``(N, D, T', V, M)``:
 

@@ -1,6 +1,6 @@
 """Localization finetuning entry point: protocols, frame cross-entropy, per-epoch segment mAP, export.
 
-Protocols (method.md §9, ``protocol``):
+Protocols (docs/method.md §9, ``protocol``):
 
 ``"linear"``
     The encoder (``model.backbone``) is frozen and kept in eval mode (BN statistics frozen); the neck and the

@@ -6,8 +6,8 @@ writes the query encoder's backbone as a skelzoo folder ``<output_dir>/encoder``
 the finetuning config (``model.pretrained``).
 
 Data: fixed windows of ``data.clip_frames`` frames (zero-padded; one random window per sequence and epoch,
-shared by all views: the clean reading of method.md §11.16) from the ``data.split`` sequences of a prepared
-directory (labels unused). Views per batch (method.md §3.1): query = crop + shear + noise + blur + axis mask,
+shared by all views: the clean reading of docs/method.md §11.16) from the ``data.split`` sequences of a prepared
+directory (labels unused). Views per batch (docs/method.md §3.1): query = crop + shear + noise + blur + axis mask,
 key = crop + shear, each crop/shear drawn independently; with ``model.relative_tempo`` every view is then
 resampled to ``data.view_frames`` frames at tempo 1 or 2 (half of the batch each), and an other-tempo key is
 made from the key view.
@@ -68,7 +68,7 @@ class PretrainDataConfig:
 
 @dataclass
 class PretrainModelConfig:
-    """Pretraining model (method.md §3.2-3.6); defaults are the paper's."""
+    """Pretraining model (docs/method.md §3.2-3.6); defaults are the paper's."""
 
     method: Literal["snipclr", "skeletonclr"] = "snipclr"
     backbone: str = "agcn_loc"
