@@ -93,7 +93,7 @@ def test_model_args_inferred(reference_dir):
 
 
 def test_official_weights_in_pyskl_form_give_identical_logits(reference_dir):
-    """backbones.md §5.2: official weights mapped into pyskl's form (A transposed, conv1 <-> conv2, conv4 weight
+    """docs/backbones.md §5.2: official weights mapped into pyskl's form (A transposed, conv1 <-> conv2, conv4 weight
     negated) reproduce official CTR-GCN in pyskl's CTRGCN once the ReLU after the MS-TCN concat is removed."""
     g = Golden(reference_dir, "ctrgcn")
     official = convert_checkpoint(g.state_dict(), "ctrgcn", source="official")

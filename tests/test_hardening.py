@@ -99,11 +99,7 @@ def flaky(tmp_path: Path):
     srv.stop()
 
 
-@pytest.fixture(autouse=True)
-def _online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("SKELZOO_OFFLINE", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("SKELZOO_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("online_home")  # downloads allowed, into a fresh SKELZOO_HOME
 
 
 @pytest.mark.parametrize("mode", ["short_no_length", "corrupt"])
@@ -369,14 +365,19 @@ class _Marker:
         return (open, (self.path, "w"))
 
 
+def _pkummd_with_1e300(p: Path) -> Path:
+    """A 3-frame PKU-MMD file whose first value of frame 1 is ``1e300``."""
+    lines = pkummd_text(3).splitlines()
+    lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
 # =============================================================== 6. FormatError with the file name
 @pytest.mark.parametrize("fmt", ["ntu", "pkummd", "kinect", "coco"])
 def test_huge_values_are_format_errors_naming_the_file(tmp_path: Path, fmt: str) -> None:
     if fmt == "pkummd":
-        p = tmp_path / "a.txt"
-        lines = pkummd_text(3).splitlines()
-        lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
-        p.write_text("\n".join(lines) + "\n")
+        p = _pkummd_with_1e300(tmp_path / "a.txt")
     elif fmt == "kinect":
         p = tmp_path / "a.csv"
         lines = kinect_csv_text(3).splitlines()
@@ -572,6 +573,7 @@ def test_import_skelzoo_stays_torch_free() -> None:
 
 
 # =============================================================== the mutation run (bounded subset)
+@pytest.mark.slow  # nightly: a long end-to-end run
 def test_mutation_run_subset(tmp_path: Path) -> None:
     """40 mutated cases of every reader (each in its own process, 2 GiB, 30 s): only FormatErrors naming
     the file or accepted files. The full 640-case run: ``python benchmarks/mutation_fuzz.py``."""
@@ -624,10 +626,7 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
         p = tmp_path / "s.skeleton"
         _write_ntu(p, state="7")
     elif kind == "pkummd_1e300":
-        p = tmp_path / "a.txt"
-        lines = pkummd_text(3).splitlines()
-        lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
-        p.write_text("\n".join(lines) + "\n")
+        p = _pkummd_with_1e300(tmp_path / "a.txt")
     elif kind == "coco_dup_track":
         p = tmp_path / "a.json"
         kp = [1.0, 2.0, 0.5] * 17

@@ -29,16 +29,14 @@ def faster(seq: SkeletonSequence, factor: int) -> SkeletonSequence:
     return SkeletonSequence(data, seq.layout, seq.fps * factor, {})
 
 
-@pytest.fixture(scope="module")
-def model() -> torch.nn.Module:
-    return skelzoo.load_model(DEFAULT)
+@pytest.fixture
+def model(default_localizer: torch.nn.Module) -> torch.nn.Module:
+    return default_localizer
 
 
-@pytest.fixture(scope="module")
-def seq30() -> SkeletonSequence:
-    from skelzoo.data.synth import example_sequence
-
-    return example_sequence()[0]
+@pytest.fixture
+def seq30(example_seq: SkeletonSequence) -> SkeletonSequence:
+    return example_seq
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,14 @@ from skelzoo.io import SkeletonSequence
 DEFAULT = "stgcn_ssl_ufusion.snipclr_bandai"
 
 
-@pytest.fixture(scope="module")
-def loc() -> torch.nn.Module:
-    return skelzoo.load_model(DEFAULT)
+@pytest.fixture
+def loc(default_localizer: torch.nn.Module) -> torch.nn.Module:
+    return default_localizer
 
 
-@pytest.fixture(scope="module")
-def example() -> SkeletonSequence:
-    from skelzoo.data.synth import example_sequence
-
-    return example_sequence()[0]
+@pytest.fixture
+def example(example_seq: SkeletonSequence) -> SkeletonSequence:
+    return example_seq
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -162,7 +162,7 @@ def test_missing_and_unexpected_keys_rejected(golden):
 
 # ---------------------------------------------------------------------------------------------- cross-route
 def test_official_and_pyskl_routes_agree(golden):
-    """backbones.md §5.2: official weights through the pyskl route (official A copied into every block)."""
+    """docs/backbones.md §5.2: official weights through the pyskl route (official A copied into every block)."""
     g, _, official_model, y = golden["stgcn"]
     pyskl_sd = to_source_state_dict(official_model, get_converter("stgcn", "pyskl"))
     for i in range(10):
