@@ -35,9 +35,9 @@ def pretrain_rows(batch: int, frames: int, width: int, repeats: int, queue: int 
     from _baselines import baseline_mode
     from _common import interleaved
 
+    from skelzoo.contrastive.skeletonclr import SkeletonCLR
+    from skelzoo.contrastive.snippet import SnipCLR
     from skelzoo.data.augment import AugmentConfig
-    from skelzoo.pretrain.skeletonclr import SkeletonCLR
-    from skelzoo.pretrain.snippet import SnipCLR
     from skelzoo.training.pretrain import make_views
 
     torch.manual_seed(0)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import skelzoo.models  # noqa: F401  (registers every model)
+from skelzoo.blocks.channels_last import plain_paths
 from skelzoo.blocks.context import ContextUnit
-from skelzoo.blocks.fast import plain_paths
 from skelzoo.localization import chunked as chunked_mod
 from skelzoo.localization.chunked import (
     _windows,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_io_fixtures import bvh_text, kinect_csv_text, pkummd_text
+from _io_fixtures import bvh_text, kinect_csv_text, pkummd_text
 
 import skelzoo
 from skelzoo.cli.main import main

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu, write_bvh
+from _io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu, write_bvh
 
 from skelzoo.errors import FormatError
 from skelzoo.io import (

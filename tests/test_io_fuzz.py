@@ -8,9 +8,9 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from _io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
 
 from skelzoo.errors import FormatError
 from skelzoo.io import (

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("blocks", "necks", "heads", "hub"),
     ("localization",),
     ("models", "backbones", "zoo", "convert"),
-    ("pretrain", "evaluation", "export", "viz"),
+    ("contrastive", "evaluation", "export", "viz"),
     ("training",),
     ("cli",),
 )

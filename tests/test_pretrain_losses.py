@@ -7,8 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from skelzoo.data import augment as A
-from skelzoo.pretrain import (
+from skelzoo.contrastive import (
     EmbeddingQueue,
     SkeletonCLR,
     SnipCLR,
@@ -18,8 +17,9 @@ from skelzoo.pretrain import (
     snippet_correspondence,
     snippet_nce,
 )
-from skelzoo.pretrain.moco import mining_mask
-from skelzoo.pretrain.skeletonclr import tempo_ranking_loss
+from skelzoo.contrastive.moco import mining_mask
+from skelzoo.contrastive.skeletonclr import tempo_ranking_loss
+from skelzoo.data import augment as A
 
 torch.set_num_threads(1)
 TINY = {"num_person": 1, "hidden_channels": 4, "hidden_dim": 16}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_io_fixtures import random_ntu
+from _io_fixtures import random_ntu
 
 from skelzoo.data import transforms as tf
 from skelzoo.io.sequence import SkeletonSequence

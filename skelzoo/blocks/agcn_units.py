@@ -14,8 +14,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from .channels_last import bn_fold, fast_paths_enabled, fold_into, foldable
 from .common import TemporalConvBN
-from .fast import bn_fold, fast_paths_enabled, fold_into, foldable
 
 __all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "graph_unit_fast", "tconv_fast", "aggregate",
            "make_down", "AGCNBlock", "ResidualKind"]

@@ -52,8 +52,8 @@ from typing import Literal, Sequence, Union
 import torch
 from torch import nn
 
+from .channels_last import apply_bn, bn_fold, fold_into, foldable, linear_bn, tconv_bn
 from .common import TemporalConvBN, conv_init
-from .fast import apply_bn, bn_fold, fold_into, foldable, linear_bn, tconv_bn
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]

@@ -77,7 +77,7 @@ def resolve_model_name(name: str) -> str:
     return name
 
 
-def _load(name: str, device: str, *, need_localizer: bool = True):
+def load_cli_model(name: str, device: str, *, need_localizer: bool = True):
     """Load a model for the CLI: registry names get their (default) weights, never random ones; a folder
     is read as ``local-dir:``."""
     from ..models import get_entry, load_model, split_name
@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     if args.write_gt and not args.example:
         raise ValueError("--write-gt writes the ground truth of --example; add --example")
     recording_jobs(args)  # argument errors before the model is loaded
-    model = _load(args.model, args.device)
+    model = load_cli_model(args.model, args.device)
     rate = model_rate(args, model)
     params = decoder_params(args.decoder, {"smoothing": args.smoothing, "min_duration": args.min_duration}
                             if args.decoder == "argmax" else {})

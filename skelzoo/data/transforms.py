@@ -7,7 +7,7 @@ all-zero frames (the NTU convention); missing joints are NaN with ``meta["missin
 """
 from __future__ import annotations
 
-from typing import Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 import numpy as np
 
@@ -17,7 +17,7 @@ __all__ = [
     "ntu_pre_normalise", "pre_normalise", "pre_normalize", "rotation_between", "resample_indices", "resample",
     "select_persons",
     "sliding_windows", "crop_windows", "fill_missing", "person_energy", "torso_length", "normalise_body_size",
-    "BODY_SIZE_TARGET",
+    "BODY_SIZE_TARGET", "body_size_transform", "preprocess_code",
 ]
 
 #: torso length (NTU joints SpineBase -> SpineShoulder, metres) that :func:`normalise_body_size` scales to
@@ -362,3 +362,19 @@ def normalise_body_size(x: X, target: float = BODY_SIZE_TARGET, *, joints: tuple
         return x
     out = (d * (target / length)).astype(d.dtype, copy=False)
     return x.replace(data=out) if isinstance(x, SkeletonSequence) else out
+
+
+def body_size_transform(data: Any, rng: Any = None) -> Any:
+    """Dataset transform ``(T, M, V, C) -> (T, M, V, C)``: :func:`normalise_body_size` (``rng`` unused: the
+    transform is deterministic, the signature is the one datasets call transforms with)."""
+    return normalise_body_size(data)
+
+
+def preprocess_code(prepared_preprocess: str, body_size: bool) -> str:
+    """The ``preprocess`` code a model trained on such data records (``"ntu"`` + body size -> ``"ntu_bodysize"``)."""
+    if not body_size:
+        return prepared_preprocess
+    if prepared_preprocess != "ntu":
+        raise ValueError("body-size normalisation is defined on NTU pre-normalised data (preprocess 'ntu'), "
+                         f"got {prepared_preprocess!r}")
+    return "ntu_bodysize"

@@ -16,8 +16,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..blocks.channels_last import fast_paths_enabled, to_nchw, to_nhwc
 from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled, to_nchw, to_nhwc
 from ..layouts import get_layout
 from ..localization.weights_input import WeightsInputMixin, check_skeleton_input
 
@@ -118,7 +118,7 @@ class Backbone(WeightsInputMixin, nn.Module):
         out: list[torch.Tensor] = []
         last = max(take) if (take and stop_early) else len(self.stages) - 1
         if self._fast_stages():
-            # channels-last fast path (skelzoo.blocks.fast): stages exchange (N·M, T, V, C) tensors
+            # channels-last fast path (skelzoo.blocks.channels_last): stages exchange (N·M, T, V, C) tensors
             y = to_nhwc(y)
             for i in range(last + 1):
                 y = self.stages[i].forward_nhwc(y)

@@ -33,9 +33,9 @@ from ..blocks.agcn_units import (
     graph_unit_fast,
     make_down,
 )
+from ..blocks.channels_last import fast_paths_enabled
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled
 from ..errors import CheckpointError
 from ..graphs import agcn_spatial
 from ..layouts import get_layout

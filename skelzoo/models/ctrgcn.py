@@ -41,9 +41,9 @@ from typing import Any, Literal, Mapping
 import torch
 from torch import nn
 
+from ..blocks.channels_last import bn_fold, fast_paths_enabled, foldable
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
-from ..blocks.fast import bn_fold, fast_paths_enabled, foldable
 from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, gemm_bn
 from ..graphs import agcn_spatial
 from ._base import Backbone, StageInfo
@@ -113,7 +113,7 @@ class CTRGCUnit(ContextUnit):
     scalar (init 0), BN weight init 1e-6, ``down`` = 1×1 conv + BN when C_in != C_out else identity.
     :meth:`forward` runs :meth:`forward_fast` (the K subsets fused into a few batched GEMMs, see there;
     mathematically identical to summing :meth:`CTRGC.forward`) unless fast paths are off
-    (:func:`~skelzoo.blocks.fast.plain_paths`), then :meth:`forward_reference`.
+    (:func:`~skelzoo.blocks.channels_last.plain_paths`), then :meth:`forward_reference`.
 
     Whole-sequence statistic (:mod:`skelzoo.blocks.context`): ``"mean"`` = ``mean_T x`` ``(N, C_in, V)``.
     """

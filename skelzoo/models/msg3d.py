@@ -43,8 +43,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import graphs
+from ..blocks.channels_last import apply_bn, fold_into, graph_bn, has_fast, to_nchw, to_nhwc
 from ..blocks.common import fold_persons, make_data_bn
-from ..blocks.fast import apply_bn, fold_into, graph_bn, has_fast, to_nchw, to_nhwc
 from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
 from ._base import Backbone, StageInfo
 from ._convert import Converter
@@ -226,7 +226,7 @@ class MSG3DStage(nn.Module):
         self.tcn = MultiScaleTCN(out_channels, out_channels, MSG3D_BRANCHES, **tcn, dropout=tcn_dropout)
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.channels_last`)."""
         y = self.sgcn[2].forward_nhwc(self.sgcn[1].forward_nhwc(self.sgcn[0].forward_nhwc(x)))
         for g in self.gcn3d:
             y = y + g.forward_nhwc(x)

@@ -30,8 +30,8 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..blocks.channels_last import graph_bn, has_fast, tconv_bn, to_nchw, to_nhwc
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, tconv_bn, to_nchw, to_nhwc
 from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts
 from ._base import Backbone, StageInfo
@@ -111,7 +111,7 @@ class STGCNBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward_nhwc(self, x: Tensor) -> Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.channels_last`)."""
         y = self.drop(tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn))
         if self.residual_kind == "identity":
             y = y + x

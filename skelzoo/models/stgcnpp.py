@@ -24,8 +24,8 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..blocks.channels_last import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 from ..blocks.mstcn import PYSKL_MSTCN_BRANCHES, MultiScaleTCN
 from ..graphs import agcn_spatial
 from ..layouts import get_layout
@@ -101,7 +101,7 @@ class STGCNPPBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward_nhwc(self, x: Tensor) -> Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.channels_last`)."""
         y = self.tcn.forward_nhwc(self.gcn.forward_nhwc(x))
         if self.residual_kind == "identity":
             y = y + x

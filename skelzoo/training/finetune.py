@@ -344,7 +344,7 @@ def _datasets(cfg: FinetuneConfig) -> tuple[Any, Any, str]:
     if not root:
         raise ValueError("data.root must name a prepared directory (skelzoo data prepare ...) "
                          "or set data.kind: synthetic")
-    from .pretrain import body_size_transform
+    from ..data.transforms import body_size_transform
     tf = body_size_transform if cfg.data.body_size else None
     train = UntrimmedDataset(root, cfg.data.train_split, max_len=cfg.data.max_frames, random_crop=True,
                              seed=cfg.run.seed, num_persons=cfg.data.num_persons, transform=tf)
@@ -424,7 +424,7 @@ def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
         card = (f"Finetuned ({cfg.protocol}) with skelzoo for {trainer.start_epoch} epochs on `{root}` "
                 f"(train split `{cfg.data.train_split}`, evaluated on `{cfg.data.eval_split}`).")
         model.eval()
-        from .pretrain import preprocess_code
+        from ..data.transforms import preprocess_code
         # inference must normalise like the training data
         model.preprocess = preprocess_code(train.prepared.preprocess, cfg.data.body_size)
         model.skelzoo_config["fps"] = train.prepared.fps  # ... and run at the training frame rate

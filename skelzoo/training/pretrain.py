@@ -1,6 +1,6 @@
 """Contrastive pretraining entry point (SnipCLR / SkeletonCLR): config, data, views, loop, encoder export.
 
-``pretrain(cfg)`` trains :class:`~skelzoo.pretrain.SnipCLR` (or ``SkeletonCLR``) with :class:`Trainer` and
+``pretrain(cfg)`` trains :class:`~skelzoo.contrastive.SnipCLR` (or ``SkeletonCLR``) with :class:`Trainer` and
 writes the query encoder's backbone as a skelzoo folder ``<output_dir>/encoder`` (``config.json`` +
 ``model.safetensors`` + card), loadable by ``skelzoo.load_model("local-dir:<output_dir>/encoder")`` and by
 the finetuning config (``model.pretrained``).
@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..data.augment import AugmentConfig, augment_view, tempo_resample, valid_lengths
+from ..data.transforms import body_size_transform, preprocess_code  # noqa: F401 (also public here)
 from .trainer import (
     OptimConfig,
     RunConfig,
@@ -138,8 +139,8 @@ class PretrainConfig:
 
 
 def build_pretrain_model(cfg: PretrainModelConfig, *, seed: int = 0) -> nn.Module:
-    """:class:`~skelzoo.pretrain.SnipCLR` or :class:`~skelzoo.pretrain.SkeletonCLR` from ``cfg``."""
-    from ..pretrain import SkeletonCLR, SnipCLR
+    """:class:`~skelzoo.contrastive.SnipCLR` or :class:`~skelzoo.contrastive.SkeletonCLR` from ``cfg``."""
+    from ..contrastive import SkeletonCLR, SnipCLR
 
     common = dict(backbone_args=cfg.backbone_args, feature_dim=cfg.feature_dim, queue_size=cfg.queue_size,
                   momentum=cfg.momentum, temperature=cfg.temperature, mlp=cfg.mlp,
@@ -168,22 +169,6 @@ def make_views(x: torch.Tensor, aug: AugmentConfig, *, relative_tempo: bool, vie
     tempo[perm[n // 2:]] = 2
     return {"query": tempo_resample(q, tempo, view_frames), "key": tempo_resample(k, tempo, view_frames),
             "key_tempo": tempo_resample(k, 3 - tempo, view_frames)}
-
-
-def body_size_transform(data: Any, rng: Any = None) -> Any:
-    """Dataset transform ``(T, M, V, C) -> (T, M, V, C)``: :func:`~skelzoo.data.transforms.normalise_body_size`."""
-    from ..data.transforms import normalise_body_size
-    return normalise_body_size(data)
-
-
-def preprocess_code(prepared_preprocess: str, body_size: bool) -> str:
-    """The ``preprocess`` a model trained on such data records (``"ntu"`` + body size -> ``"ntu_bodysize"``)."""
-    if not body_size:
-        return prepared_preprocess
-    if prepared_preprocess != "ntu":
-        raise ValueError("body-size normalisation is defined on NTU pre-normalised data (preprocess 'ntu'), "
-                         f"got {prepared_preprocess!r}")
-    return "ntu_bodysize"
 
 
 def _dataset(cfg: PretrainConfig) -> Any:

@@ -16,7 +16,7 @@ Losses (all embeddings unit vectors, τ = ``temperature``):
   ``L_tempo = mean max(0, 1 - (q_M·k_M - q_M·k⁻_M)/τ)`` on a second head ``fc_tempo``;
   the queue then stores the other-tempo keys ``k⁻`` (as the released code).
 - Nearest-neighbour mining from epoch ``mining_epoch + 1`` (epochs counted from 1): the ``mining_topk``
-  queue columns most similar to ``q`` join the positives (:func:`~skelzoo.pretrain.moco.multi_positive_nce`).
+  queue columns most similar to ``q`` join the positives (:func:`~skelzoo.contrastive.moco.multi_positive_nce`).
 
 The AimCLR/RVTCLR part-aware "DC" branch is not implemented.
 
@@ -64,7 +64,8 @@ def build_backbone(backbone: str | nn.Module, backbone_args: Mapping[str, Any] |
     return model
 
 
-def _feature_width(backbone: nn.Module) -> int:
+def feature_width(backbone: nn.Module) -> int:
+    """Width D of the backbone's pooled features (``num_features``, else the last stage's ``num_chs``)."""
     d = getattr(backbone, "num_features", None)
     if d is None:
         info = getattr(backbone, "feature_info", None)
@@ -84,7 +85,7 @@ class ContrastiveEncoder(nn.Module):
     """Backbone + projection heads. ``forward(x (N, C, T, V, M))`` returns a dict:
 
     ``"instance"`` ``(N, dim)`` unit vectors; ``"tempo"`` ``(N, dim)`` (when ``tempo_head``); and, when a
-    ``dense`` head is given (see :class:`~skelzoo.pretrain.snippet.SnippetHead`), whatever it returns
+    ``dense`` head is given (see :class:`~skelzoo.contrastive.snippet.SnippetHead`), whatever it returns
     (snippet features / embeddings) computed on the last feature map ``(N, D, T', V, M)``.
     """
 
@@ -92,7 +93,7 @@ class ContrastiveEncoder(nn.Module):
                  tempo_head: bool = False, dense: nn.Module | None = None) -> None:
         super().__init__()
         self.backbone = backbone
-        d = _feature_width(backbone)
+        d = feature_width(backbone)
         self.num_features = d
         self.fc = _projection(d, feature_dim, mlp)
         self.fc_tempo = _projection(d, feature_dim, mlp) if tempo_head else None
