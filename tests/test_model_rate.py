@@ -29,12 +29,12 @@ def faster(seq: SkeletonSequence, factor: int) -> SkeletonSequence:
     return SkeletonSequence(data, seq.layout, seq.fps * factor, {})
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def model(default_localizer: torch.nn.Module) -> torch.nn.Module:
     return default_localizer
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def seq30(example_seq: SkeletonSequence) -> SkeletonSequence:
     return example_seq
 

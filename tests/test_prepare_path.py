@@ -18,12 +18,12 @@ from skelzoo.io import SkeletonSequence
 DEFAULT = "stgcn_ssl_ufusion.snipclr_bandai"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def loc(default_localizer: torch.nn.Module) -> torch.nn.Module:
     return default_localizer
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def example(example_seq: SkeletonSequence) -> SkeletonSequence:
     return example_seq
 
