@@ -15,7 +15,7 @@ def _entry_point(_arch):
     def entry(pretrained=False, **kwargs):
         return _skelzoo.load_model(_arch, pretrained=pretrained, **kwargs)
 
-    info = _skelzoo.zoo._registry.get_entry(_arch)
+    info = _skelzoo.models.get_entry(_arch)
     tags = ", ".join(info.weights) or "none yet"
     entry.__name__ = entry.__qualname__ = _arch
     entry.__doc__ = (
@@ -27,6 +27,6 @@ def _entry_point(_arch):
     return entry
 
 
-for _arch in _skelzoo.zoo.list_architectures():
+for _arch in _skelzoo.models.list_architectures():
     globals()[_arch] = _entry_point(_arch)
 del _arch

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from skelzoo.backbones.ctrgcn import CTRGCUnit
-from skelzoo.blocks.fast import plain_paths
+from skelzoo.blocks.channels_last import plain_paths
+from skelzoo.models.ctrgcn import CTRGCUnit
 
 __all__ = ["baseline_mode"]
 

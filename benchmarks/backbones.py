@@ -30,9 +30,8 @@ def _model_flops(model, x) -> int:
     """FLOPs of the model's math, counted on the plain path: its standard ops are all known to
     ``FlopCounterMode`` (the fast paths' ``bmm(out=)`` / ``baddbmm_`` are not, so counting them undercounts)."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
     from _baselines import baseline_mode
+    from torch.utils.flop_counter import FlopCounterMode
 
     grads = [p.requires_grad for p in model.parameters()]
     model.requires_grad_(False)  # the counter's module tracker hooks autograd
@@ -49,10 +48,10 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int) -> dict
     import statistics
 
     import torch
-
-    import skelzoo
     from _baselines import baseline_mode
     from _common import interleaved_samples
+
+    import skelzoo
 
     torch.set_num_threads(threads)
     model = skelzoo.load_model(name).eval()

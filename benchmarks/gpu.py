@@ -45,7 +45,7 @@ def main() -> int:
         print("benchmarks/gpu.py: no CUDA device available; nothing to do.")
         return 0
     import skelzoo
-    from skelzoo.blocks.fast import plain_paths
+    from skelzoo.blocks.channels_last import plain_paths
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False

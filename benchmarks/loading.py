@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skelzoo.localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL  # noqa: E402  (bundled: offline)
+from skelzoo.models import DEFAULT_LOCALIZER as DEFAULT_MODEL  # noqa: E402  (bundled: offline)
 
 _IMPORT = """
 import json, sys, time
@@ -54,7 +54,7 @@ print(json.dumps({"torch_s": t1 - t0, "api_s": t2 - t1, "pretrained_s": t3 - t2,
 """
 # what ``import skelzoo`` + the first model-API use load, as plain import statements: modules that skelzoo's
 # ``__getattr__`` imports with importlib.import_module are not logged by -X importtime; torch first, on its own row
-_BREAKDOWN = "import torch, skelzoo, skelzoo.zoo, skelzoo.io, skelzoo.backbones, skelzoo.localizers"
+_BREAKDOWN = "import torch, skelzoo, skelzoo.io, skelzoo.models"
 
 
 def _json(code: str, *args: str) -> dict:

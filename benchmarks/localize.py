@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from skelzoo.localization._weights import DEFAULT_LOCALIZER  # noqa: E402  (the bundled default: offline)
+from skelzoo.models import DEFAULT_LOCALIZER  # noqa: E402  (the bundled default: offline)
 
 DEFAULT_MODELS = ("agcn_loc_ufusion", "agcn_loc_simple", "stgcn_ufusion", "ctrgcn_ufusion")
 HOUR_FRAMES = 108_000  # one hour at 30 fps
@@ -51,7 +51,7 @@ def _model_and_input(name: str, frames: int, kind: str):
 
     sys.path.insert(0, str(ROOT))
     import skelzoo
-    import skelzoo.localizers  # noqa: F401
+    import skelzoo.models  # noqa: F401
 
     torch.manual_seed(0)
     model = (skelzoo.load_model(name, pretrained=True) if "." in name else skelzoo.build_model(name)).eval()

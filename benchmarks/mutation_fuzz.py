@@ -250,7 +250,7 @@ def cases(n: int, seeds: dict[str, tuple[bytes, str, str]]) -> list[dict[str, An
 # ---------------------------------------------------------------------------------------- child side
 def _run_readers(path: Path, reader: str, *, expect_frames: int | None = None) -> dict[str, Any]:
     from skelzoo.errors import FormatError
-    from skelzoo.io import (babel_frame_labels, read_babel, read_pkummd_labels, read_skeleton)
+    from skelzoo.io import babel_frame_labels, read_babel, read_pkummd_labels, read_skeleton
 
     out_bytes = 0
     info: dict[str, Any] = {}

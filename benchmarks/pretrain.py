@@ -32,12 +32,12 @@ def pretrain_rows(batch: int, frames: int, width: int, repeats: int, queue: int 
     SkeletonCLR / SnipCLR code runs it; SkeletonCLR on the fast path is also shown, so the cost of the
     snippet contrast itself is visible."""
     import torch
-
     from _baselines import baseline_mode
     from _common import interleaved
+
+    from skelzoo.contrastive.skeletonclr import SkeletonCLR
+    from skelzoo.contrastive.snippet import SnipCLR
     from skelzoo.data.augment import AugmentConfig
-    from skelzoo.pretrain.skeletonclr import SkeletonCLR
-    from skelzoo.pretrain.snippet import SnipCLR
     from skelzoo.training.pretrain import make_views
 
     torch.manual_seed(0)
@@ -71,10 +71,10 @@ def pretrain_rows(batch: int, frames: int, width: int, repeats: int, queue: int 
 
 def loc_rows(batch: int, frames: int, repeats: int) -> list[dict]:
     import torch
-
-    import skelzoo
     from _baselines import baseline_mode
     from _common import interleaved
+
+    import skelzoo
 
     torch.manual_seed(0)
     model = skelzoo.load_model("agcn_loc_ufusion", backbone_args={"base_channels": 32}, neck_channels=128,

@@ -49,9 +49,8 @@ def main() -> int:
             failed.append("backbones")
     if "pretrain" in only:
         _section("target 4: training steps (pretraining clips/s, localization fwd+bwd fast / plain)")
-        import torch
-
         import pretrain as pt
+        import torch
 
         torch.set_num_threads(args.threads)
         b, f, lf, reps = (4, 32, 48, 1) if q else (8, 64, 192, 9)

@@ -69,8 +69,8 @@ from torch import nn
 
 import skelzoo
 from skelzoo.data.synth import write_demo_recordings
-from skelzoo.io import find_recordings
 from skelzoo.errors import SkelzooError
+from skelzoo.io import find_recordings
 
 DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
 LABEL_SUFFIX = ".labels.txt"
@@ -368,8 +368,14 @@ def localizer_args(encoder: str | None, arch: str | None, protocol: str = "finet
 def build_config(args: argparse.Namespace, root: Path, train_split: str, eval_split: str, arch: str,
                  model_args: dict[str, Any], encoder: str | None, num_train: int) -> Any:
     """A short CPU finetuning schedule (see ``examples/configs/ablation/finetune.yaml``)."""
-    from skelzoo.training import (EvalConfig, FinetuneConfig, FinetuneDataConfig, FinetuneModelConfig,
-                                  OptimConfig, RunConfig)
+    from skelzoo.training import (
+        EvalConfig,
+        FinetuneConfig,
+        FinetuneDataConfig,
+        FinetuneModelConfig,
+        OptimConfig,
+        RunConfig,
+    )
 
     if args.epochs < 1 or args.batch_size < 1 or args.max_frames < 16:
         raise ValueError("--epochs and --batch-size must be >= 1, --max-frames >= 16")

@@ -42,8 +42,8 @@ from typing import Any, Sequence
 
 import skelzoo
 from skelzoo.data.synth import write_demo_recordings
-from skelzoo.io import find_recordings
 from skelzoo.errors import SkelzooError
+from skelzoo.io import find_recordings
 
 #: file name endings of recordings (label files ``*.labels.txt`` / ``*.labels.json`` are skipped)
 

@@ -35,8 +35,8 @@ def evaluate(model, data: str, split: str, batch_size: int = 4) -> dict:
 
     from skelzoo.data.collate import collate_untrimmed
     from skelzoo.data.datasets import UntrimmedDataset
+    from skelzoo.data.transforms import body_size_transform
     from skelzoo.training.finetune import collect_frames, localization_metrics, segment_map_results
-    from skelzoo.training.pretrain import body_size_transform
 
     tf = body_size_transform if getattr(model, "preprocess", "") == "ntu_bodysize" else None
     ds = UntrimmedDataset(data, split, max_len=None, random_crop=False, seed=0, num_persons=1, transform=tf)

@@ -5,7 +5,7 @@
     python scripts/make_model_cards.py --stubs    # also create TODO stubs for missing hand-written parts
     python scripts/make_model_cards.py --check    # exit 1 if any card is missing, stale or unfinished
 
-See :mod:`skelzoo.zoo.cards` for the layout of a hand-written part.
+See :mod:`skelzoo.models.published_cards` for the layout of a hand-written part.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pattern", default="*", help="only checkpoints matching this fnmatch pattern")
     args = p.parse_args(argv)
 
-    from skelzoo.zoo.cards import check_cards, registered_specs, write_cards
+    from skelzoo.models.published_cards import check_cards, registered_specs, write_cards
 
     specs = registered_specs(args.pattern)
     if args.check:

@@ -1,4 +1,4 @@
-"""Shortcut diagnostics of contrastive pretraining runs (``skelzoo.pretrain.diagnostics``), one table per run.
+"""Shortcut diagnostics of contrastive pretraining runs (``skelzoo.contrastive.diagnostics``), one table per run.
 
 For each run folder (written by ``skelzoo pretrain``: ``config.json`` + ``last.pt``, or ``--checkpoint``):
 
@@ -56,7 +56,7 @@ def clips(cfg, n: int, frames: int, seed: int) -> torch.Tensor:
 
 
 def diagnose(run: Path, checkpoint: Path | None, n: int, seed: int) -> dict:
-    from skelzoo.pretrain.diagnostics import freshness_test, key_age_profile, snippet_matching
+    from skelzoo.contrastive.diagnostics import freshness_test, key_age_profile, snippet_matching
     from skelzoo.training.pretrain import make_views
 
     cfg, model, epoch = load_run(run, checkpoint)

@@ -35,7 +35,7 @@ def load_encoder(spec: str) -> tuple[torch.nn.Module, str]:
         torch.manual_seed(int(seed))
         model = skelzoo.load_model(arch, num_classes=0)
         if init == "moco":
-            from skelzoo.pretrain.moco import init_moco_weights
+            from skelzoo.contrastive.moco import init_moco_weights
             init_moco_weights(model)
         elif init != "torch":
             raise ValueError(f"random init must be 'torch' or 'moco', got {init!r}")
@@ -50,8 +50,8 @@ def load_encoder(spec: str) -> tuple[torch.nn.Module, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from skelzoo.data.transforms import body_size_transform
     from skelzoo.evaluation.probe import center_windows, knn_probe, linear_probe, pooled_features
-    from skelzoo.training.pretrain import body_size_transform
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("encoders", nargs="+")

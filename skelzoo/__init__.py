@@ -6,8 +6,8 @@ preprocessing: ``prepare(seq, model)`` (``model.input_spec``, an ``InputSpec``),
 
 ``import skelzoo`` does not import torch (issue #9: import under 1 s): every name except ``__version__`` and
 the errors is resolved on first use (PEP 562 module ``__getattr__``). ``skelzoo.read_skeleton`` and
-``skelzoo.SkeletonSequence`` stay torch-free; the model API (``load_model`` ...) imports torch, and the first
-registry lookup registers the built-in architectures, so it behaves exactly as the former eager import did.
+``skelzoo.SkeletonSequence`` stay torch-free; the model API (``load_model`` ...) imports torch and
+:mod:`skelzoo.models`, whose import registers the built-in architectures.
 """
 import importlib as _importlib
 import typing as _typing
@@ -22,20 +22,20 @@ if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at ru
     from . import backbones as backbones
     from . import convert as convert
     from . import io as io
-    from . import localizers as localizers
+    from . import models as models
     from . import zoo as zoo
-    from .convert import convert_checkpoint as convert_checkpoint
     from .io import SkeletonSequence as SkeletonSequence
     from .io import read_skeleton as read_skeleton
     from .localization.input_spec import InputSpec as InputSpec
     from .localization.input_spec import prepare as prepare
     from .localization.pipeline import extract_features as extract_features
-    from .zoo import build_model as build_model
-    from .zoo import list_models as list_models
-    from .zoo import load_model as load_model
-    from .zoo import model_info as model_info
-    from .zoo import register_model as register_model
-    from .zoo import save_pretrained as save_pretrained
+    from .models import build_model as build_model
+    from .models import convert_checkpoint as convert_checkpoint
+    from .models import list_models as list_models
+    from .models import load_model as load_model
+    from .models import model_info as model_info
+    from .models import register_model as register_model
+    from .models import save_pretrained as save_pretrained
 
 __all__ = [
     "__version__", "FormatError", "SkelzooError", "InputWarning", "SkeletonSequence", "build_model",
@@ -47,27 +47,26 @@ __all__ = [
 _LAZY_ATTRS: dict[str, str] = {
     "SkeletonSequence": "skelzoo.io",
     "read_skeleton": "skelzoo.io",
-    "build_model": "skelzoo.zoo",
-    "list_models": "skelzoo.zoo",
-    "load_model": "skelzoo.zoo",
-    "model_info": "skelzoo.zoo",
-    "register_model": "skelzoo.zoo",
-    "save_pretrained": "skelzoo.zoo",
-    "convert_checkpoint": "skelzoo.convert",
+    "build_model": "skelzoo.models",
+    "list_models": "skelzoo.models",
+    "load_model": "skelzoo.models",
+    "model_info": "skelzoo.models",
+    "register_model": "skelzoo.models",
+    "save_pretrained": "skelzoo.models",
+    "convert_checkpoint": "skelzoo.models",
     "prepare": "skelzoo.localization.input_spec",
     "InputSpec": "skelzoo.localization.input_spec",
     "extract_features": "skelzoo.localization.pipeline",
 }
 # submodules reachable as attributes (``skelzoo.zoo``, ``skelzoo.io`` ...) without importing them first
 _SUBMODULES = frozenset({
-    "backbones", "blocks", "cli", "convert", "data", "datasets_meta", "errors", "evaluation", "export", "graphs",
-    "heads", "hub", "io", "layouts", "localization", "localizers", "necks", "pretrain", "training", "viz", "zoo",
+    "backbones", "blocks", "cli", "convert", "data", "dataset_info", "errors", "evaluation", "export", "graphs",
+    "heads", "hub", "io", "layouts", "localization", "models", "necks", "contrastive", "training", "viz", "zoo",
 })
 
 
 def __getattr__(name: str) -> object:
-    # the registries fill themselves on first lookup (zoo._registry._ensure_builtin_models: architectures and
-    # their checkpoint converters; skelzoo.layouts imports skelzoo.io for the rig layouts)
+    # importing skelzoo.models registers every built-in architecture with its weights and converters
     if name in _LAZY_ATTRS:
         value = getattr(_importlib.import_module(_LAZY_ATTRS[name]), name)
     elif name in _SUBMODULES:

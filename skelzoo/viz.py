@@ -42,7 +42,8 @@ def plot_timeline(segments: Sequence[Segment], num_frames: int, fps: float, clas
     for seg in segments:
         y = k - 1 - seg.label
         alpha = 0.35 + 0.65 * min(1.0, max(0.0, float(seg.score)))
-        ax.broken_barh([(seg.start / fps, (seg.end - seg.start) / fps)], (y + (0.42 if ground_truth is not None else 0.1), row_h),
+        lane = y + (0.42 if ground_truth is not None else 0.1)
+        ax.broken_barh([(seg.start / fps, (seg.end - seg.start) / fps)], (lane, row_h),
                        facecolors=cmap(seg.label % cmap.N), alpha=alpha, edgecolor="black", linewidth=0.5)
     if ground_truth is not None:
         for seg in ground_truth:
@@ -55,7 +56,8 @@ def plot_timeline(segments: Sequence[Segment], num_frames: int, fps: float, clas
     ax.set_xlim(0, duration)
     ax.set_xlabel("time (s)")
     ax.grid(axis="x", alpha=0.3)
-    sub = "prediction (solid, shade = score)" + (" / ground truth (hatched, lower band)" if ground_truth is not None else "")
+    gt_note = " / ground truth (hatched, lower band)" if ground_truth is not None else ""
+    sub = "prediction (solid, shade = score)" + gt_note
     ax.set_title((title + "\n" if title else "") + sub, fontsize=9)
     fig.tight_layout()
     path = Path(path)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, golden_state_dict, read_keys
 
 import skelzoo
-from skelzoo.convert._core import get_converter, to_source_state_dict
 from skelzoo.graphs import agcn_spatial
-
-from _golden import Golden, golden_state_dict, read_keys
+from skelzoo.models import get_converter, to_source_state_dict
 
 TOL = 1e-5
 SOURCES = {"aagcn": "official", "pyskl_aagcn": "pyskl", "mmaction2_aagcn": "mmaction2"}

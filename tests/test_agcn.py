@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _golden import Golden, golden_state_dict, read_keys, tensor_sha256
 
 import skelzoo
-from skelzoo.convert._core import get_converter, to_source_state_dict
 from skelzoo.graphs import agcn_spatial
-
-from _golden import Golden, golden_state_dict, read_keys, tensor_sha256
+from skelzoo.models import get_converter, to_source_state_dict
 
 TOL = 1e-5
 

@@ -14,8 +14,18 @@ import numpy as np
 import pytest
 
 from skelzoo.data import bandai
-from skelzoo.data.bandai import (CONTENT_CLASSES, STYLES, TEST_STYLES, ComposeConfig, align_to, compose_sequence,
-                                 heading, plan_split, prepare_bandai_clips, prepare_bandai_untrimmed)
+from skelzoo.data.bandai import (
+    CONTENT_CLASSES,
+    STYLES,
+    TEST_STYLES,
+    ComposeConfig,
+    align_to,
+    compose_sequence,
+    heading,
+    plan_split,
+    prepare_bandai_clips,
+    prepare_bandai_untrimmed,
+)
 from skelzoo.data.datasets import UntrimmedDataset
 from skelzoo.data.prepare import PreparedDataset
 from skelzoo.data.synth import synthesize

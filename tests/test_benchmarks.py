@@ -36,7 +36,7 @@ def test_evaluation_table_identical_numbers():
     assert "| total" in out
 
 
-@pytest.mark.parametrize("only", ["loading", "pretrain,gpu"])
+@pytest.mark.parametrize("only", ["loading", pytest.param("pretrain,gpu", marks=pytest.mark.slow)])  # nightly: 80 s
 def test_run_all_quick(only):
     out = _run(str(BENCH / "run_all.py"), "--quick", "--only", only)
     assert "FAILED" not in out

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import skelzoo
-from skelzoo.zoo import api
-from skelzoo.zoo._registry import get_entry, list_models
+from skelzoo.models import _builder as api
+from skelzoo.models import get_entry, list_models
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results.md"

@@ -6,16 +6,20 @@ import contextlib
 import pytest
 import torch
 
-import skelzoo.localizers  # noqa: F401  (registers the localizers)
-from skelzoo.backbones.aagcn import AAGCN
+import skelzoo.models  # noqa: F401  (registers every model)
+from skelzoo.blocks.channels_last import plain_paths
 from skelzoo.blocks.context import ContextUnit
-from skelzoo.blocks.fast import plain_paths
-from skelzoo.localization import localizer as loc_mod
-from skelzoo.localization.chunked import (_windows, chunked_forward, default_overlap, has_global_context,
-                                          sequence_context)
+from skelzoo.localization import chunked as chunked_mod
+from skelzoo.localization.chunked import (
+    _windows,
+    chunked_forward,
+    default_overlap,
+    has_global_context,
+    sequence_context,
+)
 from skelzoo.localization.localizer import Localizer
+from skelzoo.models.aagcn import AAGCN
 from skelzoo.zoo import build_model, list_architectures
-
 
 #: small tensors: one thread is as fast, and far faster than two on a loaded machine
 pytestmark = pytest.mark.threads(1)
@@ -66,8 +70,8 @@ def test_localize_chunks_automatically(monkeypatch):
     import skelzoo.localization.chunked as chunked_mod
     real = chunked_mod.chunked_forward
     monkeypatch.setattr(chunked_mod, "chunked_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
-    monkeypatch.setattr(loc_mod, "CHUNK_THRESHOLD", 100)
-    monkeypatch.setattr(loc_mod, "DEFAULT_CHUNK", 128)
+    monkeypatch.setattr(chunked_mod, "CHUNK_THRESHOLD", 100)
+    monkeypatch.setattr(chunked_mod, "DEFAULT_CHUNK", 128)
     chunked = model.localize(x, method="argmax")
     assert calls, "localize did not use chunked inference above the threshold"
     assert [(s.label, s.start, s.end) for s in chunked[0]] == [(s.label, s.start, s.end) for s in whole[0]]
@@ -180,8 +184,8 @@ def test_exact_chunked_features_and_localize(monkeypatch):
         f = chunked_forward(model, x, chunk=8 * r, features=True)
         assert (f - whole_f).abs().max().item() <= 1e-4
         whole = model(x)
-    monkeypatch.setattr(loc_mod, "CHUNK_THRESHOLD", 100)
-    monkeypatch.setattr(loc_mod, "DEFAULT_CHUNK", 8 * r)
+    monkeypatch.setattr(chunked_mod, "CHUNK_THRESHOLD", 100)
+    monkeypatch.setattr(chunked_mod, "DEFAULT_CHUNK", 8 * r)
     assert (model.predict_logits(x) - whole).abs().max().item() <= 1e-4
     assert (model.predict_logits(x, exact=False) - whole).abs().max().item() > 1e-3
 

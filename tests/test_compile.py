@@ -30,6 +30,7 @@ def _compare(name: str, backend: str) -> None:
     torch._dynamo.reset()
 
 
+@pytest.mark.slow  # nightly: a long end-to-end run
 def test_compile_small_model_eager_backend() -> None:
     _compare("stgcn_ssl", "eager")
 

@@ -6,15 +6,14 @@ import math
 
 import pytest
 import torch
+from _golden import Golden, golden_state_dict, read_keys
 
-from skelzoo.backbones.ctrgcn import flip_aggregation
 from skelzoo.blocks.mstcn import MSG3D_BRANCHES, PYSKL_MSTCN_BRANCHES, MultiScaleTCN
 from skelzoo.convert import convert_checkpoint, to_source_state_dict
-from skelzoo.convert._core import get_converter
 from skelzoo.graphs import agcn_spatial
+from skelzoo.models import get_converter
+from skelzoo.models.ctrgcn import flip_aggregation
 from skelzoo.zoo import build_model
-
-from _golden import Golden, golden_state_dict, read_keys
 
 NTU60_PARAMS = 1_446_672
 # (arch, source, key file, golden whose logits apply: mmaction2's key list has pyskl's order, so the recipe
@@ -94,7 +93,7 @@ def test_model_args_inferred(reference_dir):
 
 
 def test_official_weights_in_pyskl_form_give_identical_logits(reference_dir):
-    """backbones.md §5.2: official weights mapped into pyskl's form (A transposed, conv1 <-> conv2, conv4 weight
+    """docs/backbones.md §5.2: official weights mapped into pyskl's form (A transposed, conv1 <-> conv2, conv4 weight
     negated) reproduce official CTR-GCN in pyskl's CTRGCN once the ReLU after the MS-TCN concat is removed."""
     g = Golden(reference_dir, "ctrgcn")
     official = convert_checkpoint(g.state_dict(), "ctrgcn", source="official")

@@ -11,8 +11,15 @@ import torch
 
 from skelzoo.data.collate import collate_untrimmed
 from skelzoo.data.datasets import ClipDataset, UntrimmedDataset
-from skelzoo.data.prepare import (IGNORE_INDEX, PreparedDataset, SequenceRecord, ShardPlan, plan_shards,
-                                  prepare_files, write_prepared)
+from skelzoo.data.prepare import (
+    IGNORE_INDEX,
+    PreparedDataset,
+    SequenceRecord,
+    ShardPlan,
+    plan_shards,
+    prepare_files,
+    write_prepared,
+)
 from skelzoo.data.synth import synthesize
 
 CLASSES = ["walk", "wave-right-hand", "raise-up-both-hands"]

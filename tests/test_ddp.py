@@ -47,6 +47,7 @@ def _worker(rank: int, world: int, port: int, data_dir: str, out_dir: str) -> No
     torch.save({"state": seen, "summary_epochs": summary["epochs_done"]}, f"{out_dir}/rank{rank}.pt")
 
 
+@pytest.mark.slow  # nightly: a long end-to-end run
 def test_ddp_two_processes_stay_in_sync(tmp_path):
     if not dist.is_available():
         pytest.skip("torch.distributed not available")

@@ -1,4 +1,4 @@
-"""Decoding frame scores to segments: official SnipCLR/LINE proposals (method.md §6/§8) and argmax."""
+"""Decoding frame scores to segments: official SnipCLR/LINE proposals (docs/method.md §6/§8) and argmax."""
 from __future__ import annotations
 
 import json
@@ -54,7 +54,7 @@ def _assert_same(got: dict, expected: dict) -> None:
         assert [sc for *_, sc in got[c]] == pytest.approx([sc for *_, sc in expected[c]], abs=1e-6)
 
 
-# --- reference loop implementation of method.md §6, for property tests ----------------------------------
+# --- reference loop implementation of docs/method.md §6, for property tests ----------------------------------
 def _naive_official(cas: np.ndarray, thresholds=DEFAULT_CAS_THRESHOLDS, min_len=3, ratio=0.25, w=0.6, nms=0.2):
     t_len, k = cas.shape
     kept = []

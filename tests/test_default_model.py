@@ -12,11 +12,11 @@ import torch
 
 import skelzoo
 from skelzoo.errors import ChecksumError
-from skelzoo.zoo import api
+from skelzoo.models import _builder as api
 
 
 def test_default_weights_registered_and_bundled():
-    from skelzoo.localization._weights import DEFAULT_LOCALIZER
+    from skelzoo.models import DEFAULT_LOCALIZER
 
     names = skelzoo.list_models(pretrained=True)
     assert DEFAULT_LOCALIZER == "stgcn_ssl_ufusion.snipclr_bandai"

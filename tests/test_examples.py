@@ -115,11 +115,12 @@ def test_pretrain_then_finetune_tiny(tmp_path: Path) -> None:
 
 def test_localize_recording_at_120fps(tmp_path: Path) -> None:
     """A 120 fps recording is resampled to the model's 30 fps; segments come back in its own frames."""
+    from test_model_rate import faster
+
     import skelzoo
     from skelzoo.data.synth import example_sequence
     from skelzoo.io.numpy_io import write_npz
     from skelzoo.localization.pipeline import localize_sequence
-    from test_model_rate import faster
 
     seq30 = example_sequence()[0]
     path = tmp_path / "rec120.npz"
@@ -143,11 +144,12 @@ def test_localize_recording_at_120fps(tmp_path: Path) -> None:
 
 def test_extract_features_at_120fps(tmp_path: Path) -> None:
     """Features of a 120 fps recording: one row per recording frame, each held from the 30 fps model frame."""
+    from test_model_rate import faster
+
     import skelzoo
     from skelzoo.data.synth import example_sequence
     from skelzoo.io import SkeletonSequence
     from skelzoo.io.numpy_io import write_npz
-    from test_model_rate import faster
 
     skelzoo.save_pretrained(skelzoo.build_model("stgcn_ssl", num_classes=0), tmp_path / "enc", model_card=False)
     seq = example_sequence()[0]

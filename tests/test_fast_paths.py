@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from skelzoo.backbones.aagcn import AAGCN
-from skelzoo.backbones.ctrgcn import CTRGCUnit
-from skelzoo.blocks.fast import fast_paths_enabled, plain_paths
+from skelzoo.blocks.channels_last import fast_paths_enabled, plain_paths
+from skelzoo.models.aagcn import AAGCN
+from skelzoo.models.ctrgcn import CTRGCUnit
 from skelzoo.zoo import build_model
 
 CASES = [
@@ -98,6 +98,7 @@ def test_eval_equal(arch, kw):
             _close(a, b, rel)
 
 
+@pytest.mark.threads(2)  # its tolerances were set with two threads (one thread sums in another order)
 @pytest.mark.parametrize("arch,kw", CASES, ids=[c[0] for c in CASES])
 def test_train_gradients_equal(arch, kw):
     model = _model(arch, kw).train()

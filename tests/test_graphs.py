@@ -1,4 +1,4 @@
-"""Graph builders against the facts of backbones.md §2 and the golden checksums."""
+"""Graph builders against the facts of docs/backbones.md §2 and the golden checksums."""
 from __future__ import annotations
 
 import numpy as np

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_io_fixtures import bvh_text, kinect_csv_text, pkummd_text
+from _io_fixtures import bvh_text, kinect_csv_text, pkummd_text
 
 import skelzoo
 from skelzoo.cli.main import main
@@ -99,11 +99,7 @@ def flaky(tmp_path: Path):
     srv.stop()
 
 
-@pytest.fixture(autouse=True)
-def _online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("SKELZOO_OFFLINE", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("SKELZOO_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("online_home")  # downloads allowed, into a fresh SKELZOO_HOME
 
 
 @pytest.mark.parametrize("mode", ["short_no_length", "corrupt"])
@@ -150,9 +146,8 @@ def test_registry_url_weights_validate_before_caching(flaky: _Flaky, tmp_path: P
     """The load_model path of the `*.pyskl_*` tags: a cut-short download is not cached, a healthy one converts."""
     import dataclasses
 
-    from skelzoo.convert._core import get_converter, to_source_state_dict
-    from skelzoo.zoo import api
-    from skelzoo.zoo._registry import get_entry
+    from skelzoo.models import _builder as api
+    from skelzoo.models import get_converter, get_entry, to_source_state_dict
 
     entry = get_entry("stgcn")
     tag, w = next((t, w) for t, w in entry.weights.items() if w.url and w.sha256 is None)
@@ -164,9 +159,9 @@ def test_registry_url_weights_validate_before_caching(flaky: _Flaky, tmp_path: P
     w2 = dataclasses.replace(w, url=flaky.url, hash_prefix=None)
     flaky.mode = "short_no_length"
     with pytest.raises((WeightsError, CheckpointError), match="nothing was cached"):
-        api._converted_url_weights("stgcn", w2)
+        api.converted_url_weights("stgcn", w2)
     flaky.mode = "ok"
-    state = api._converted_url_weights("stgcn", w2)
+    state = api.converted_url_weights("stgcn", w2)
     for k, v in model.state_dict().items():
         assert torch.equal(state[k], v), k
 
@@ -370,14 +365,19 @@ class _Marker:
         return (open, (self.path, "w"))
 
 
+def _pkummd_with_1e300(p: Path) -> Path:
+    """A 3-frame PKU-MMD file whose first value of frame 1 is ``1e300``."""
+    lines = pkummd_text(3).splitlines()
+    lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
 # =============================================================== 6. FormatError with the file name
 @pytest.mark.parametrize("fmt", ["ntu", "pkummd", "kinect", "coco"])
 def test_huge_values_are_format_errors_naming_the_file(tmp_path: Path, fmt: str) -> None:
     if fmt == "pkummd":
-        p = tmp_path / "a.txt"
-        lines = pkummd_text(3).splitlines()
-        lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
-        p.write_text("\n".join(lines) + "\n")
+        p = _pkummd_with_1e300(tmp_path / "a.txt")
     elif fmt == "kinect":
         p = tmp_path / "a.csv"
         lines = kinect_csv_text(3).splitlines()
@@ -437,7 +437,7 @@ def test_weights_of_wrong_kind_or_nan_are_refused(tmp_path: Path, how: str) -> N
 
 
 def test_int64_weights_in_a_pt_are_refused(tmp_path: Path) -> None:
-    from skelzoo.convert._core import get_converter, to_source_state_dict
+    from skelzoo.models import get_converter, to_source_state_dict
     model = skelzoo.load_model("stgcn", num_classes=5, layout="ntu25_pyskl")
     sd = {k: (v.to(torch.int64) if v.is_floating_point() else v)
           for k, v in to_source_state_dict(model, get_converter("stgcn", "mmaction2")).items()}
@@ -449,7 +449,7 @@ def test_int64_weights_in_a_pt_are_refused(tmp_path: Path) -> None:
 
 # =============================================================== mmengine training checkpoints
 def test_mmengine_training_checkpoint_converts_and_runs_no_payload(tmp_path: Path) -> None:
-    from skelzoo.convert._core import get_converter, to_source_state_dict
+    from skelzoo.models import get_converter, to_source_state_dict
 
     model = skelzoo.load_model("stgcn", num_classes=5, layout="ntu25_pyskl")
     sd = collections.OrderedDict(to_source_state_dict(model, get_converter("stgcn", "mmaction2")))
@@ -573,6 +573,7 @@ def test_import_skelzoo_stays_torch_free() -> None:
 
 
 # =============================================================== the mutation run (bounded subset)
+@pytest.mark.slow  # nightly: a long end-to-end run
 def test_mutation_run_subset(tmp_path: Path) -> None:
     """40 mutated cases of every reader (each in its own process, 2 GiB, 30 s): only FormatErrors naming
     the file or accepted files. The full 640-case run: ``python benchmarks/mutation_fuzz.py``."""
@@ -598,9 +599,8 @@ def test_mutation_run_full(tmp_path: Path) -> None:
 # =============================================================== 7. extract on long recordings is chunked
 def test_extract_features_chunked_equals_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     from skelzoo.io.sequence import SkeletonSequence
-    from skelzoo.localization import localizer as loc_mod
     from skelzoo.localization import pipeline
-    from skelzoo.localization._weights import DEFAULT_LOCALIZER
+    from skelzoo.models import DEFAULT_LOCALIZER
 
     model = skelzoo.load_model(DEFAULT_LOCALIZER, pretrained=True)
     data = np.random.default_rng(0).normal(size=(700, 2, 25, 3)).astype(np.float32)
@@ -610,8 +610,8 @@ def test_extract_features_chunked_equals_whole(monkeypatch: pytest.MonkeyPatch) 
     import skelzoo.localization.chunked as chunked_mod
     real = chunked_mod.chunked_forward
     monkeypatch.setattr(chunked_mod, "chunked_forward", lambda *a, **k: calls.append(k) or real(*a, **k))
-    monkeypatch.setattr(loc_mod, "CHUNK_THRESHOLD", 300)
-    monkeypatch.setattr(loc_mod, "DEFAULT_CHUNK", 256)
+    monkeypatch.setattr(chunked_mod, "CHUNK_THRESHOLD", 300)
+    monkeypatch.setattr(chunked_mod, "DEFAULT_CHUNK", 256)
     chunked = pipeline.extract_features(model, seq)
     assert calls and calls[0]["features"] is True
     np.testing.assert_allclose(chunked, whole, atol=1e-4, rtol=0)
@@ -626,10 +626,7 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
         p = tmp_path / "s.skeleton"
         _write_ntu(p, state="7")
     elif kind == "pkummd_1e300":
-        p = tmp_path / "a.txt"
-        lines = pkummd_text(3).splitlines()
-        lines[1] = "1e300 " + lines[1].split(" ", 1)[1]
-        p.write_text("\n".join(lines) + "\n")
+        p = _pkummd_with_1e300(tmp_path / "a.txt")
     elif kind == "coco_dup_track":
         p = tmp_path / "a.json"
         kp = [1.0, 2.0, 0.5] * 17

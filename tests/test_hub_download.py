@@ -27,7 +27,7 @@ from skelzoo.hub.cache import (
 )
 from skelzoo.hub.safe_load import load_safetensors
 
-pytestmark = pytest.mark.hub
+pytestmark = [pytest.mark.hub, pytest.mark.usefixtures("online_home")]
 
 PAYLOAD = os.urandom(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -42,11 +42,6 @@ def server():
     srv.stop()
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("SKELZOO_OFFLINE", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("SKELZOO_HOME", str(tmp_path / "home"))
 
 
 def _visible_files(folder: Path) -> list[Path]:

@@ -21,7 +21,7 @@ import torch
 from hub_server import HubServer, commit_sha
 from safetensors.torch import save as st_save
 
-from skelzoo.errors import ChecksumError, CheckpointError, OfflineError, WeightsError
+from skelzoo.errors import CheckpointError, ChecksumError, OfflineError, WeightsError
 from skelzoo.hub.hf import (
     hf_cache_dir,
     hf_download,

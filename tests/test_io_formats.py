@@ -6,12 +6,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu, write_bvh
+from _io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu, write_bvh
 
 from skelzoo.errors import FormatError
-from skelzoo.io import (babel_frame_labels, detect_format, pkummd_frame_labels, read_babel, read_bvh,
-                        read_keypoints_json, read_kinect_csv, read_ntu_skeleton, read_numpy, read_pkummd,
-                        read_pkummd_labels, read_skeleton, write_keypoints_json, write_npz, write_ntu_skeleton)
+from skelzoo.io import (
+    babel_frame_labels,
+    detect_format,
+    pkummd_frame_labels,
+    read_babel,
+    read_bvh,
+    read_keypoints_json,
+    read_kinect_csv,
+    read_ntu_skeleton,
+    read_numpy,
+    read_pkummd,
+    read_pkummd_labels,
+    read_skeleton,
+    write_keypoints_json,
+    write_npz,
+    write_ntu_skeleton,
+)
 from skelzoo.io.sequence import SkeletonSequence
 
 

@@ -8,14 +8,28 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from _io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_io_fixtures import BABEL_DOC, bvh_text, kinect_csv_text, pkummd_text, random_ntu
 
 from skelzoo.errors import FormatError
-from skelzoo.io import (read_babel, read_bvh, read_keypoints_json, read_kinect_csv, read_mediapipe, read_mmpose,
-                        read_ntu_skeleton, read_numpy, read_openpose, read_pkummd, read_pkummd_labels,
-                        read_skeleton, read_yolo_pose, write_npz, write_ntu_skeleton)
+from skelzoo.io import (
+    read_babel,
+    read_bvh,
+    read_keypoints_json,
+    read_kinect_csv,
+    read_mediapipe,
+    read_mmpose,
+    read_ntu_skeleton,
+    read_numpy,
+    read_openpose,
+    read_pkummd,
+    read_pkummd_labels,
+    read_skeleton,
+    read_yolo_pose,
+    write_npz,
+    write_ntu_skeleton,
+)
 
 _POSE2D = Path(__file__).parent / "data" / "pose2d"
 

@@ -15,8 +15,13 @@ from skelzoo.errors import FormatError
 from skelzoo.io import SkeletonSequence, detect_format, find_recordings, read_skeleton
 from skelzoo.io.keypoints_json import write_keypoints_json
 from skelzoo.io.mediapipe import read_mediapipe
-from skelzoo.io.pose2d_writers import (write_mediapipe_csv, write_mediapipe_json, write_mmpose, write_openpose,
-                                       write_yolo_pose)
+from skelzoo.io.pose2d_writers import (
+    write_mediapipe_csv,
+    write_mediapipe_json,
+    write_mmpose,
+    write_openpose,
+    write_yolo_pose,
+)
 from skelzoo.io.yolo_pose import read_yolo_pose
 
 DATA = Path(__file__).parent / "data" / "pose2d"

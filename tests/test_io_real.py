@@ -9,8 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skelzoo.io import (babel_frame_labels, convert_layout, load_babel_categories, read_babel, read_skeleton,
-                        write_ntu_skeleton)
+from skelzoo.io import (
+    babel_frame_labels,
+    convert_layout,
+    load_babel_categories,
+    read_babel,
+    read_skeleton,
+    write_ntu_skeleton,
+)
 from skelzoo.io.sequence import SkeletonSequence
 
 pytestmark = pytest.mark.data

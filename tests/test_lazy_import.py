@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import skelzoo
-from skelzoo.localization._weights import DEFAULT_LOCALIZER
+from skelzoo.models import DEFAULT_LOCALIZER
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = DEFAULT_LOCALIZER  # a bundled checkpoint: loads offline
@@ -31,11 +31,11 @@ def _py(code: str, *args: str) -> dict:
 
 
 def _old_way() -> dict:
-    """The registry as the former eager ``import skelzoo`` filled it (it imported backbones, then localizers)."""
+    """The registry as a plain import of the models package fills it (backbone families, then localizers)."""
     return _py("""
         import json
-        import skelzoo.backbones, skelzoo.localizers
-        from skelzoo.zoo._registry import _MODELS
+        import skelzoo.models
+        from skelzoo.models._registry import _MODELS
         print(json.dumps({"archs": sorted(_MODELS),
                           "pretrained": sorted(f"{a}.{t}" for a, e in _MODELS.items() for t in e.weights)}))
     """)
@@ -53,7 +53,7 @@ def test_import_does_not_import_torch():
     assert r["torch"] is False, f"import skelzoo imported torch (skelzoo modules loaded: {r['loaded']})"
     assert r["version"] == skelzoo.__version__
     assert r["errors"] == ["FormatError", "SkelzooError"] and r["format_is_value"]
-    assert not {"skelzoo.zoo", "skelzoo.backbones", "skelzoo.localizers", "skelzoo.convert"} & set(r["loaded"])
+    assert not {"skelzoo.zoo", "skelzoo.backbones", "skelzoo.models", "skelzoo.convert"} & set(r["loaded"])
 
 
 def test_unknown_attribute_and_dir():
@@ -77,7 +77,7 @@ def test_unknown_attribute_and_dir():
     assert r["from_msg"] is not None and "nonexistent" in r["from_msg"]
     assert r["hasattr"] is False
     assert set(r["all"]) <= set(r["dir"])
-    assert {"zoo", "io", "backbones", "localizers", "convert", "layouts"} <= set(r["dir"])
+    assert {"zoo", "io", "backbones", "models", "convert", "layouts"} <= set(r["dir"])
     assert r["all"] == skelzoo.__all__
     assert r["torch"] is False  # neither dir() nor a failed lookup imports torch
 
@@ -122,20 +122,20 @@ def test_model_api_after_lazy_import():
         pretrained = skelzoo.list_models(pretrained=True)
         from skelzoo import FormatError, SkeletonSequence, load_model  # noqa: F401
         import torch
-        import skelzoo.convert, skelzoo.io, skelzoo.zoo, skelzoo.localization.input_spec, skelzoo.localization.pipeline
+        import skelzoo.convert, skelzoo.io, skelzoo.zoo, skelzoo.models, skelzoo.localization.input_spec, skelzoo.localization.pipeline
         m = skelzoo.load_model(sys.argv[1], pretrained=True)
         archs = skelzoo.zoo.list_architectures()
         # every public name resolves to the object of the module that defines it
-        where = {"convert_checkpoint": skelzoo.convert, "SkeletonSequence": skelzoo.io, "read_skeleton": skelzoo.io,
+        where = {"convert_checkpoint": skelzoo.models, "SkeletonSequence": skelzoo.io, "read_skeleton": skelzoo.io,
                  "prepare": skelzoo.localization.input_spec, "InputSpec": skelzoo.localization.input_spec,
                  "extract_features": skelzoo.localization.pipeline}
-        same = {n: getattr(skelzoo, n) is getattr(where.get(n, skelzoo.zoo), n)
+        same = {n: getattr(skelzoo, n) is getattr(where.get(n, skelzoo.models), n)
                 for n in skelzoo.__all__ if n not in ("__version__", "FormatError", "SkelzooError", "InputWarning")}
         print(json.dumps({"names": names, "pretrained": pretrained, "archs": archs,
                           "module": isinstance(m, torch.nn.Module), "training": m.training,
                           "info": skelzoo.model_info(sys.argv[1])["tag"], "same": same,
                           "converters": len(skelzoo.convert.list_converters()),
-                          "submodules": [type(skelzoo.backbones).__name__, type(skelzoo.localizers).__name__]}))
+                          "submodules": [type(skelzoo.backbones).__name__, type(skelzoo.models).__name__]}))
     """, DEFAULT)
     assert r["names"] == old["archs"] and r["archs"] == old["archs"]
     assert r["pretrained"] == old["pretrained"] and DEFAULT in r["pretrained"]
@@ -150,14 +150,15 @@ def test_registry_lookups_register_builtin_models():
     old = _old_way()
     r = _py("""
         import json, sys
-        from skelzoo.zoo import list_models
-        before = sorted(m for m in ("skelzoo.backbones", "skelzoo.localizers") if m in sys.modules)
-        names = list_models()
-        from skelzoo.zoo._registry import get_entry
+        import skelzoo
+        before = sorted(m for m in ("skelzoo.models.stgcn", "skelzoo.models.localizers") if m in sys.modules)
+        names = skelzoo.list_models()
+        list_models = skelzoo.list_models
+        from skelzoo.models import get_entry
         print(json.dumps({"before": before, "names": names, "pretrained": list_models(pretrained=True),
                           "task": get_entry("agcn_loc_ufusion").task}))
     """)
-    assert r["before"] == []  # nothing registered the built-ins before the first lookup
+    assert r["before"] == []  # import skelzoo registers nothing; the first lookup imports skelzoo.models
     assert r["names"] == old["archs"] and r["pretrained"] == old["pretrained"]
     assert r["task"] == "localization"
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, read_keys
 
 import skelzoo
-import skelzoo.localizers as localizers
 from skelzoo.convert import convert_checkpoint, to_source_state_dict
-from skelzoo.convert._core import get_converter
 from skelzoo.localization.localizer import Localizer
+from skelzoo.models import get_converter, get_entry, list_architectures
 from skelzoo.zoo import build_model
-from skelzoo.zoo._registry import get_entry, list_architectures
-
-from _golden import Golden, read_keys
 
 GOLDEN = "snipclr_agcn_unet"
 
@@ -31,7 +28,7 @@ def test_every_backbone_has_both_localizers():
             assert name in skelzoo.list_models(), name
             entry = get_entry(name)
             assert entry.task == "localization" and entry.builder.__name__ == name
-    assert "agcn_loc_ufusion" in localizers.REGISTERED
+    assert get_entry("agcn_loc_ufusion").family == "localizers"
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 import skelzoo
-from skelzoo.zoo._weights import WeightCfg
-from skelzoo.zoo.card import _parse_yaml_subset, hub_license, parse_front_matter, split_front_matter
-from skelzoo.zoo.cards import (REQUIRED_SECTIONS, CardSpec, check_cards, registered_specs,
-                               render_checkpoint_card, write_cards)
+from skelzoo.hub.model_card import _parse_yaml_subset, hub_license, parse_front_matter, split_front_matter
+from skelzoo.models import WeightCfg
+from skelzoo.models.published_cards import (
+    REQUIRED_SECTIONS,
+    CardSpec,
+    check_cards,
+    registered_specs,
+    render_checkpoint_card,
+    write_cards,
+)
 
 yaml = pytest.importorskip("yaml")
 

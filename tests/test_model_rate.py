@@ -30,15 +30,13 @@ def faster(seq: SkeletonSequence, factor: int) -> SkeletonSequence:
 
 
 @pytest.fixture(scope="module")
-def model() -> torch.nn.Module:
-    return skelzoo.load_model(DEFAULT)
+def model(default_localizer: torch.nn.Module) -> torch.nn.Module:
+    return default_localizer
 
 
 @pytest.fixture(scope="module")
-def seq30() -> SkeletonSequence:
-    from skelzoo.data.synth import example_sequence
-
-    return example_sequence()[0]
+def seq30(example_seq: SkeletonSequence) -> SkeletonSequence:
+    return example_seq
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +55,8 @@ def _same_segments(at120, at30, factor: int = 4, num_frames: int = 2880) -> None
 
 
 def test_expected_fps(model: torch.nn.Module, tmp_path: Path) -> None:
-    from skelzoo.localization.pipeline import expected_fps, model_fps
+    from skelzoo.localization.pipeline import expected_fps
+    from skelzoo.models import model_fps
 
     assert model_fps(DEFAULT) == 30.0 and expected_fps(model) == 30.0
     small = skelzoo.build_model("stgcn_ssl", num_classes=0)

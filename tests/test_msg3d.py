@@ -1,22 +1,21 @@
 """MS-G3D (official ``msg3d``) and its pyskl / mmaction2 variant (``msg3d_pyskl``).
 
 Golden outputs, graph checksums, key sets and round trips, wrapped containers, the official -> pyskl
-mapping of backbones.md §5.2, and constructor inference from checkpoints.
+mapping of docs/backbones.md §5.2, and constructor inference from checkpoints.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, golden_state_dict, read_keys, tensor_sha256
 
 import skelzoo
 from skelzoo import graphs
-from skelzoo.backbones.msg3d import msg3d_scales
 from skelzoo.convert import convert_checkpoint
-from skelzoo.convert._core import get_converter, to_source_state_dict
 from skelzoo.errors import CheckpointError
-
-from _golden import Golden, golden_state_dict, read_keys, tensor_sha256
+from skelzoo.models import get_converter, to_source_state_dict
+from skelzoo.models.msg3d import msg3d_scales
 
 NTU60_PARAMS = 3_194_595
 TOL = 1e-5
@@ -142,7 +141,7 @@ def test_mmaction2_equals_pyskl(reference_dir, pyskl_model):
 
 
 def test_official_to_pyskl_mapping(official_golden, official_sd):
-    """backbones.md §5.2: official MS-G3D weights in pyskl's MSG3D give the official logits when every
+    """docs/backbones.md §5.2: official MS-G3D weights in pyskl's MSG3D give the official logits when every
     A_res is reshaped + transposed into PA and every fixed A is overwritten by the official symmetric
     scales, transposed (pyskl aggregates row = source)."""
     off = skelzoo.build_model("msg3d")

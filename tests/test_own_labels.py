@@ -12,8 +12,12 @@ import numpy as np
 import pytest
 
 from skelzoo.errors import FormatError
-from skelzoo.io.segment_labels import (check_against_recording, read_label_blocks, read_segment_labels,
-                                       segments_to_frame_labels)
+from skelzoo.io.segment_labels import (
+    check_against_recording,
+    read_label_blocks,
+    read_segment_labels,
+    segments_to_frame_labels,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

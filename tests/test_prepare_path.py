@@ -19,15 +19,13 @@ DEFAULT = "stgcn_ssl_ufusion.snipclr_bandai"
 
 
 @pytest.fixture(scope="module")
-def loc() -> torch.nn.Module:
-    return skelzoo.load_model(DEFAULT)
+def loc(default_localizer: torch.nn.Module) -> torch.nn.Module:
+    return default_localizer
 
 
 @pytest.fixture(scope="module")
-def example() -> SkeletonSequence:
-    from skelzoo.data.synth import example_sequence
-
-    return example_sequence()[0]
+def example(example_seq: SkeletonSequence) -> SkeletonSequence:
+    return example_seq
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -25,6 +25,7 @@ def _first_bandai_clip(archive: Path, dest: Path) -> Path:
     raise AssertionError(f"no .bvh in {archive}")
 
 
+@pytest.mark.slow  # nightly: a long end-to-end run
 def test_api_equals_cli_on_real_formats(data_dir: Path, tmp_path: Path, capsys) -> None:
     from skelzoo.cli.main import main
     from skelzoo.io import write_npz

@@ -7,11 +7,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from skelzoo.contrastive import (
+    EmbeddingQueue,
+    SkeletonCLR,
+    SnipCLR,
+    info_nce,
+    momentum_update,
+    multi_positive_nce,
+    snippet_correspondence,
+    snippet_nce,
+)
+from skelzoo.contrastive.moco import mining_mask
+from skelzoo.contrastive.skeletonclr import tempo_ranking_loss
 from skelzoo.data import augment as A
-from skelzoo.pretrain import (EmbeddingQueue, SkeletonCLR, SnipCLR, info_nce, momentum_update, multi_positive_nce,
-                              snippet_correspondence, snippet_nce)
-from skelzoo.pretrain.moco import mining_mask
-from skelzoo.pretrain.skeletonclr import tempo_ranking_loss
 
 torch.set_num_threads(1)
 TINY = {"num_person": 1, "hidden_channels": 4, "hidden_dim": 16}

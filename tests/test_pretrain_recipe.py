@@ -9,15 +9,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from skelzoo.contrastive import SkeletonCLR, SnipCLR, snippet_correspondence
+from skelzoo.contrastive.diagnostics import _queue_ages, freshness_test, key_age_profile, snippet_matching
+from skelzoo.contrastive.moco import batch_nce_logits
+from skelzoo.contrastive.skeletonclr import contrast
+from skelzoo.contrastive.snippet import snippet_batch_logits, snippet_nce
 from skelzoo.data import augment as A
 from skelzoo.data import transforms as T
 from skelzoo.evaluation.probe import knn_probe, linear_probe
 from skelzoo.layouts import get_layout
-from skelzoo.pretrain import SkeletonCLR, SnipCLR, snippet_correspondence
-from skelzoo.pretrain.diagnostics import _queue_ages, freshness_test, key_age_profile, snippet_matching
-from skelzoo.pretrain.moco import batch_nce_logits
-from skelzoo.pretrain.skeletonclr import contrast
-from skelzoo.pretrain.snippet import snippet_batch_logits, snippet_nce
 
 torch.set_num_threads(1)
 TINY = {"num_person": 1, "hidden_channels": 4, "hidden_dim": 16}
@@ -45,7 +45,7 @@ def test_batch_negatives_by_hand():
 
 
 def test_queue_contrast_equals_previous_loss():
-    from skelzoo.pretrain import info_nce
+    from skelzoo.contrastive import info_nce
     q, k, queue = _unit(4, 8, seed=3), _unit(4, 8, seed=4), _unit(8, 6, seed=5)
     loss, _, _ = contrast(q, k, queue, 0.07)
     assert float(loss) == pytest.approx(float(info_nce(q, k, queue, 0.07)), rel=1e-6)

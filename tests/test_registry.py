@@ -96,7 +96,7 @@ def test_cli_list_info_and_errors():
 
 def test_cli_convert_roundtrip(tmp_path):
     from skelzoo.convert import to_source_state_dict
-    from skelzoo.convert._core import get_converter
+    from skelzoo.models import get_converter
 
     model = skelzoo.load_model("ctrgcn", num_classes=60)
     torch.save(to_source_state_dict(model, get_converter("ctrgcn", "official")), tmp_path / "ctr.pt")

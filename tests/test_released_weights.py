@@ -24,13 +24,18 @@ from hub_server import StaticServer
 
 import skelzoo
 from skelzoo.convert import to_source_state_dict, unwrap_checkpoint
-from skelzoo.convert._core import get_converter, list_converters, to_skelzoo_state_dict
-from skelzoo.datasets_meta import NTU60_CLASSES, NTU120_CLASSES
+from skelzoo.dataset_info import NTU60_CLASSES, NTU120_CLASSES
 from skelzoo.errors import CheckpointError, ChecksumError, OfflineError
 from skelzoo.hub.cache import hash_prefix_from_name, url_cache_path
-from skelzoo.zoo._builder import build_model
-from skelzoo.zoo._registry import get_entry, list_architectures
-from skelzoo.zoo._weights import WeightCfg
+from skelzoo.models import (
+    WeightCfg,
+    build_model,
+    get_converter,
+    get_entry,
+    list_architectures,
+    list_converters,
+    to_skelzoo_state_dict,
+)
 
 pytestmark = pytest.mark.hub
 
@@ -177,7 +182,7 @@ def test_entry_metadata(arch: str, w: WeightCfg) -> None:
     assert w.license.startswith("Apache-2.0") and "research use only" in w.license
     assert w.layout == w.model_args["layout"] == "ntu25_pyskl"
     assert w.num_person == w.model_args["num_person"] == 2 and w.in_channels == w.model_args["in_channels"] == 3
-    from skelzoo.datasets_meta import PREPROCESS_DESCRIPTIONS
+    from skelzoo.dataset_info import PREPROCESS_DESCRIPTIONS
     assert w.preprocess == "pyskl_ntu3d" and w.paper
     assert "PreNormalize3D" in PREPROCESS_DESCRIPTIONS[w.preprocess] and "100" in PREPROCESS_DESCRIPTIONS[w.preprocess]
 

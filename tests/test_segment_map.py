@@ -1,4 +1,4 @@
-"""Segment mAP (method.md §7/§8/§11): worked example, protocols, greedy matching, edge cases, CLI."""
+"""Segment mAP (docs/method.md §7/§8/§11): worked example, protocols, greedy matching, edge cases, CLI."""
 from __future__ import annotations
 
 import argparse
@@ -29,7 +29,7 @@ def _ex_predictions() -> list:
     return [cas_proposals(EX_CAS, columns=[0, 1])]
 
 
-# --- reference loop implementation of method.md §7, for property tests ----------------------------------
+# --- reference loop implementation of docs/method.md §7, for property tests ----------------------------------
 def _naive_map(preds, labels, background, thresholds, protocol):
     gts = {}
     for v, lab in enumerate(labels):

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, read_keys
 
 import skelzoo
-from skelzoo.backbones.stgcn import STGCN
 from skelzoo.convert import to_source_state_dict
-from skelzoo.convert._core import get_converter
 from skelzoo.errors import CheckpointError
 from skelzoo.graphs import stgcn_spatial
-
-from _golden import Golden, read_keys
+from skelzoo.models import get_converter
+from skelzoo.models.stgcn import STGCN
 
 GRAPH = {name: torch.from_numpy(stgcn_spatial(name)) for name in ("ntu25", "ntu25_pyskl")}
 # golden name -> (arch, source, layout of its graph buffers)
@@ -163,7 +162,7 @@ def test_missing_and_unexpected_keys_rejected(golden):
 
 # ---------------------------------------------------------------------------------------------- cross-route
 def test_official_and_pyskl_routes_agree(golden):
-    """backbones.md §5.2: official weights through the pyskl route (official A copied into every block)."""
+    """docs/backbones.md §5.2: official weights through the pyskl route (official A copied into every block)."""
     g, _, official_model, y = golden["stgcn"]
     pyskl_sd = to_source_state_dict(official_model, get_converter("stgcn", "pyskl"))
     for i in range(10):

@@ -4,13 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _golden import Golden, read_keys
 
 import skelzoo
 from skelzoo.convert import to_source_state_dict
-from skelzoo.convert._core import get_converter
 from skelzoo.graphs import agcn_spatial
-
-from _golden import Golden, read_keys
+from skelzoo.models import get_converter
 
 
 def _run(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
@@ -45,7 +44,7 @@ def test_param_count_and_structure():
     a = torch.from_numpy(agcn_spatial("ntu25_pyskl"))
     for blk in m.stages:
         assert torch.equal(blk.gcn.A.detach(), a)  # learned adjacency initialised from the graph
-    assert float(a[2].sum()) == 18.0  # pyskl hands: outward subset sums to 18 (backbones.md §2.5)
+    assert float(a[2].sum()) == 18.0  # pyskl hands: outward subset sums to 18 (docs/backbones.md §2.5)
     assert [blk.residual_kind for blk in m.stages] == ["none"] + ["identity"] * 3 + ["conv"] + ["identity"] * 2 + [
         "conv"] + ["identity"] * 2
     assert m.stages[0].tcn.branch_channels == (14, 10, 10, 10, 10, 10)

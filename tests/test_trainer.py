@@ -52,7 +52,7 @@ def test_paper_lr_schedules():
     ft = FinetuneConfig().optim
     assert [lr_factor(e, ft) for e in (0, 9, 10, 29, 30, 35, 39)] == pytest.approx([0.1, 1, 1, 1, 0.1, 0.01, 0.01])
     pt = PretrainConfig().optim
-    # epochs counted from 1 in method.md: 0.1·(e+1)/50 for e < 100 -> factor (e+1)/50
+    # epochs counted from 1 in docs/method.md: 0.1·(e+1)/50 for e < 100 -> factor (e+1)/50
     assert lr_factor(0, pt) == pytest.approx(2 / 50) and lr_factor(98, pt) == pytest.approx(100 / 50)
     assert lr_factor(99, pt) == 1.0 and lr_factor(549, pt) == 1.0 and lr_factor(550, pt) == pytest.approx(0.1)
     assert lr_factor(3, OptimConfig()) == 1.0
@@ -69,6 +69,7 @@ def test_example_configs_load(name, cls):
 
 
 # ---------------------------------------------------------------------------------------------- pretrain
+@pytest.mark.slow  # nightly: a long end-to-end run
 def test_pretrain_resume_equals_uninterrupted(tmp_path, data_dir):
     full = pretrain(_pretrain_cfg(tmp_path / "full", data_dir))
     assert full["epochs_done"] == 3 and all(torch.isfinite(torch.tensor(h["train/loss"])) for h in full["history"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_io_fixtures import random_ntu
+from _io_fixtures import random_ntu
 
 from skelzoo.data import transforms as tf
 from skelzoo.io.sequence import SkeletonSequence
@@ -123,10 +123,10 @@ def test_first_frame_centring_is_pyskl_prenormalize3d_without_frame_dropping():
 
 def test_every_registered_preprocess_code_is_applied_by_prepare_input():
     import skelzoo
-    from skelzoo.datasets_meta import PREPROCESS_DESCRIPTIONS
+    from skelzoo.dataset_info import PREPROCESS_DESCRIPTIONS
     from skelzoo.io import SkeletonSequence
     from skelzoo.localization.pipeline import prepare_input
-    from skelzoo.zoo._weights import WeightCfg
+    from skelzoo.models import WeightCfg
 
     seq = SkeletonSequence(np.random.default_rng(0).normal(size=(20, 1, 25, 3)).astype(np.float32), "ntu25", 30.0)
     model = skelzoo.build_model("stgcn_ssl", num_classes=0)

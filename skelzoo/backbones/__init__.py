@@ -1,7 +1,11 @@
-"""Skeleton backbones, one architecture per file. Importing this package registers them all."""
-from . import stgcn as stgcn  # noqa: F401  (registers stgcn, stgcn_ssl)
-from . import stgcnpp as stgcnpp  # noqa: F401
-from . import agcn as agcn  # noqa: F401  (registers agcn, agcn_loc)
-from . import aagcn as aagcn  # noqa: F401
-from . import ctrgcn as ctrgcn  # noqa: F401  (registers ctrgcn, ctrgcn_pyskl)
-from . import msg3d as msg3d  # noqa: F401  (registers msg3d, msg3d_pyskl)
+"""Former home of the backbones, kept as an alias: the families live in :mod:`skelzoo.models` now."""
+from ..models import Backbone as Backbone
+from ..models import StageInfo as StageInfo
+from ..models import aagcn as aagcn
+from ..models import agcn as agcn
+from ..models import ctrgcn as ctrgcn
+from ..models import msg3d as msg3d
+from ..models import stgcn as stgcn
+from ..models import stgcnpp as stgcnpp
+
+__all__ = ["Backbone", "StageInfo", "aagcn", "agcn", "ctrgcn", "msg3d", "stgcn", "stgcnpp"]

@@ -14,8 +14,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from .channels_last import bn_fold, fast_paths_enabled, fold_into, foldable
 from .common import TemporalConvBN
-from .fast import _fold_into, _foldable, bn_fold, fast_paths_enabled
 
 __all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "graph_unit_fast", "tconv_fast", "aggregate",
            "make_down", "AGCNBlock", "ResidualKind"]
@@ -98,9 +98,9 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
     w = torch.cat([m.weight.flatten(1) for m in conv_d], 1)                          # (O, K·C)
     b = sum(m.bias for m in conv_d) if conv_d[0].bias is not None else None
     records = torch.is_grad_enabled() and (x.requires_grad or g.requires_grad or w.requires_grad)
-    if records or not _foldable(bn):
+    if records or not foldable(bn):
         xa = torch.stack([torch.bmm(xv, g[:, i]) for i in range(k)], 1).view(n, k * c, t * wv)
-    if not _foldable(bn):
+    if not foldable(bn):
         y = torch.matmul(w, xa).view(n, o, t, wv)
         if b is not None:
             y = y.add_(b.view(o, 1, 1))
@@ -110,8 +110,8 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
     shift = shift if b is None else b * scale + shift
     if down is None:
         acc = (x + shift.view(o, 1, 1)).view(n, o, t * wv)
-    elif _foldable(down[1]):
-        wd, bd, _ = _fold_into(down[0].weight.flatten(1), down[0].bias, down[1])
+    elif foldable(down[1]):
+        wd, bd, _ = fold_into(down[0].weight.flatten(1), down[0].bias, down[1])
         acc = torch.matmul(wd, x.reshape(n, c, t * v)).add_((shift if bd is None else bd + shift).unsqueeze(-1))
     else:
         acc = down(x).add_(shift.view(o, 1, 1)).view(n, o, t * wv)
@@ -143,11 +143,11 @@ def tconv_fast(x: torch.Tensor, conv: nn.Conv2d, bn: nn.Module) -> torch.Tensor:
         s = conv.stride[0]
         xs = x if s == 1 else x[:, :, ::s]
         n, c, t, v = xs.shape
-        w, b, rest = _fold_into(conv.weight.flatten(1), conv.bias, bn)
+        w, b, rest = fold_into(conv.weight.flatten(1), conv.bias, bn)
         y = torch.matmul(w, xs.reshape(n, c, t * v))
         y = (y if b is None else y.add_(b.unsqueeze(-1))).view(n, w.shape[0], t, v)
     else:
-        w, b, rest = _fold_into(conv.weight, conv.bias, bn)
+        w, b, rest = fold_into(conv.weight, conv.bias, bn)
         y = torch.nn.functional.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
     return y if rest is None else rest(y)
 

@@ -43,7 +43,7 @@ Forward on ``(N, C_in, T, V) -> (N, C_out, ceil(T / stride), V)``::
     y = dropout(y)
 
 Own implementation (no third-party code); operation order follows Uason-Chen/CTR-GCN,
-kenziyuliu/MS-G3D and kennymckormick/pyskl (see ``backbones.md``).
+kenziyuliu/MS-G3D and kennymckormick/pyskl (see ``docs/backbones.md``).
 """
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ from typing import Literal, Sequence, Union
 import torch
 from torch import nn
 
+from .channels_last import apply_bn, bn_fold, fold_into, foldable, linear_bn, tconv_bn
 from .common import TemporalConvBN, conv_init
-from .fast import _fold_into, _foldable, apply_bn, bn_fold, linear_bn, stride_t, tconv_bn
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]
@@ -178,7 +178,7 @@ class MultiScaleTCN(nn.Module):
         if heads:
             ws, bs = [], []
             for br in heads:
-                w, b, rest = _fold_into(br[0].weight.flatten(1), br[0].bias, br[1])
+                w, b, rest = fold_into(br[0].weight.flatten(1), br[0].bias, br[1])
                 if rest is not None:
                     ws = []
                     break
@@ -239,9 +239,9 @@ class MultiScaleTCN(nn.Module):
         for br, spec in zip(self.branches, self.branch_spec):
             if spec == "1x1":
                 conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
-                parts.append(_gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], conv, bn))
+                parts.append(gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], conv, bn))
                 continue
-            h = torch.relu_(_gemm_bn(x, br[0], br[1], xf))
+            h = torch.relu_(gemm_bn(x, br[0], br[1], xf))
             if spec[0] == "max":
                 pool = br[3]
                 if torch.is_grad_enabled() and h.requires_grad:
@@ -253,18 +253,18 @@ class MultiScaleTCN(nn.Module):
                 parts.append(y)
             else:
                 tc = br[3]
-                w, b, rest = _fold_into(tc.conv.weight, tc.conv.bias, tc.bn)
+                w, b, rest = fold_into(tc.conv.weight, tc.conv.bias, tc.bn)
                 y = torch.nn.functional.conv2d(h, w, b, tc.conv.stride, tc.conv.padding, tc.conv.dilation)
                 parts.append(y if rest is None else rest(y))
         # every part is a fresh tensor whose backward does not need it: in-place ops below are safe
         y = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         if hasattr(self, "transform"):
-            y = _gemm_bn(torch.relu_(_affine_bn(y, self.transform[0])), self.transform[2], self.bn)
+            y = gemm_bn(torch.relu_(_affine_bn(y, self.transform[0])), self.transform[2], self.bn)
         if self.residual is not None:
             if isinstance(self.residual, nn.Identity):
                 y = y.add_(x)
             else:
-                y = y.add_(_gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], self.residual.conv,
+                y = y.add_(gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], self.residual.conv,
                                     self.residual.bn))
         if self.final_act:
             y = torch.relu_(y)
@@ -275,10 +275,10 @@ class MultiScaleTCN(nn.Module):
                 f"channels={list(self.branch_channels)}, stride={self.stride}, final_act={self.final_act}")
 
 
-def _gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, xf: torch.Tensor | None = None) -> torch.Tensor:
+def gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, xf: torch.Tensor | None = None) -> torch.Tensor:
     """``bn(conv1x1(x))`` on NCHW ``x`` as one batched GEMM ``(O, C) @ (C, T·V)`` (BN folded in eval)."""
     n, c, t, v = x.shape
-    w, b, rest = _fold_into(conv.weight.reshape(conv.weight.shape[0], -1), conv.bias, bn)
+    w, b, rest = fold_into(conv.weight.reshape(conv.weight.shape[0], -1), conv.bias, bn)
     y = torch.matmul(w, x.reshape(n, c, t * v) if xf is None else xf)
     if b is not None:
         y = y.add_(b.unsqueeze(-1))
@@ -288,7 +288,7 @@ def _gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, xf: torch.T
 
 def _affine_bn(y: torch.Tensor, bn: nn.Module) -> torch.Tensor:
     """A BatchNorm on NCHW ``y``; in eval as one fused multiply-add (``y·scale + shift``)."""
-    if not _foldable(bn):
+    if not foldable(bn):
         return bn(y)
     scale, shift = bn_fold(bn)
     return torch.addcmul(shift.view(-1, 1, 1), y, scale.view(-1, 1, 1))

@@ -16,7 +16,7 @@ def check_fps_option(value: float | None, flag: str = "--fps") -> float | None:
     """``--fps``: ``None`` or a plausible frame rate (finite, 1 to 1000 fps); ValueError otherwise."""
     if value is None:
         return None
-    from ..io._parse import FPS_RANGE
+    from ..io import FPS_RANGE
 
     lo, hi = FPS_RANGE
     if not (lo <= value <= hi):  # also false for NaN; inf is above hi

@@ -21,8 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..convert import convert_checkpoint
-    from ..zoo.api import save_pretrained
+    from ..models import convert_checkpoint, save_pretrained
 
     if not args.src.is_file():
         raise FileNotFoundError(f"{args.src}: no such checkpoint file")

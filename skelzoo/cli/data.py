@@ -1,4 +1,5 @@
-"""``skelzoo data prepare {bandai-untrimmed,bandai-untrimmed-2d,bandai-clips,files}``: build prepared datasets (JSON summary)."""
+"""``skelzoo data prepare {bandai-untrimmed,bandai-untrimmed-2d,bandai-clips,files}``: build prepared datasets
+(JSON summary)."""
 from __future__ import annotations
 
 import argparse

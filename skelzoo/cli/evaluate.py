@@ -255,8 +255,8 @@ def render_table(doc: dict[str, Any]) -> str:
 
 
 def _k(t: float) -> str:
-    from ..evaluation.segment_map import _key
-    return _key(t)
+    from ..evaluation.segment_map import tiou_key
+    return tiou_key(t)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..export import DEFAULT_OPSET, export_onnx, export_torchscript
-    from ..zoo.api import load_model
+    from ..models import load_model
 
     if args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")

@@ -31,12 +31,12 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..localization.pipeline import extract_features
-    from .localize import DEFAULT_MODEL, _load, model_rate, recording_jobs, run_each, set_verbose
+    from .localize import DEFAULT_MODEL, load_cli_model, model_rate, recording_jobs, run_each, set_verbose
 
     set_verbose(args)
     recording_jobs(args)  # argument errors before the model is loaded
     args.model = args.model or DEFAULT_MODEL
-    model = _load(args.model, args.device, need_localizer=False)
+    model = load_cli_model(args.model, args.device, need_localizer=False)
     rate = model_rate(args, model)
     from ._checks import check_rate
     arrays, rows = {}, []

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo.api import model_info
+    from ..models import model_info
 
     print_json(model_info(args.name))
     return 0

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo._registry import get_entry, get_weights, list_models, split_name
+    from ..models import get_entry, get_weights, list_models, split_name
 
     names = list_models(args.pattern, pretrained=args.pretrained)
     rows = []

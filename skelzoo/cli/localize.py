@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..localization._weights import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
+from ..models import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
 from ._table import format_table, want_table
 from .main import print_json
 
@@ -77,11 +77,10 @@ def resolve_model_name(name: str) -> str:
     return name
 
 
-def _load(name: str, device: str, *, need_localizer: bool = True):
+def load_cli_model(name: str, device: str, *, need_localizer: bool = True):
     """Load a model for the CLI: registry names get their (default) weights, never random ones; a folder
     is read as ``local-dir:``."""
-    from ..zoo._registry import get_entry, split_name
-    from ..zoo.api import load_model
+    from ..models import get_entry, load_model, split_name
 
     name = resolve_model_name(name)
     is_path = name.startswith("hf-hub:") or name.startswith("local-dir:")
@@ -191,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     if args.write_gt and not args.example:
         raise ValueError("--write-gt writes the ground truth of --example; add --example")
     recording_jobs(args)  # argument errors before the model is loaded
-    model = _load(args.model, args.device)
+    model = load_cli_model(args.model, args.device)
     rate = model_rate(args, model)
     params = decoder_params(args.decoder, {"smoothing": args.smoothing, "min_duration": args.min_duration}
                             if args.decoder == "argmax" else {})

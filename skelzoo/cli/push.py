@@ -43,9 +43,9 @@ def validate_model_dir(directory: Path) -> dict[str, Any]:
         CheckpointError / WeightsError: ``model.safetensors`` is invalid or does not fit the architecture.
     """
     from ..hub.cache import sha256_file
+    from ..hub.model_card import parse_front_matter
     from ..hub.safe_load import validate_safetensors
-    from ..zoo.api import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, load_model
-    from ..zoo.card import parse_front_matter
+    from ..models import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, load_model
 
     if not directory.exists():
         raise FileNotFoundError(f"{directory}: no such folder")
@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     revision = args.revision or rev_in_name
     info = validate_model_dir(args.directory)
     sizes = dict(list_upload_files(args.directory))
-    message = args.commit_message or f"Upload skelzoo {info['architecture']}" + (f".{info['tag']}" if info["tag"] else "")
+    tag = f".{info['tag']}" if info["tag"] else ""
+    message = args.commit_message or f"Upload skelzoo {info['architecture']}{tag}"
     names = push_to_hub(args.directory, repo_id, token=args.token, private=args.private, revision=revision,
                         commit_message=message, dry_run=args.dry_run, endpoint=args.endpoint)
     load_name = f"hf-hub:{repo_id}" + (f"@{revision}" if revision else "")

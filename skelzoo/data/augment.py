@@ -1,4 +1,4 @@
-"""Batched, seeded skeleton augmentations for contrastive pretraining (method.md §3.1).
+"""Batched, seeded skeleton augmentations for contrastive pretraining (docs/method.md §3.1).
 
 Every function takes a batch ``x`` of shape ``(N, C, T, V, M)`` (C = 3: x, y, z), draws its random numbers
 from an explicit ``torch.Generator`` (never the global RNG; the numbers are drawn on the generator's device
@@ -45,7 +45,7 @@ __all__ = [
 
 @dataclass
 class AugmentConfig:
-    """Parameters of the pretraining views (defaults: the paper's, method.md §3.1 / §10)."""
+    """Parameters of the pretraining views (defaults: the paper's, docs/method.md §3.1 / §10)."""
 
     #: temporal crop: reflect-pad ``L // padding_ratio`` frames at each end (0 disables the crop)
     temporal_padding_ratio: int = 6

@@ -14,7 +14,7 @@ previous label, the others take the next one. Background gaps are either an idle
 (velocity decaying, slight upper-body sway) or an excerpt of a dataset-1 action that none of the 10
 classes covers (bow, guide, respond, punch, kick, slash, dance). Train/test are split by style so the
 test styles are unseen (:data:`TEST_STYLES`). Every composed sequence is NTU pre-normalised
-(method.md §1.3).
+(docs/method.md §1.3).
 
 **bandai-clips** (:func:`prepare_bandai_clips`): every clip of both datasets as its own sequence
 (NTU pre-normalised per clip), same style split, for contrastive pretraining.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing as mp
 import os
 import shutil
 import tarfile
@@ -34,11 +35,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import multiprocessing as mp
 import numpy as np
 
-from .prepare import (PreparedDataset, SequenceRecord, ShardPlan, is_prepared, plan_shards,
-                      write_prepared)
+from .prepare import PreparedDataset, SequenceRecord, ShardPlan, is_prepared, plan_shards, write_prepared
 
 __all__ = [
     "ARCHIVE_NAMES", "FOLDER_NAMES", "CONTENT_CLASSES", "STYLES", "TEST_STYLES", "DS1_BACKGROUND_CONTENTS",
@@ -409,15 +408,6 @@ class ComposeConfig:
             raise ValueError("other_frames must be (low, high) with blend < low <= high")
 
 
-@dataclass
-class _Item:
-    kind: str  # "clip" | "other" | "idle"
-    label: int
-    source: str | None
-    start: int
-    length: int
-
-
 def compose_sequence(items: Sequence[tuple[str, int, str | None, np.ndarray | int]], *, blend: int = 8,
                      rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray, list[list]]:
     """Chain items into one sequence (world coordinates, Y up).
@@ -643,7 +633,7 @@ def prepare_bandai_untrimmed(data_dir: str | os.PathLike, out_dir: str | os.Path
         num_train, num_test: number of sequences; ``None`` = every clip of the split used once.
         config: :class:`ComposeConfig`.
         background_clips: use dataset-1 excerpts as background gaps (besides idle holds).
-        normalise: NTU pre-normalisation (method.md §1.3) of every composed sequence.
+        normalise: NTU pre-normalisation (docs/method.md §1.3) of every composed sequence.
         cache_dir: parse cache (default ``out_dir/parsed``, built on first use, reused afterwards).
         workers: BVH parsing processes (default ``min(4, CPUs)``).
         clips_per_group: only a seeded subset of clips per (dataset, content, style) (tests).

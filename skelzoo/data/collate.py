@@ -1,4 +1,4 @@
-"""Batching of variable-length sequences (method.md §5: zero-pad at the end, CE on valid frames only)."""
+"""Batching of variable-length sequences (docs/method.md §5: zero-pad at the end, CE on valid frames only)."""
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence

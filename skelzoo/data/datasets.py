@@ -19,7 +19,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from .prepare import IGNORE_INDEX, PreparedDataset
 
-__all__ = ["UntrimmedDataset", "ClipDataset", "ConcatClips"]
+__all__ = ["fit_persons", "to_ctvm_tensor", "UntrimmedDataset", "ClipDataset", "ConcatClips"]
 
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -30,7 +30,9 @@ def _open(prepared: "str | os.PathLike | PreparedDataset", split: str) -> Prepar
     return ds
 
 
-def _fit_persons(data: np.ndarray, num_persons: int | None) -> np.ndarray:
+def fit_persons(data: np.ndarray, num_persons: int | None) -> np.ndarray:
+    """``(T, M, V, C)`` with exactly ``num_persons`` persons: the first ones kept, zero persons appended
+    (``None``: unchanged)."""
     if num_persons is None or data.shape[1] == num_persons:
         return data
     if data.shape[1] > num_persons:
@@ -39,8 +41,8 @@ def _fit_persons(data: np.ndarray, num_persons: int | None) -> np.ndarray:
     return np.concatenate([data, pad], axis=1)
 
 
-def _to_model(data: np.ndarray) -> torch.Tensor:
-    """``(T, M, V, C)`` -> float32 tensor ``(C, T, V, M)``."""
+def to_ctvm_tensor(data: np.ndarray) -> torch.Tensor:
+    """``(T, M, V, C)`` -> float32 tensor ``(C, T, V, M)``, NaN/inf set to 0 (the model input of one sample)."""
     data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
     return torch.from_numpy(np.ascontiguousarray(data.transpose(3, 0, 2, 1), dtype=np.float32))
 
@@ -82,12 +84,12 @@ class _Base(Dataset):
 
     def _load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         data, labels = self.prepared.get(self.split, i)
-        return _fit_persons(data, self.num_persons), labels
+        return fit_persons(data, self.num_persons), labels
 
     def _finish(self, data: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         if self.transform is not None:
             data = self.transform(data, rng)
-        return _to_model(data)
+        return to_ctvm_tensor(data)
 
 
 class UntrimmedDataset(_Base):

@@ -48,6 +48,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..progress import progress as show_progress
+
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "IGNORE_INDEX", "SequenceRecord", "ShardPlan", "PreparedDataset",
     "write_prepared", "plan_shards", "is_prepared", "prepare_files",
@@ -91,19 +93,6 @@ def plan_shards(split: str, ids: Sequence[str], tasks: Sequence[Any] | None = No
         task = list(tasks[k:k + per_shard]) if tasks is not None else None
         out.append(ShardPlan(split, list(ids[k:k + per_shard]), task))
     return out
-
-
-def _progress(total: int, desc: str, enabled: bool):  # pragma: no cover - cosmetic
-    if enabled:  # shown on a terminal only (quiet in logs and pipes)
-        from .._progress import progress
-        return progress(total=total, desc=desc, unit="seq")
-
-    class _Null:
-        def update(self, n: int = 1) -> None: ...
-
-        def close(self) -> None: ...
-
-    return _Null()
 
 
 def _sha256(path: Path) -> str:
@@ -267,7 +256,9 @@ def write_prepared(out_dir: str | os.PathLike, plan: Sequence[ShardPlan],
         k = counters.get(p.split, 0)
         counters[p.split] = k + 1
         names.append(_shard_name(p.split, k))
-    bar = _progress(sum(len(p.ids) for p in plan), desc or str(info.get("name", out.name)), progress)
+    # shown on a terminal only (quiet in logs and pipes), and never with progress=False
+    bar = show_progress(total=sum(len(p.ids) for p in plan), desc=desc or str(info.get("name", out.name)),
+                        unit="seq", enabled=None if progress else False)
     produced = 0
     try:
         for p, name in zip(plan, names):
@@ -513,8 +504,8 @@ class PreparedDataset:
     def iter_split(self, split: str) -> Iterable[tuple[str, np.ndarray, np.ndarray]]:
         """``(id, data, labels)`` of every sequence of ``split``, in order."""
         for i, sid in enumerate(self.ids(split)):
-            d, l = self.get(split, i)
-            yield sid, d, l
+            data, labels = self.get(split, i)
+            yield sid, data, labels
 
     def verify(self) -> None:
         """Check every shard's SHA-256 against ``index.json``; raises ``ValueError`` on a mismatch."""
@@ -564,7 +555,8 @@ def _load_label_spec(path: Path) -> tuple[list[str], dict[str, list]]:
         raise ValueError(f"{path}: invalid JSON ({e})") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("classes"), list) or not isinstance(
             spec.get("sequences"), dict):
-        raise ValueError(f"{path}: expected {{\"classes\": [names], \"sequences\": {{file: [[class, start, end], ...]}}}}")
+        raise ValueError(f"{path}: expected "
+                         f"{{\"classes\": [names], \"sequences\": {{file: [[class, start, end], ...]}}}}")
     return [str(c) for c in spec["classes"]], spec["sequences"]
 
 
@@ -618,7 +610,7 @@ def prepare_files(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike
     Each file becomes one sequence of split ``split``: converted to ``ntu25`` (joints the source lacks
     copied from a neighbour), resampled to ``fps`` (nearest frame), ``num_persons`` most energetic
     persons kept, remaining missing joints interpolated in time, then (``normalise``) the NTU
-    pre-normalisation of method.md §1.3.
+    pre-normalisation of docs/method.md §1.3.
 
     ``labels`` (optional): a JSON file ``{"classes": [K names], "sequences": {"<file name or stem>":
     [[class name or index, start_frame, end_frame], ...]}}`` in frames of the *output* rate, end
@@ -669,7 +661,8 @@ def prepare_files(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike
     info = {
         "name": "files", "layout": "ntu25", "fps": fps, "class_names": classes,
         "background_index": len(classes) if classes else None, "labels": "frame" if classes else "none",
-        "preprocessing": {"layout": "ntu25 (missing joints copied from a neighbour)", "resample": f"nearest to {fps} fps",
+        "preprocessing": {"layout": "ntu25 (missing joints copied from a neighbour)",
+                          "resample": f"nearest to {fps} fps",
                           "persons": f"{num_persons} most energetic", "fill_missing": "linear interpolation in time",
                           "ntu_pre_normalisation": bool(normalise)},
         "source": {"files": [str(f) for f in files], "labels": str(labels) if labels else None},

@@ -7,16 +7,17 @@ all-zero frames (the NTU convention); missing joints are NaN with ``meta["missin
 """
 from __future__ import annotations
 
-from typing import Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 import numpy as np
 
 from skelzoo.io.sequence import FRAME_META_KEYS, SkeletonSequence
 
 __all__ = [
-    "ntu_pre_normalise", "pre_normalise", "pre_normalize", "rotation_between", "resample_indices", "resample", "select_persons",
+    "ntu_pre_normalise", "pre_normalise", "pre_normalize", "rotation_between", "resample_indices", "resample",
+    "select_persons",
     "sliding_windows", "crop_windows", "fill_missing", "person_energy", "torso_length", "normalise_body_size",
-    "BODY_SIZE_TARGET",
+    "BODY_SIZE_TARGET", "body_size_transform", "preprocess_code",
 ]
 
 #: torso length (NTU joints SpineBase -> SpineShoulder, metres) that :func:`normalise_body_size` scales to
@@ -114,7 +115,7 @@ def _null_frame_index(present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def ntu_pre_normalise(x: X, *, pad_null_frames: bool = True, center_joint: int = 1,
                       z_bone: tuple[int, int] = (0, 1), x_bone: tuple[int, int] = (8, 4),
                       center: Literal["per_frame", "first_frame"] = "per_frame") -> X:
-    """NTU-style pre-normalisation (method.md §1.3) of ``(T, M, V, 3)`` data (NTU-25 joint indices).
+    """NTU-style pre-normalisation (docs/method.md §1.3) of ``(T, M, V, 3)`` data (NTU-25 joint indices).
 
     1. ``pad_null_frames``: per person, if its first frame is empty its non-empty frames move to the
        front; trailing empty frames are filled by repeating its frames ``0..f-1`` cyclically.
@@ -361,3 +362,19 @@ def normalise_body_size(x: X, target: float = BODY_SIZE_TARGET, *, joints: tuple
         return x
     out = (d * (target / length)).astype(d.dtype, copy=False)
     return x.replace(data=out) if isinstance(x, SkeletonSequence) else out
+
+
+def body_size_transform(data: Any, rng: Any = None) -> Any:
+    """Dataset transform ``(T, M, V, C) -> (T, M, V, C)``: :func:`normalise_body_size` (``rng`` unused: the
+    transform is deterministic, the signature is the one datasets call transforms with)."""
+    return normalise_body_size(data)
+
+
+def preprocess_code(prepared_preprocess: str, body_size: bool) -> str:
+    """The ``preprocess`` code a model trained on such data records (``"ntu"`` + body size -> ``"ntu_bodysize"``)."""
+    if not body_size:
+        return prepared_preprocess
+    if prepared_preprocess != "ntu":
+        raise ValueError("body-size normalisation is defined on NTU pre-normalised data (preprocess 'ntu'), "
+                         f"got {prepared_preprocess!r}")
+    return "ntu_bodysize"

@@ -71,6 +71,7 @@ def center_windows(prepared: Any, split: str, frames: int, *, max_label: int | N
     Returns:
         ``x`` float32 ``(N, C, frames, V, M)`` and ``labels`` long ``(N,)``.
     """
+    from ..data.datasets import fit_persons, to_ctvm_tensor
     from ..data.prepare import PreparedDataset
 
     ds = prepared if isinstance(prepared, PreparedDataset) else PreparedDataset(prepared)
@@ -90,13 +91,10 @@ def center_windows(prepared: Any, split: str, frames: int, *, max_label: int | N
         y = int(np.bincount(wl).argmax())
         if max_label is not None and y >= max_label:
             continue
-        win = np.nan_to_num(win[:, :num_persons], nan=0.0, posinf=0.0, neginf=0.0)
-        if win.shape[1] < num_persons:
-            win = np.concatenate([win, np.zeros((win.shape[0], num_persons - win.shape[1]) + win.shape[2:],
-                                                win.dtype)], axis=1)
+        win = fit_persons(win, num_persons)
         if win.shape[0] < frames:
             win = np.concatenate([win, np.zeros((frames - win.shape[0],) + win.shape[1:], win.dtype)])
-        xs.append(torch.from_numpy(np.ascontiguousarray(win.transpose(3, 0, 2, 1), dtype=np.float32)))
+        xs.append(to_ctvm_tensor(win))
         ys.append(y)
     if not xs:
         raise ValueError(f"{ds.root}: no labelled sequence in split {split!r} matches")

@@ -1,4 +1,4 @@
-"""Segment mAP at temporal-IoU thresholds (SnipCLR / LINE evaluation, method.md sections 7 and 11).
+"""Segment mAP at temporal-IoU thresholds (SnipCLR / LINE evaluation, docs/method.md sections 7 and 11).
 
 Inputs
     ``predictions``: one entry per sequence, each any of: a :class:`~skelzoo.localization.decode.Proposals`
@@ -44,9 +44,9 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
-from .._ordering import order_by_group_then_score
+from ..ranking import order_by_group_then_score
 
-__all__ = [
+__all__ = ["tiou_key",
     "PROTOCOLS",
     "DEFAULT_TIOU_THRESHOLDS",
     "SegmentMAPResult",
@@ -72,7 +72,8 @@ Protocol = Literal["clean", "line"]
 # ----------------------------------------------------------------------------------------------------------
 # result
 # ----------------------------------------------------------------------------------------------------------
-def _key(t: float) -> str:
+def tiou_key(t: float) -> str:
+    """The key of threshold ``t`` in a result's ``mAP`` / ``per_class`` dicts (``0.5`` -> ``"0.5"``)."""
     return f"{t:g}"
 
 
@@ -114,10 +115,10 @@ class SegmentMAPResult:
             "protocol_description": PROTOCOLS[self.protocol],
             "tiou_thresholds": list(self.tiou_thresholds),
             "classes": list(self.classes),
-            "mAP": {_key(t): m for t, m in zip(self.tiou_thresholds, self.map)},
+            "mAP": {tiou_key(t): m for t, m in zip(self.tiou_thresholds, self.map)},
             "average_mAP": self.average,
             "per_class_AP": {
-                str(c): {_key(t): 100.0 * self.ap[h][i] for h, t in enumerate(self.tiou_thresholds)}
+                str(c): {tiou_key(t): 100.0 * self.ap[h][i] for h, t in enumerate(self.tiou_thresholds)}
                 for i, c in enumerate(self.classes)
             },
             "num_gt": {str(c): n for c, n in zip(self.classes, self.num_gt)},

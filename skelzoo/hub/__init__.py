@@ -13,24 +13,50 @@ from __future__ import annotations
 
 from skelzoo.hub.cache import (
     cache_dir as cache_dir,
+)
+from skelzoo.hub.cache import (
     cached_conversion as cached_conversion,
+)
+from skelzoo.hub.cache import (
     download_url as download_url,
+)
+from skelzoo.hub.cache import (
     hash_prefix_from_name as hash_prefix_from_name,
+)
+from skelzoo.hub.cache import (
     is_offline as is_offline,
+)
+from skelzoo.hub.cache import (
     sha256_file as sha256_file,
+)
+from skelzoo.hub.cache import (
     url_cache_path as url_cache_path,
 )
 from skelzoo.hub.hf import (
     hf_download as hf_download,
+)
+from skelzoo.hub.hf import (
     hf_model_dir as hf_model_dir,
+)
+from skelzoo.hub.hf import (
     list_upload_files as list_upload_files,
+)
+from skelzoo.hub.hf import (
     parse_hf_name as parse_hf_name,
+)
+from skelzoo.hub.hf import (
     push_to_hub as push_to_hub,
 )
 from skelzoo.hub.safe_load import (
     load_safetensors as load_safetensors,
+)
+from skelzoo.hub.safe_load import (
     load_torch_checkpoint as load_torch_checkpoint,
+)
+from skelzoo.hub.safe_load import (
     save_safetensors as save_safetensors,
+)
+from skelzoo.hub.safe_load import (
     validate_safetensors as validate_safetensors,
 )
 

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Union
 from urllib.parse import unquote, urlsplit
 
 from skelzoo.errors import ChecksumError, OfflineError, WeightsError
+from skelzoo.hub.safe_load import default_file_mode
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -317,20 +318,6 @@ def _write_record(target: Path, digest: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def default_file_mode() -> int:
-    """``0o666`` minus the process umask: the mode ``open()`` would give a new file (``mkstemp`` gives 0600)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # no /proc: read it by setting it (restored at once)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def _fetch(url: str, target: Path, *, sha256: str | None, hash_prefix: str | None, progress: bool,

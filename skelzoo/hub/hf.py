@@ -92,9 +92,9 @@ def _skelzoo_version() -> str:
     try:
         return version("skelzoo")
     except PackageNotFoundError:
-        import skelzoo
+        from .. import __version__
 
-        return str(getattr(skelzoo, "__version__", "0+unknown"))
+        return __version__
 
 
 def _where(repo_id: str, filename: str | None, revision: str | None) -> str:

@@ -410,10 +410,23 @@ def save_safetensors(state_dict: Mapping[str, torch.Tensor], path: PathLike,
         save_file(tensors, tmp, metadata=dict(metadata) if metadata is not None else None)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        from skelzoo.hub.cache import default_file_mode
         os.chmod(tmp, default_file_mode())  # mkstemp creates 0600; give what open() would (umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def default_file_mode() -> int:
+    """``0o666`` minus the process umask: the mode ``open()`` would give a new file (``mkstemp`` gives 0600)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it by setting it (restored at once)
+    os.umask(mask)
+    return 0o666 & ~mask

@@ -12,26 +12,25 @@ from pathlib import Path
 from typing import Callable
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import PathLike, preloaded
-from skelzoo.io.babel import (BabelAnnotation, BabelSegment, babel_frame_labels, load_babel_categories,
-                              read_babel)
+from skelzoo.io._parse import FPS_RANGE, PathLike, preloaded
+from skelzoo.io.babel import BabelAnnotation, BabelSegment, babel_frame_labels, load_babel_categories, read_babel
 from skelzoo.io.bvh import read_bvh
 from skelzoo.io.detect import FORMATS, RECORDING_SUFFIXES, detect_format, find_recordings
 from skelzoo.io.keypoints_json import read_keypoints_json, write_keypoints_json
 from skelzoo.io.kinect_csv import read_kinect_csv, write_kinect_csv
 from skelzoo.io.kinect_v1 import read_kinect_v1, read_msr3d, write_kinect_v1
+from skelzoo.io.mapping import available_conversions, convert_layout, zup_to_yup
 from skelzoo.io.mediapipe import read_mediapipe
 from skelzoo.io.mmpose import read_mmpose
-from skelzoo.io.openpose import read_openpose
-from skelzoo.io.yolo_pose import read_yolo_pose
-from skelzoo.io.mapping import available_conversions, convert_layout, zup_to_yup
 from skelzoo.io.ntu import read_ntu_skeleton, write_ntu_skeleton
 from skelzoo.io.numpy_io import read_numpy, write_npz
+from skelzoo.io.openpose import read_openpose
 from skelzoo.io.pkummd import pkummd_frame_labels, read_pkummd, read_pkummd_labels
 from skelzoo.io.sequence import FRAME_META_KEYS, SkeletonSequence
+from skelzoo.io.yolo_pose import read_yolo_pose
 
 __all__ = [
-    "SkeletonSequence", "FormatError", "FRAME_META_KEYS", "read_skeleton", "detect_format", "FORMATS",
+    "SkeletonSequence", "FormatError", "FRAME_META_KEYS", "FPS_RANGE", "read_skeleton", "detect_format", "FORMATS",
     "find_recordings", "RECORDING_SUFFIXES",
     "read_ntu_skeleton", "write_ntu_skeleton", "read_pkummd", "read_pkummd_labels", "pkummd_frame_labels",
     "read_kinect_csv", "write_kinect_csv", "read_bvh", "read_numpy", "write_npz", "read_keypoints_json",

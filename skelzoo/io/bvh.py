@@ -28,10 +28,18 @@ from pathlib import Path
 import numpy as np
 
 from skelzoo.errors import FormatError
-from skelzoo.io._parse import (PathLike, check_fps, check_output_size, make_sequence, parse_int, parse_rows,
-                              read_text, to_floats)
+from skelzoo.io._parse import (
+    PathLike,
+    check_fps,
+    check_output_size,
+    make_sequence,
+    parse_int,
+    parse_rows,
+    read_text,
+    to_floats,
+)
 from skelzoo.io.sequence import SkeletonSequence
-from skelzoo.layouts import Layout, get_layout, list_layouts, register_layout
+from skelzoo.layouts import BANDAI_JOINTS, BANDAI_PARENTS, CMU_JOINTS, CMU_PARENTS, get_layout
 
 __all__ = ["read_bvh", "BANDAI_JOINTS", "CMU_JOINTS", "CMU_SCALE", "BANDAI_SCALE"]
 
@@ -43,69 +51,7 @@ _MAX_JOINTS = 4096
 _CHANNELS = ("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")
 
 
-def _rig(spec: list[tuple[str, str | None]]) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    names = tuple(n for n, _ in spec)
-    parents = tuple(-1 if p is None else names.index(p) for _, p in spec)
-    return names, parents
-
-
-def _chain(parent: str, *names: str) -> list[tuple[str, str]]:
-    out, p = [], parent
-    for n in names:
-        out.append((n, p))
-        p = n
-    return out
-
-
-_BANDAI_SPEC: list[tuple[str, str | None]] = [("joint_Root", None), ("Hips", "joint_Root")]
-_BANDAI_SPEC += _chain("Hips", "Spine", "Chest", "Neck", "Head", "Head_End")
-for _s in ("L", "R"):
-    _BANDAI_SPEC += _chain("Chest", f"Shoulder_{_s}", f"UpperArm_{_s}", f"LowerArm_{_s}", f"Hand_{_s}", f"Hand_{_s}_End")
-for _s in ("L", "R"):
-    _BANDAI_SPEC += _chain("Hips", f"UpperLeg_{_s}", f"LowerLeg_{_s}", f"Foot_{_s}", f"Toes_{_s}", f"Toes_{_s}_End")
-
-_CMU_SPEC: list[tuple[str, str | None]] = [("Hips", None)]
-for _s, _l in (("L", "Left"), ("R", "Right")):
-    _CMU_SPEC += _chain("Hips", f"{_s}HipJoint", f"{_l}UpLeg", f"{_l}Leg", f"{_l}Foot", f"{_l}ToeBase", f"{_l}ToeBase_End")
-_CMU_SPEC += _chain("Hips", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head", "Head_End")
-for _s, _l in (("L", "Left"), ("R", "Right")):
-    _CMU_SPEC += _chain("Spine1", f"{_l}Shoulder", f"{_l}Arm", f"{_l}ForeArm", f"{_l}Hand", f"{_l}FingerBase",
-                        f"{_s}Fingers", f"{_s}Fingers_End")
-    _CMU_SPEC += _chain(f"{_l}Hand", f"{_s}Thumb", f"{_s}Thumb_End")
-
-BANDAI_JOINTS, _BANDAI_PARENTS = _rig(_BANDAI_SPEC)
-CMU_JOINTS, _CMU_PARENTS = _rig(_CMU_SPEC)
-
-
-def _mirror(names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
-    """Left/right pairs by name: ``*_L``/``*_R``, ``Left*``/``Right*``, CMU ``L*``/``R*`` (e.g. ``LThumb``)."""
-    pairs = []
-    for i, n in enumerate(names):
-        if "_L" in n:
-            cand = n.replace("_L", "_R", 1)
-        elif "Left" in n:
-            cand = n.replace("Left", "Right", 1)
-        elif n.startswith("L") and n[1:2].isupper():
-            cand = "R" + n[1:]
-        else:
-            continue
-        if cand in names:
-            pairs.append((i, names.index(cand)))
-    return tuple(pairs)
-
-
-def _register(name: str, names: tuple[str, ...], parents: tuple[int, ...], center: str, desc: str) -> None:
-    if name in list_layouts():
-        return
-    bones = tuple((c, p) for c, p in enumerate(parents) if p >= 0)
-    register_layout(Layout(name, names, bones, names.index(center), _mirror(names), desc))
-
-
-_register("bvh_bandai", BANDAI_JOINTS, _BANDAI_PARENTS, "Chest",
-          "Bandai Namco Research Motion BVH rig: 22 joints + 5 end sites ('<joint>_End')")
-_register("bvh_cmu", CMU_JOINTS, _CMU_PARENTS, "Spine1",
-          "CMU mocap (cgspeed MotionBuilder-friendly) BVH rig: 31 joints + 7 end sites ('<joint>_End')")
-_KNOWN_RIGS = {"bvh_bandai": (_BANDAI_PARENTS, BANDAI_SCALE), "bvh_cmu": (_CMU_PARENTS, CMU_SCALE)}
+_KNOWN_RIGS = {"bvh_bandai": (BANDAI_PARENTS, BANDAI_SCALE), "bvh_cmu": (CMU_PARENTS, CMU_SCALE)}
 
 
 class _Joint:

@@ -19,28 +19,10 @@ from typing import Literal, Mapping, Sequence, Union
 
 import numpy as np
 
-from skelzoo.io.bvh import BANDAI_JOINTS, CMU_JOINTS  # noqa: F401  (registers the rig layouts)
 from skelzoo.io.sequence import SkeletonSequence
-from skelzoo.layouts import Layout, get_layout, list_layouts, register_layout
+from skelzoo.layouts import SMPLH73_JOINTS, get_layout
 
 __all__ = ["convert_layout", "conversion_matrix", "available_conversions", "zup_to_yup", "SMPLH73_JOINTS"]
-
-_SMPL_BODY = ("pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-              "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-              "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
-_FINGERS = [f"{f}{k}" for f in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)]
-SMPLH73_JOINTS: tuple[str, ...] = (_SMPL_BODY + tuple(f"left_{f}" for f in _FINGERS)
-                                   + tuple(f"right_{f}" for f in _FINGERS) + tuple(f"extra_{i}" for i in range(52, 73)))
-_SMPLH_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
-if "smplh73" not in list_layouts():
-    _bones = [(c, p) for c, p in enumerate(_SMPLH_PARENTS) if p >= 0]
-    for _side, _wrist, _base in (("left", 20, 22), ("right", 21, 37)):
-        for _f in range(5):
-            _bones += [(_base + 3 * _f, _wrist), (_base + 3 * _f + 1, _base + 3 * _f), (_base + 3 * _f + 2, _base + 3 * _f + 1)]
-    _mirror = [(i, SMPLH73_JOINTS.index(n.replace("left_", "right_"))) for i, n in enumerate(SMPLH73_JOINTS)
-               if n.startswith("left_")]
-    register_layout(Layout("smplh73", SMPLH73_JOINTS, tuple(_bones), center=9, mirror=tuple(_mirror),
-                           description="BABEL joint_pos: 52 SMPL-H joints + 21 extra vertex joints (Z-up)"))
 
 # Recipe per NTU joint (1-based NTU numbers as keys): a source name, a tuple of names (mean), or a dict
 # {name: weight}. NTU joints absent from a table are missing; _NEIGHBOUR gives their fill joint.

@@ -33,8 +33,16 @@ import numpy as np
 
 from skelzoo.errors import FormatError
 from skelzoo.io._parse import PathLike, check_fps, read_text
-from skelzoo.io._pose2d import (MAX_FRAMES, MAX_NORMALISED, Person, assemble, check_points, coordinate_meta,
-                                pixels, subset)
+from skelzoo.io._pose2d import (
+    MAX_FRAMES,
+    MAX_NORMALISED,
+    Person,
+    assemble,
+    check_points,
+    coordinate_meta,
+    pixels,
+    subset,
+)
 from skelzoo.io.sequence import SkeletonSequence
 
 __all__ = ["read_mediapipe", "MEDIAPIPE_TO_COCO17", "is_mediapipe_doc", "is_mediapipe_csv_line"]
@@ -86,7 +94,8 @@ def _person(lms: Any, f: int, path: Path, image_size: tuple[int, int] | None) ->
                 raise TypeError
             x, y, vis, pres = (float(v) for v in vals)
         except (KeyError, TypeError, AttributeError, OverflowError):
-            raise FormatError(f"{what}, landmark {i}: x, y (and visibility, presence) must be numbers", path=path) from None
+            raise FormatError(f"{what}, landmark {i}: x, y (and visibility, presence) must be numbers",
+                              path=path) from None
         if not np.isfinite([x, y, vis, pres]).all():
             raise FormatError(f"{what}, landmark {i}: non-finite value", path=path)
         if not (0 <= vis <= 1 and 0 <= pres <= 1):

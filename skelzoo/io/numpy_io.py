@@ -113,7 +113,8 @@ def _as_tmvc(arr: np.ndarray, path: Path, layout: str | None) -> tuple[np.ndarra
         if layout is None:
             raise FormatError(f"cannot infer the layout of V={arr.shape[2]} joints; pass layout=", path=path)
     if not np.isfinite(arr).all():
-        raise FormatError("array contains NaN or inf (use write_npz with meta['missing'] for missing joints)", path=path)
+        raise FormatError("array contains NaN or inf (use write_npz with meta['missing'] for missing joints)",
+                          path=path)
     return arr.astype(np.float32), layout
 
 
@@ -138,7 +139,8 @@ def read_numpy(path: PathLike, *, layout: str | None = None, fps: float | None =
             meta.update({k[6:]: v for k, v in arrays.items() if k.startswith("meta__")})
             data = np.asarray(arrays["data"])
             if data.ndim != 4 or not np.issubdtype(data.dtype, np.floating):
-                raise FormatError(f"'data' must be a float (T, M, V, C) array, got {data.dtype} {data.shape}", path=path)
+                raise FormatError(f"'data' must be a float (T, M, V, C) array, got {data.dtype} {data.shape}",
+                                  path=path)
             lay = lay or LAYOUT_BY_JOINTS.get(data.shape[2])
             if lay is None:
                 raise FormatError("no layout stored or given", path=path)

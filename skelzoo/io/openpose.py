@@ -29,7 +29,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-
 from skelzoo.errors import FormatError
 from skelzoo.io._parse import PathLike, read_text
 from skelzoo.io._pose2d import Person, assemble, check_points, frame_number, subset, to_array

@@ -92,7 +92,8 @@ class SkeletonSequence:
             try:
                 mask = np.broadcast_to(np.asarray(missing, dtype=bool), (t, m, v))
             except ValueError:
-                raise ValueError(f"meta['missing'] shape {np.shape(missing)} does not broadcast to {(t, m, v)}") from None
+                raise ValueError(f"meta['missing'] shape {np.shape(missing)} does not broadcast to "
+                                 f"{(t, m, v)}") from None
             if (nan & ~mask).any():
                 raise ValueError("data contains NaN at joints that meta['missing'] does not mark as missing")
         if self.confidence is not None:

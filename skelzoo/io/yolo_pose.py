@@ -25,8 +25,7 @@ import numpy as np
 
 from skelzoo.errors import FormatError
 from skelzoo.io._parse import PathLike, read_text
-from skelzoo.io._pose2d import (MAX_NORMALISED, Person, V, assemble, check_points, coordinate_meta, frame_number,
-                                pixels)
+from skelzoo.io._pose2d import MAX_NORMALISED, Person, V, assemble, check_points, coordinate_meta, frame_number, pixels
 from skelzoo.io.sequence import SkeletonSequence
 
 __all__ = ["read_yolo_pose", "is_yolo_pose_line", "is_yolo_pose_dir", "YOLO_FIELD_COUNTS"]

@@ -55,9 +55,15 @@ from torch import nn
 
 from ..blocks.context import ContextUnit, SiteDone, UnitStream, attach_streams
 from ..necks.ufusion import pool_joints_persons
-from .localizer import temporal_receptive_field
+from .receptive_field import temporal_receptive_field
 
-__all__ = ["chunked_forward", "chunked_taps", "default_overlap", "has_global_context", "sequence_context",
+#: ``localize`` / ``extract_features`` run chunked inference (bounded memory) above this many frames.
+CHUNK_THRESHOLD = 8192
+#: default chunk length (frames) of chunked inference.
+DEFAULT_CHUNK = 4096
+
+__all__ = ["CHUNK_THRESHOLD", "DEFAULT_CHUNK", "chunked_forward", "chunked_taps", "default_overlap",
+           "has_global_context", "sequence_context",
            "SequenceContext", "DEFAULT_CACHE_MB"]
 
 #: exact mode: a stage's whole-sequence output up to this size (MiB) is kept for the later passes
@@ -161,7 +167,7 @@ class _Streamer:
     def window_input(self, ws: int, we: int) -> torch.Tensor:
         """Folded ``(N·M, C, T_w, V)`` input of stage ``self.stage`` for the frames ``[ws, we)``."""
         if self.source is None:
-            return self.backbone._stem(self.x[:, :, ws:we])
+            return self.backbone.stem(self.x[:, :, ws:we])
         r = self.red_in[self.stage]
         return self.source[:, :, ws // r:_ceil_div(we, r)]
 
@@ -191,7 +197,7 @@ class _Streamer:
                 if i in taps:
                     ri = self.red_in[i + 1]
                     own = y[:, :, (s - ws) // ri:_ceil_div(e, ri) - ws // ri]
-                    taps[i].append(pool_joints_persons(self.backbone._unfold(own, self.n, self.m)))
+                    taps[i].append(pool_joints_persons(self.backbone.unfold_persons(own, self.n, self.m)))
             if keep:
                 lo, hi = s // r_out, _ceil_div(e, r_out)
                 if out is None:  # same memory format as the stage outputs (channels-last on the fast path)
@@ -230,7 +236,7 @@ def sequence_context(model: nn.Module, x: torch.Tensor, *, chunk: int, overlap: 
     for stage, stream, name in ctx.sites():
         sites.setdefault(stage, []).append((stream, name))
     budget = float(cache_mb) * 2 ** 20
-    from .._progress import progress
+    from ..progress import progress
     with ctx.attach():
         for k in progress(range(last + 1), desc=f"localizing {st.t} frames (exact, stage passes)", unit="stage"):
             for stream, name in sites.get(k, []):
@@ -259,7 +265,7 @@ def chunked_taps(model: nn.Module, x: torch.Tensor, *, chunk: int, overlap: int 
     t = x.shape[2]
     reds: Sequence[int] = model.tap_reductions
     parts: list[list[torch.Tensor]] = [[] for _ in reds]
-    from .._progress import progress
+    from ..progress import progress
     for s, e, ws, we in progress(_windows(t, chunk, ov), desc=f"localizing {t} frames", unit="chunk"):
         taps = model.pooled_taps(x[:, :, ws:we])
         for i, (tap, ri) in enumerate(zip(taps, reds)):

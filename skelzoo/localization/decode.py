@@ -4,7 +4,7 @@ Column ``K - 1`` of the frame scores is the background class; :func:`decode` nev
 
 Two decoders:
 
-``"official"`` (:func:`cas_proposals`, method.md section 6)
+``"official"`` (:func:`cas_proposals`, docs/method.md section 6)
     Multi-threshold proposals on the softmax class-activation sequence (CAS) of each class column,
     scored "inner minus outer", then a per-class greedy NMS. Every quirk of the released code is
     reproduced so that proposals match the official ones exactly:
@@ -40,7 +40,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from .._ordering import order_by_group_then_score
+from ..ranking import order_by_group_then_score
 from .segments import Segment, segments_from_arrays
 
 __all__ = [

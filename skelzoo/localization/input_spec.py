@@ -26,7 +26,7 @@ from torch import nn
 
 from ..errors import InputWarning
 from ..io.sequence import SkeletonSequence
-from .pipeline import ModelRate, RateChange, expected_fps, resolve_model_fps, to_model_rate
+from .rate import ModelRate, RateChange, expected_fps, resolve_model_fps, to_model_rate
 
 __all__ = ["InputSpec", "get_input_spec", "Prepared", "prepare", "as_sequence", "recording_problems",
            "tensor_problems", "warn_problems", "Recording", "HOW_TO_PREPARE"]
@@ -58,7 +58,7 @@ class InputSpec:
         num_joints: joints ``V``.
         num_person: persons ``M`` the model was trained with (recordings are cut / zero-padded to it).
         fps: frame rate of the training data; recordings are resampled to it.
-        preprocess: preprocessing code (``skelzoo.datasets_meta.PREPROCESS_DESCRIPTIONS``; ``""`` = none).
+        preprocess: preprocessing code (``skelzoo.dataset_info.PREPROCESS_DESCRIPTIONS``; ``""`` = none).
     """
 
     layout: str
@@ -73,7 +73,7 @@ class InputSpec:
 
     @property
     def preprocess_description(self) -> str:
-        from ..datasets_meta import PREPROCESS_DESCRIPTIONS
+        from ..dataset_info import PREPROCESS_DESCRIPTIONS
         return PREPROCESS_DESCRIPTIONS.get(self.preprocess, f"unknown code {self.preprocess!r}")
 
     def __str__(self) -> str:

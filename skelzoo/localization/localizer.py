@@ -3,7 +3,7 @@
 Paper: SnipCLR, "Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action
 Localization" (arXiv 2512.16504), official code github.com/cqs0925/SnipCLR (``model/agcn_Unet.py``,
 U-shaped model) and ``model/agcn.py`` of line/Skeleton-Temporal-Action-Localization (simple head).
-Own implementation from ``method.md`` §4.
+Own implementation from ``docs/method.md`` §4.
 
 Letters: N batch, C channels, T frames, T' reduced frames, V joints, M persons, D feature width,
 K = num_classes + 1 (the background class is the LAST index).
@@ -27,7 +27,7 @@ reductions ``r_0 < r_1 < ... < r_k`` of the stages,
 
 For the localization AGCN-10 (reductions 1, 2, 4, 8) this gives l1, l7, l10 (stage indices 0, 6, 9),
 exactly the SnipCLR taps; for 2s-AGCN / ST-GCN / CTR-GCN-style backbones (1, 2, 4) it gives l4, l7, l10,
-the natural U-Net taps of ``backbones.md``; for MS-G3D (three stages) all three stages. With fewer than
+the natural U-Net taps of ``docs/backbones.md``; for MS-G3D (three stages) all three stages. With fewer than
 three distinct reductions the middle tap is the stage halfway between tap 0 and the last stage.
 ``taps=(i, j, k)`` overrides the rule.
 """
@@ -38,17 +38,14 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..backbones._base import WeightsInputMixin, check_skeleton_input
 from ..heads.frame import FrameHead, interpolate_frames
 from ..necks.ufusion import UFusionNeck, pool_joints_persons
+from . import chunked
 from .decode import DEFAULT_METHOD
+from .receptive_field import temporal_receptive_field
+from .weights_input import WeightsInputMixin, check_skeleton_input
 
-__all__ = ["Localizer", "select_taps", "temporal_receptive_field", "DEFAULT_CHUNK", "CHUNK_THRESHOLD"]
-
-#: ``localize`` runs chunked inference (bounded memory) above this many frames.
-CHUNK_THRESHOLD = 8192
-#: default chunk length (frames) of chunked inference.
-DEFAULT_CHUNK = 4096
+__all__ = ["Localizer", "select_taps", "temporal_receptive_field"]
 
 
 def select_taps(feature_info: Sequence[dict]) -> tuple[int, int, int]:
@@ -72,59 +69,6 @@ def select_taps(feature_info: Sequence[dict]) -> tuple[int, int, int]:
     if len(set(taps)) != 3:
         raise ValueError(f"could not choose three distinct taps from reductions {reds}")
     return taps
-
-
-def _temporal_geometry(m: nn.Module) -> tuple[int, int, int] | None:
-    """(kernel, dilation, stride) along time of a module on ``(N, C, T, V)`` / ``(N, C, T)``, or None."""
-    def first(v: Any) -> int:
-        return int(v[0]) if isinstance(v, (tuple, list)) else int(v)
-
-    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-        return first(m.kernel_size), first(m.dilation), first(m.stride)
-    if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
-        stride = m.stride if m.stride is not None else m.kernel_size
-        dil = getattr(m, "dilation", 1)
-        return first(m.kernel_size), first(dil), first(stride)
-    if isinstance(m, nn.Unfold):
-        return first(m.kernel_size), first(m.dilation), first(m.stride)
-    return None
-
-
-def temporal_receptive_field(backbone: nn.Module, last_stage: int, first_stage: int = 0) -> int:
-    """Upper bound of the temporal receptive field (input frames) of stage ``last_stage``'s output
-    (with respect to the input of stage ``first_stage``, default the network input).
-
-    Every temporal convolution / pooling / unfold window found in stages ``0..last_stage`` is counted as
-    if they were chained (parallel branches add up, so this is a bound): a strided op contributes
-    ``(k-1)·d·R_in``, a stride-1 op ``(k-1)·d·R_out`` (R = the stage's input / output reduction from
-    ``feature_info``). Conv1d modules are counted as temporal too (over-estimate for joint-axis ones) unless
-    they are marked ``joint_axis = True`` (AAGCN's spatial attention convolution over V).
-    A backbone may state its own value as ``temporal_receptive_field`` (attribute or method).
-
-    Data-dependent global operations (2s-AGCN's embedded graph, AAGCN attention, CTR-GCN's temporal mean)
-    are not local: they pool over the whole sequence and are not part of this number (chunked inference
-    streams them separately, :mod:`skelzoo.localization.chunked`).
-    """
-    own = getattr(backbone, "temporal_receptive_field", None)
-    if own is not None:  # (the whole prefix: a bound for any first_stage)
-        return int(own(last_stage) if callable(own) else own)
-    rf = 1
-    r_in = int(backbone.feature_info[first_stage - 1]["reduction"]) if first_stage > 0 else 1
-    for i in range(first_stage, last_stage + 1):
-        info = backbone.feature_info[i]
-        r_out = int(info["reduction"])
-        stage = backbone.get_submodule(info["module"]) if info.get("module") else backbone.stages[i]
-        for m in stage.modules():
-            if getattr(m, "joint_axis", False):
-                continue
-            g = _temporal_geometry(m)
-            if g is None:
-                continue
-            k, d, s = g
-            if k > 1:
-                rf += (k - 1) * d * (r_in if s > 1 else r_out)
-        r_in = r_out
-    return rf
 
 
 class Localizer(WeightsInputMixin, nn.Module):
@@ -263,7 +207,8 @@ class Localizer(WeightsInputMixin, nn.Module):
     def predict_logits(self, x: torch.Tensor, *, chunk: int | None = None, overlap: int | None = None,
                        exact: bool | None = None) -> torch.Tensor:
         """Frame logits ``(N, T, K)`` without gradients; chunked (bounded memory) when ``T`` exceeds
-        :data:`CHUNK_THRESHOLD` or ``chunk`` is given (``chunk=0`` forces whole-sequence inference).
+        :data:`~skelzoo.localization.chunked.CHUNK_THRESHOLD` or ``chunk`` is given (``chunk=0`` forces
+        whole-sequence inference).
 
         Chunked inference equals whole-sequence inference; for backbones with whole-sequence statistics
         (2s-AGCN, AAGCN, CTR-GCN) it streams them first, which costs extra passes (``exact=False``: cheaper
@@ -272,7 +217,7 @@ class Localizer(WeightsInputMixin, nn.Module):
 
         t = x.shape[2] if x.dim() == 5 else 0
         if chunk is None:
-            chunk = DEFAULT_CHUNK if t > CHUNK_THRESHOLD else 0
+            chunk = chunked.DEFAULT_CHUNK if t > chunked.CHUNK_THRESHOLD else 0
         if chunk and t > chunk:
             return chunked_forward(self, x, chunk=chunk, overlap=overlap, exact=exact)
         return self(x)
@@ -298,7 +243,8 @@ class Localizer(WeightsInputMixin, nn.Module):
                 frame; ``smoothing`` 5 and ``min_duration`` 8 frames unless given) or ``"official"``
                 (SnipCLR/LINE multi-threshold proposals + NMS: overlapping, ranked, for mAP).
             lengths: valid frames per sequence of a tensor batch (default: all T).
-            chunk / overlap: chunked inference (default automatic above :data:`CHUNK_THRESHOLD` frames).
+            chunk / overlap: chunked inference (default automatic above
+                :data:`~skelzoo.localization.chunked.CHUNK_THRESHOLD` frames).
             exact: chunked inference of a backbone with whole-sequence statistics streams them first
                 (default, exact); ``False`` uses window-level statistics (faster, approximate).
             model_fps: for recordings, the rate to resample to (``"auto"``: the weights'; ``None``: keep).

@@ -3,7 +3,7 @@
 Paper: Q. Cheng, J. Liu, C. Morgan, A. Whone, M. Mirmehdi, "Skeleton-Snippet Contrastive Learning with
 Multiscale Feature Fusion for Action Localization", arXiv 2512.16504 (ICPR 2026). Official code:
 github.com/cqs0925/SnipCLR (``model/agcn_Unet.py``), which follows the 1-D U-Net++ of BSN++. This is an
-independent re-implementation from the description in ``method.md`` §4.1 (no code copied).
+independent re-implementation from the description in ``docs/method.md`` §4.1 (no code copied).
 
 Letters: N batch, C channels, T frames, V joints, M persons, D feature width.
 
@@ -23,7 +23,7 @@ Differences from the official module, both documented choices:
 
 - Persons: the official neck averages joints only and keeps the ``N·M`` rows apart (with M > 1 its frame
   logits would have ``N·M`` rows). skelzoo averages over joints **and persons** (clean reading of
-  method.md §4.1/§11.8); identical for M = 1, the paper setting.
+  docs/method.md §4.1/§11.8); identical for M = 1, the paper setting.
 - Output rate: the official first tap (``l1``) is stride 1, so the output is at the input rate T. When a
   backbone's finest tap is already downsampled (reduction > 1), the neck output is resampled to the
   requested length ``T`` with the same nearest rule (``out_len`` argument).
@@ -34,7 +34,6 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 __all__ = ["CBR1d", "UFusionNeck", "nearest_index", "resample_nearest", "pool_joints_persons"]
 

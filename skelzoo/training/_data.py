@@ -82,7 +82,7 @@ def synthetic_prepared(directory: str | os.PathLike, *, splits: dict[str, int], 
 
 def semi_indices(num_items: int, fraction: float = 0.2, seed: int = 4) -> list[int]:
     """Indices of the labelled sequences of the semi-supervised protocol: ``max(1, int(fraction·N))``
-    drawn with ``random.Random(seed).sample`` and sorted (method.md §9)."""
+    drawn with ``random.Random(seed).sample`` and sorted (docs/method.md §9)."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
     k = max(1, int(fraction * num_items))

@@ -1,6 +1,6 @@
 """Localization finetuning entry point: protocols, frame cross-entropy, per-epoch segment mAP, export.
 
-Protocols (method.md §9, ``protocol``):
+Protocols (docs/method.md §9, ``protocol``):
 
 ``"linear"``
     The encoder (``model.backbone``) is frozen and kept in eval mode (BN statistics frozen); the neck and the
@@ -43,8 +43,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .trainer import (OptimConfig, RunConfig, StepContext, Trainer, config_to_dict, dist_info, init_distributed,
-                      load_checkpoint, seed_everything)
+from .trainer import (
+    OptimConfig,
+    RunConfig,
+    StepContext,
+    Trainer,
+    config_to_dict,
+    dist_info,
+    init_distributed,
+    load_checkpoint,
+    seed_everything,
+)
 
 __all__ = ["FinetuneConfig", "FinetuneDataConfig", "FinetuneModelConfig", "EvalConfig", "finetune",
            "build_finetune_model", "load_pretrained_encoder", "evaluate_localizer", "frame_loss", "collect_frames",
@@ -132,7 +141,7 @@ class FinetuneConfig:
 # ---------------------------------------------------------------------------------------------- model
 def _encoder_state(source: str) -> dict[str, torch.Tensor]:
     """State dict of a pretrained encoder (backbone keys, no prefix)."""
-    from ..zoo import load_model
+    from ..models import load_model
 
     path = Path(source[len("local-dir:"):] if source.startswith("local-dir:") else source).expanduser()
     if path.is_dir() and (path / "encoder" / "config.json").is_file():
@@ -178,8 +187,7 @@ def load_pretrained_encoder(model: nn.Module, source: str) -> list[str]:
 
 def build_finetune_model(cfg: FinetuneConfig, *, num_classes: int, class_names: list[str] | None) -> nn.Module:
     """The localizer of ``cfg.model`` with the pretrained encoder loaded and the protocol's freezing applied."""
-    from .. import localizers as _localizers  # noqa: F401  (registers <backbone>_ufusion / _simple)
-    from ..zoo import build_model
+    from ..models import build_model
 
     args = dict(cfg.model.model_args)
     args.setdefault("num_classes", num_classes)
@@ -235,7 +243,7 @@ def collect_frames(model: nn.Module, loader: Any, *, device: torch.device, num_c
                    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """One pass of ``model`` over a loader of padded batches: per sequence the frame softmax ``(T, K+1)``, the
     ground truth ``(T,)`` (unlabelled frames as background ``num_classes``) and the argmax labels ``(T,)``."""
-    from .._progress import progress
+    from ..progress import progress
 
     model.eval()
     bg = num_classes
@@ -336,7 +344,7 @@ def _datasets(cfg: FinetuneConfig) -> tuple[Any, Any, str]:
     if not root:
         raise ValueError("data.root must name a prepared directory (skelzoo data prepare ...) "
                          "or set data.kind: synthetic")
-    from .pretrain import body_size_transform
+    from ..data.transforms import body_size_transform
     tf = body_size_transform if cfg.data.body_size else None
     train = UntrimmedDataset(root, cfg.data.train_split, max_len=cfg.data.max_frames, random_crop=True,
                              seed=cfg.run.seed, num_persons=cfg.data.num_persons, transform=tf)
@@ -357,7 +365,7 @@ def finetune(cfg: FinetuneConfig, *, resume: bool | str = False) -> dict[str, An
 
 def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
     from ..data.collate import collate_untrimmed
-    from ..zoo import save_pretrained
+    from ..models import save_pretrained
     from ._data import LabelledSubset, semi_indices
 
     if cfg.protocol not in ("linear", "finetune", "semi"):
@@ -416,7 +424,7 @@ def _finetune(cfg: FinetuneConfig, resume: bool | str) -> dict[str, Any]:
         card = (f"Finetuned ({cfg.protocol}) with skelzoo for {trainer.start_epoch} epochs on `{root}` "
                 f"(train split `{cfg.data.train_split}`, evaluated on `{cfg.data.eval_split}`).")
         model.eval()
-        from .pretrain import preprocess_code
+        from ..data.transforms import preprocess_code
         # inference must normalise like the training data
         model.preprocess = preprocess_code(train.prepared.preprocess, cfg.data.body_size)
         model.skelzoo_config["fps"] = train.prepared.fps  # ... and run at the training frame rate

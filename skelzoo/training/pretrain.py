@@ -1,13 +1,13 @@
 """Contrastive pretraining entry point (SnipCLR / SkeletonCLR): config, data, views, loop, encoder export.
 
-``pretrain(cfg)`` trains :class:`~skelzoo.pretrain.SnipCLR` (or ``SkeletonCLR``) with :class:`Trainer` and
+``pretrain(cfg)`` trains :class:`~skelzoo.contrastive.SnipCLR` (or ``SkeletonCLR``) with :class:`Trainer` and
 writes the query encoder's backbone as a skelzoo folder ``<output_dir>/encoder`` (``config.json`` +
 ``model.safetensors`` + card), loadable by ``skelzoo.load_model("local-dir:<output_dir>/encoder")`` and by
 the finetuning config (``model.pretrained``).
 
 Data: fixed windows of ``data.clip_frames`` frames (zero-padded; one random window per sequence and epoch,
-shared by all views: the clean reading of method.md §11.16) from the ``data.split`` sequences of a prepared
-directory (labels unused). Views per batch (method.md §3.1): query = crop + shear + noise + blur + axis mask,
+shared by all views: the clean reading of docs/method.md §11.16) from the ``data.split`` sequences of a prepared
+directory (labels unused). Views per batch (docs/method.md §3.1): query = crop + shear + noise + blur + axis mask,
 key = crop + shear, each crop/shear drawn independently; with ``model.relative_tempo`` every view is then
 resampled to ``data.view_frames`` frames at tempo 1 or 2 (half of the batch each), and an other-tempo key is
 made from the key view.
@@ -25,10 +25,21 @@ import torch
 from torch import nn
 
 from ..data.augment import AugmentConfig, augment_view, tempo_resample, valid_lengths
-from .trainer import (OptimConfig, load_checkpoint, RunConfig, StepContext, Trainer, config_to_dict, dist_info, init_distributed,
-                      seed_everything)
+from ..data.transforms import body_size_transform, preprocess_code  # noqa: F401 (also public here)
+from .trainer import (
+    OptimConfig,
+    RunConfig,
+    StepContext,
+    Trainer,
+    config_to_dict,
+    dist_info,
+    init_distributed,
+    load_checkpoint,
+    seed_everything,
+)
 
-__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "PretrainEvalConfig", "build_pretrain_model", "pretrain",
+__all__ = ["PretrainConfig", "PretrainDataConfig", "PretrainModelConfig", "PretrainEvalConfig", "build_pretrain_model",
+           "pretrain",
            "make_views"]
 
 log = logging.getLogger(__name__)
@@ -59,7 +70,7 @@ class PretrainDataConfig:
 
 @dataclass
 class PretrainModelConfig:
-    """Pretraining model (method.md §3.2-3.6); defaults are the paper's."""
+    """Pretraining model (docs/method.md §3.2-3.6); defaults are the paper's."""
 
     method: Literal["snipclr", "skeletonclr"] = "snipclr"
     backbone: str = "agcn_loc"
@@ -129,8 +140,8 @@ class PretrainConfig:
 
 
 def build_pretrain_model(cfg: PretrainModelConfig, *, seed: int = 0) -> nn.Module:
-    """:class:`~skelzoo.pretrain.SnipCLR` or :class:`~skelzoo.pretrain.SkeletonCLR` from ``cfg``."""
-    from ..pretrain import SkeletonCLR, SnipCLR
+    """:class:`~skelzoo.contrastive.SnipCLR` or :class:`~skelzoo.contrastive.SkeletonCLR` from ``cfg``."""
+    from ..contrastive import SkeletonCLR, SnipCLR
 
     common = dict(backbone_args=cfg.backbone_args, feature_dim=cfg.feature_dim, queue_size=cfg.queue_size,
                   momentum=cfg.momentum, temperature=cfg.temperature, mlp=cfg.mlp,
@@ -163,22 +174,6 @@ def make_views(x: torch.Tensor, aug: AugmentConfig, *, relative_tempo: bool, vie
 
 #: preprocessing codes of 2-D keypoint data (channels x, y, score)
 KEYPOINT_2D_PREPROCESS = ("coco2d",)
-
-
-def body_size_transform(data: Any, rng: Any = None) -> Any:
-    """Dataset transform ``(T, M, V, C) -> (T, M, V, C)``: :func:`~skelzoo.data.transforms.normalise_body_size`."""
-    from ..data.transforms import normalise_body_size
-    return normalise_body_size(data)
-
-
-def preprocess_code(prepared_preprocess: str, body_size: bool) -> str:
-    """The ``preprocess`` a model trained on such data records (``"ntu"`` + body size -> ``"ntu_bodysize"``)."""
-    if not body_size:
-        return prepared_preprocess
-    if prepared_preprocess != "ntu":
-        raise ValueError("body-size normalisation is defined on NTU pre-normalised data (preprocess 'ntu'), "
-                         f"got {prepared_preprocess!r}")
-    return "ntu_bodysize"
 
 
 def _dataset(cfg: PretrainConfig) -> Any:
@@ -276,7 +271,7 @@ def _pretrain(cfg: PretrainConfig, resume: bool | str) -> dict[str, Any]:
                                "resumed": resumed, "method": cfg.model.method, "backbone": cfg.model.backbone,
                                "num_sequences": len(dataset)}
     if trainer.is_main:
-        from ..zoo import save_pretrained
+        from ..models import save_pretrained
         enc = out / "encoder"
         prepared = getattr(dataset, "prepared", None)
         model.backbone.preprocess = preprocess_code(prepared.preprocess if prepared is not None else "",

@@ -116,7 +116,7 @@ class OptimConfig:
 def lr_factor(epoch: int, cfg: OptimConfig) -> float:
     """LR multiplier at 0-based ``epoch``.
 
-    Finetuning (method.md §5): ``warmup_epochs=10`` -> ``(e+1)/10``, then ×0.1 at 30 and 35.
+    Finetuning (docs/method.md §5): ``warmup_epochs=10`` -> ``(e+1)/10``, then ×0.1 at 30 and 35.
     SnipCLR pretraining (§3.5, epochs counted from 1 there): ``warmup_epochs=99, warmup_offset=1,
     warmup_divisor=50, steps=[550]`` -> ``0.1·(e₁+1)/50`` for ``e₁ < 100``, 0.1 up to 550, 0.01 after.
     """

@@ -10,7 +10,7 @@ Origin: own implementation (no third-party code) following the operation order o
 Published weights inherit the terms of the code and data they were trained with.
 
 The two registered architectures are ONE model class with explicit, documented switches
-(``backbones.md`` §4.4, §5.2):
+(``docs/backbones.md`` §4.4, §5.2):
 
 ==================  ==========================  ===========================================
 switch              ``ctrgcn`` (official)        ``ctrgcn_pyskl`` (pyskl / mmaction2)
@@ -28,7 +28,7 @@ switch              ``ctrgcn`` (official)        ``ctrgcn_pyskl`` (pyskl / mmact
 For NTU (C_in = 3, widths 64/128/256) ``channel_rules`` make no difference. The learned adjacency is
 stored as ``stages.i.gcn.PA`` in both (official ``l{i+1}.gcn1.PA``, pyskl ``backbone.net.{i}.gcn1.A``).
 Official weights reproduce pyskl's function only after :func:`flip_aggregation` (A transposed, conv1 <->
-conv2 swapped, conv4 weight negated) *and* with ``mstcn_final_act=False``: backbones.md §5.2.
+conv2 swapped, conv4 weight negated) *and* with ``mstcn_final_act=False``: docs/backbones.md §5.2.
 
 Letters: N batch (persons folded in), C channels, T frames, V joints, M persons, K subsets (3),
 R relation channels.
@@ -41,15 +41,15 @@ from typing import Any, Literal, Mapping
 import torch
 from torch import nn
 
+from ..blocks.channels_last import bn_fold, fast_paths_enabled, foldable
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
-from ..blocks.fast import _foldable, bn_fold, fast_paths_enabled
-from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, _gemm_bn
-from ..convert._core import Converter, register_converter
+from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, gemm_bn
 from ..graphs import agcn_spatial
-from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
-from ._weights_ctrgcn import CTRGCN_PYSKL_WEIGHTS
+from ._convert import Converter
+from ._registry import register_converter, register_model
+from ._weights import ntu_checkpoint
 
 __all__ = ["CTRGC", "CTRGCUnit", "CTRGCNBlock", "CTRGCN", "flip_aggregation", "ctrgcn", "ctrgcn_pyskl"]
 
@@ -113,7 +113,7 @@ class CTRGCUnit(ContextUnit):
     scalar (init 0), BN weight init 1e-6, ``down`` = 1×1 conv + BN when C_in != C_out else identity.
     :meth:`forward` runs :meth:`forward_fast` (the K subsets fused into a few batched GEMMs, see there;
     mathematically identical to summing :meth:`CTRGC.forward`) unless fast paths are off
-    (:func:`~skelzoo.blocks.fast.plain_paths`), then :meth:`forward_reference`.
+    (:func:`~skelzoo.blocks.channels_last.plain_paths`), then :meth:`forward_reference`.
 
     Whole-sequence statistic (:mod:`skelzoo.blocks.context`): ``"mean"`` = ``mean_T x`` ``(N, C_in, V)``.
     """
@@ -183,7 +183,7 @@ class CTRGCUnit(ContextUnit):
         relsum = relx.view(n, k, r + 2, v, v).sum(-1 if self.aggregation == "target" else -2)
         w3 = torch.stack([m.conv3.weight.flatten(1) for m in convs])                    # (K, C, C_in)
         b3 = torch.stack([m.conv3.bias for m in convs])                                 # (K, C)
-        fold = _foldable(self.bn)
+        fold = foldable(self.bn)
         if fold:  # BN(Σ_k adj_k·x3_k) = Σ_k adj_k·(scale·x3_k) + shift
             scale, shift = bn_fold(self.bn)
             w3, b3 = w3 * scale.view(1, c, 1), b3 * scale
@@ -193,7 +193,7 @@ class CTRGCUnit(ContextUnit):
         res: torch.Tensor | None = None
         if isinstance(self.down, nn.Identity):
             res = x
-        elif fold and _foldable(self.down[1]):
+        elif fold and foldable(self.down[1]):
             s2, h2 = bn_fold(self.down[1])
             wd = self.down[0].weight.flatten(1) * s2.unsqueeze(1)
             hd = h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2
@@ -246,7 +246,7 @@ class CTRGCNBlock(nn.Module):
                 r = x
             elif self.residual is not None:
                 s = self.residual.conv.stride[0]
-                r = _gemm_bn(x if s == 1 else x[:, :, ::s], self.residual.conv, self.residual.bn)
+                r = gemm_bn(x if s == 1 else x[:, :, ::s], self.residual.conv, self.residual.bn)
             else:
                 return torch.relu(y)
             # y may be a saved ReLU output (MS-TCN final_act) when autograd records: add out of place then
@@ -306,7 +306,7 @@ def flip_aggregation(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.
     Per graph unit: ``PA -> PAᵀ`` (last two axes), ``convs.k.conv1 <-> convs.k.conv2``,
     ``convs.k.conv4.weight -> -conv4.weight`` (bias kept). An involution. A ``ctrgcn`` state dict
     flipped and loaded into ``ctrgcn_pyskl(mstcn_final_act=False)`` gives the same outputs
-    (backbones.md §5.2), and vice versa.
+    (docs/backbones.md §5.2), and vice versa.
     """
     out: dict[str, torch.Tensor] = {}
     for key, t in state_dict.items():
@@ -314,7 +314,8 @@ def flip_aggregation(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.
         if re.search(r"\.gcn\.PA$", key):
             t = t.transpose(-1, -2).contiguous()
         elif re.search(r"\.gcn\.convs\.\d+\.conv[12]\.", key):
-            src = re.sub(r"(\.convs\.\d+\.conv)([12])\.", lambda m: m.group(1) + ("2" if m.group(2) == "1" else "1") + ".", key)
+            src = re.sub(r"(\.convs\.\d+\.conv)([12])\.",
+                         lambda m: m.group(1) + ("2" if m.group(2) == "1" else "1") + ".", key)
             t = state_dict[src]
         elif re.search(r"\.gcn\.convs\.\d+\.conv4\.weight$", key):
             t = -t
@@ -388,6 +389,51 @@ register_converter(Converter(
     description="mmaction2 projects/ctrgcn CTRGCN + GCNHead: as pyskl, head cls_head.fc"))
 
 
+# ---------------------------------------------------------------------------------------------- weights
+# Published pyskl-variant CTR-GCN checkpoints (``ctrgcn_pyskl.<tag>``), NTU RGB+D 3D joints.
+#
+# pyskl's and mmaction2's CTRGCN (row = source aggregation, ReLU after the MS-TCN concat, pyskl hands) is
+# :func:`~skelzoo.backbones.ctrgcn.ctrgcn_pyskl`, not the official :func:`~skelzoo.backbones.ctrgcn.ctrgcn`
+# (docs/backbones.md §5.2). Converted on first use (converters ``("ctrgcn_pyskl", "pyskl"|"mmaction2")``). Numbers
+# are the published top-1 accuracies (10-clip test). No tag is marked ``default``: until skelzoo publishes its
+# own weights, ``ctrgcn_pyskl`` with ``pretrained=True`` falls back to the first tag below (mmaction2, sha256
+# prefix checked).
+_PAPER = ("Chen et al., Channel-wise Topology Refinement Graph Convolution for Skeleton-Based Action "
+          "Recognition, ICCV 2021")
+_PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/ctrgcn"
+_ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 64, "num_classes": 60, "num_person": 2}
+_ARGS120 = {**_ARGS60, "num_classes": 120}
+
+CTRGCN_PYSKL_WEIGHTS = (
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_3d_joint", classes=60, top1=89.0, convert_source="mmaction2", hash_prefix="950dca0a",
+        url="https://download.openmmlab.com/mmaction/v1.0/projects/ctrgcn/"
+            "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+            "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20230308-950dca0a.pth",
+        source="open-mmlab/mmaction2 1.x, projects/ctrgcn/README.md "
+               "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 950dca0a from the file name)",
+        description="mmaction2 projects/ctrgcn CTRGCN + GCNHead, 8 GPUs, uniform 100 frames; top-1 89.0 "
+                    "(10 clips) as published in the project README.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_3d_joint", classes=60, top1=89.6, convert_source="pyskl",
+        url=f"{_PYSKL}/ctrgcn_pyskl_ntu60_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/ctrgcn/README.md, ctrgcn_pyskl_ntu60_xsub_3dkp/j.pth (plain http, "
+               "no published hash: the download cannot be verified)",
+        description="pyskl CTRGCN + GCNHead; top-1 89.6 as published in the README. No checksum is published "
+                    "for this file.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_3d_joint", classes=120, top1=84.0, convert_source="pyskl",
+        url=f"{_PYSKL}/ctrgcn_pyskl_ntu120_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/ctrgcn/README.md, ctrgcn_pyskl_ntu120_xsub_3dkp/j.pth (plain http, "
+               "no published hash: the download cannot be verified)",
+        description="pyskl CTRGCN + GCNHead; top-1 84.0 as published in the README. No checksum is published "
+                    "for this file.",
+        model_args=_ARGS120, paper=_PAPER),
+)
+
+
 # -------------------------------------------------------------------------------------------- builders
 @register_model(task="classification", paper="Channel-wise Topology Refinement Graph Convolution for Skeleton-Based "
                                              "Action Recognition (ICCV 2021)")
@@ -410,7 +456,7 @@ def ctrgcn_pyskl(*, in_channels: int = 3, num_classes: int = 60, layout: str = "
                  mstcn_final_act: bool = True) -> CTRGCN:
     """pyskl / mmaction2 CTRGCN: row = source aggregation, ReLU after the MS-TCN concat, pyskl hands.
 
-    Not the same function as :func:`ctrgcn` (backbones.md §5.2). ``mstcn_final_act=False`` exists only to
+    Not the same function as :func:`ctrgcn` (docs/backbones.md §5.2). ``mstcn_final_act=False`` exists only to
     reproduce official CTR-GCN weights mapped with :func:`flip_aggregation`; pyskl checkpoints need True.
     ``tcn_dropout`` applies to blocks 2-10 as in pyskl. 1,446,672 parameters at NTU-60 defaults.
     """

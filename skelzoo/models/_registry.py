@@ -1,22 +1,24 @@
-"""The model registry: ``@register_model`` builders and their ``arch.tag`` weights.
+"""The model registry: ``@register_model`` builders, their ``arch.tag`` weights and their checkpoint converters.
 
-The only global mutable state in skelzoo. Registering a taken name raises.
+The only global mutable state in skelzoo. Registering a taken name raises. The family modules of
+:mod:`skelzoo.models` register themselves when imported, and every route to this module goes through
+``skelzoo/models/__init__.py``, which imports them all: a lookup always sees the built-in models.
 """
 from __future__ import annotations
 
 import difflib
 import fnmatch
-import importlib
-import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from torch import nn
 
 from ..errors import UnknownModelError
+from ._convert import SOURCES, Converter
 from ._weights import WeightCfg
 
-__all__ = ["ModelEntry", "register_model", "list_models", "get_entry", "split_name", "list_architectures"]
+__all__ = ["ModelEntry", "register_model", "list_models", "get_entry", "get_weights", "split_name",
+           "list_architectures", "register_converter", "get_converter", "list_converters"]
 
 
 @dataclass
@@ -31,6 +33,11 @@ class ModelEntry:
     weights: dict[str, WeightCfg] = field(default_factory=dict)
 
     @property
+    def converters(self) -> dict[str, Converter]:
+        """This architecture's checkpoint converters by source (``official``, ``pyskl``, ``mmaction2``)."""
+        return {src: c for (arch, src), c in sorted(_CONVERTERS.items()) if arch == self.name}
+
+    @property
     def default_tag(self) -> str | None:
         for tag, w in self.weights.items():
             if w.default:
@@ -39,34 +46,7 @@ class ModelEntry:
 
 
 _MODELS: dict[str, ModelEntry] = {}
-
-#: the modules whose import registers skelzoo's own architectures (``skelzoo/__init__`` does not import them:
-#: ``import skelzoo`` stays torch-free); every registry lookup imports them first, see _ensure_builtin_models.
-_BUILTIN_MODULES = ("skelzoo.backbones", "skelzoo.localizers")
-_builtins_loaded = False
-_builtins_loading: set[int] = set()  # threads inside _ensure_builtin_models (re-entrant calls are no-ops)
-
-
-def _ensure_builtin_models() -> None:
-    """Import the built-in architectures once, so every lookup sees them; idempotent and cheap after the first call.
-
-    Imported at call time, not at module level: those modules import ``register_model`` from here. A lookup made
-    while they are being imported (``skelzoo.localizers`` calls :func:`list_architectures` at import time) is a
-    no-op here; another thread's call blocks in the import system until they are fully imported.
-    """
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    tid = threading.get_ident()
-    if tid in _builtins_loading:
-        return
-    _builtins_loading.add(tid)
-    try:
-        for mod in _BUILTIN_MODULES:
-            importlib.import_module(mod)
-        _builtins_loaded = True
-    finally:
-        _builtins_loading.discard(tid)
+_CONVERTERS: dict[tuple[str, str], Converter] = {}
 
 
 def register_model(fn: Callable[..., nn.Module] | None = None, *, task: str = "classification", paper: str = "",
@@ -110,7 +90,6 @@ def _unknown(what: str, name: str, candidates: Iterable[str]) -> UnknownModelErr
 
 def get_entry(arch: str) -> ModelEntry:
     """The registry entry of an architecture (``ValueError`` with close matches if unknown)."""
-    _ensure_builtin_models()
     try:
         return _MODELS[arch]
     except KeyError:
@@ -134,15 +113,42 @@ def get_weights(arch: str, tag: str | None) -> WeightCfg:
 
 def list_architectures() -> list[str]:
     """Every registered architecture name."""
-    _ensure_builtin_models()
     return sorted(_MODELS)
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     """Registered names matching an fnmatch ``pattern``; ``pretrained=True`` lists ``arch.tag`` with weights."""
-    _ensure_builtin_models()
     if pretrained:
         names = [f"{a}.{t}" for a, e in _MODELS.items() for t in e.weights]
     else:
         names = list(_MODELS)
     return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+
+
+def register_converter(conv: Converter, *, name: str | None = None) -> Converter:
+    """Register ``conv`` for ``(name or conv.arch, conv.source)``; duplicates raise."""
+    key = (name or conv.arch, conv.source)
+    if conv.source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {conv.source!r}")
+    if key in _CONVERTERS:
+        raise ValueError(f"converter {key} already registered")
+    _CONVERTERS[key] = conv
+    return conv
+
+
+def list_converters() -> list[tuple[str, str]]:
+    """All registered ``(arch, source)`` pairs."""
+    return sorted(_CONVERTERS)
+
+
+def get_converter(arch: str, source: str) -> Converter:
+    """The converter for ``(arch, source)`` (``ValueError`` listing what exists)."""
+    try:
+        return _CONVERTERS[(arch, source)]
+    except KeyError:
+        have = [s for (a, s) in _CONVERTERS if a == arch]
+        if have:
+            raise ValueError(f"no {source!r} converter for {arch!r}; sources for {arch!r}: "
+                             f"{', '.join(sorted(have))}") from None
+        archs = sorted({a for a, _ in _CONVERTERS})
+        raise ValueError(f"no converter for architecture {arch!r}; convertible: {', '.join(archs)}") from None

@@ -1,10 +1,17 @@
-"""Where a checkpoint lives and what it expects: one frozen record per ``arch.tag``."""
+"""Where a checkpoint lives and what it expects: one frozen record per ``arch.tag``.
+
+:class:`WeightCfg` is the record; :func:`ntu_checkpoint` fills the fields every converted NTU RGB+D 3D-joint
+checkpoint shares (licence, class names, layout, persons, frame rate, preprocessing), so the weight tables in
+the family files list only what differs between checkpoints.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["WeightCfg"]
+from ..dataset_info import NTU60_CLASSES, NTU60_XSUB, NTU120_CLASSES, NTU120_XSUB, NTU_TERMS, PREPROCESS_DESCRIPTIONS
+
+__all__ = ["WeightCfg", "ntu_checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,6 @@ class WeightCfg:
             raise ValueError(f"weights {self.tag!r}: set exactly one of file=, url=, hf_hub_id=")
         if self.url and not self.convert_source:
             raise ValueError(f"weights {self.tag!r}: url= needs convert_source=")
-        from ..datasets_meta import PREPROCESS_DESCRIPTIONS
         if self.preprocess not in PREPROCESS_DESCRIPTIONS:
             raise ValueError(f"weights {self.tag!r}: unknown preprocess code {self.preprocess!r} "
                              f"(known: {', '.join(repr(k) for k in PREPROCESS_DESCRIPTIONS)})")
@@ -74,3 +80,22 @@ class WeightCfg:
             return self.url
         rev = f"@{self.revision}" if self.revision else ""
         return f"hf-hub:{self.hf_hub_id}{rev}/{self.filename}"
+
+
+def ntu_checkpoint(tag: str, *, url: str, convert_source: str, classes: int, top1: float, source: str,
+                   description: str, model_args: Mapping[str, Any], paper: str,
+                   hash_prefix: str | None = None) -> WeightCfg:
+    """A published pyskl / mmaction2 checkpoint trained on NTU RGB+D ``classes`` (60 or 120) X-Sub 3D joints.
+
+    Such checkpoints are converted on first use; they expect the pyskl hand topology (``ntu25_pyskl``), 3
+    channels, 2 persons at 30 fps with pyskl's NTU pre-normalisation, and carry the Apache-2.0 code licence
+    plus the NTU dataset terms. ``top1`` is the published top-1 accuracy.
+    """
+    if classes not in (60, 120):
+        raise ValueError(f"weights {tag!r}: NTU RGB+D has 60 or 120 classes, got {classes}")
+    split, names = (NTU60_XSUB, NTU60_CLASSES) if classes == 60 else (NTU120_XSUB, NTU120_CLASSES)
+    return WeightCfg(
+        tag=tag, url=url, hash_prefix=hash_prefix, convert_source=convert_source,
+        license=f"Apache-2.0; {NTU_TERMS}", source=source, dataset=f"{split} (3D joint)",
+        metrics={"top1": top1}, class_names=names, layout="ntu25_pyskl", in_channels=3, num_person=2,
+        fps=30.0, preprocess="pyskl_ntu3d", model_args=model_args, paper=paper, description=description)

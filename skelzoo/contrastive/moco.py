@@ -1,11 +1,11 @@
-"""MoCo core shared by the contrastive pretraining methods (method.md §3.3-3.4).
+"""MoCo core shared by the contrastive pretraining methods (docs/method.md §3.3-3.4).
 
 - :func:`momentum_update`: ``θ_k <- m·θ_k + (1 - m)·θ_q`` over the parameters (buffers such as BN running
   statistics are the key encoder's own, as in MoCo / SkeletonCLR).
 - :class:`EmbeddingQueue`: a ``(dim, K)`` memory bank of unit vectors (random init from a seed) with its own
   pointer. :meth:`EmbeddingQueue.enqueue` writes ``B`` columns at the pointer and advances it by ``B``
   modulo ``K``, wrapping around the end, so ``K % B == 0`` is not required (the released SnipCLR code
-  requires it and never advances its second pointer — method.md §11.13; every queue here has its own).
+  requires it and never advances its second pointer — docs/method.md §11.13; every queue here has its own).
 - :func:`info_nce` / :func:`multi_positive_nce`: InfoNCE with one positive (index 0) and queue negatives,
   and its nearest-neighbour-mining form with several positives.
 - :func:`concat_all_gather`: keys of every rank (no gradient) so that all ranks enqueue the same
@@ -139,7 +139,7 @@ def batch_nce_logits(q: torch.Tensor, k: torch.Tensor, temperature: float) -> tu
 
 
 def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
-    """Mean over the batch of ``-log(exp(q·k/τ) / (exp(q·k/τ) + Σ_m exp(q·r_m/τ)))`` (method.md §3.4)."""
+    """Mean over the batch of ``-log(exp(q·k/τ) / (exp(q·k/τ) + Σ_m exp(q·r_m/τ)))`` (docs/method.md §3.4)."""
     logits = info_nce_logits(q.float(), k.float(), queue.float(), temperature)
     return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device))
 
@@ -171,7 +171,7 @@ def mining_mask(logits: torch.Tensor, topk: int) -> torch.Tensor:
 @torch.no_grad()
 def init_moco_weights(module: nn.Module, std: float = 0.02) -> None:
     """SkeletonCLR / SnipCLR init: Conv/Linear weights ``N(0, std²)``, zero bias; BN weights ``N(1, std²)``,
-    zero bias (method.md §3.3). Other parameters (e.g. AGCN's ``PA``) keep their values."""
+    zero bias (docs/method.md §3.3). Other parameters (e.g. AGCN's ``PA``) keep their values."""
     for m in module.modules():
         if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
             m.weight.normal_(0.0, std)
@@ -188,7 +188,7 @@ class MomentumPair(nn.Module):
     """A query encoder and its momentum (key) copy.
 
     The key encoder is copied **after** the query encoder's initialisation (the clean reading of
-    method.md §11.15: both start equal) and never receives gradients.
+    docs/method.md §11.15: both start equal) and never receives gradients.
     """
 
     def __init__(self, encoder: nn.Module, momentum: float = 0.999) -> None:

@@ -28,17 +28,24 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_sum, embedded_sum_fast,
-                                 graph_unit_fast, make_down)
-from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled
+from ..blocks.agcn_units import (
+    AGCNBlock,
+    aggregate,
+    embedded_affinity,
+    embedded_sum,
+    embedded_sum_fast,
+    graph_unit_fast,
+    make_down,
+)
+from ..blocks.channels_last import fast_paths_enabled
 from ..blocks.common import DataBNKind, bn_init, branch_init, conv_init, fold_persons, make_data_bn
-from ..convert._core import Converter, register_converter
+from ..blocks.context import ContextUnit
 from ..errors import CheckpointError
 from ..graphs import agcn_spatial
 from ..layouts import get_layout
-from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
+from ._convert import Converter
+from ._registry import register_converter, register_model
 
 __all__ = ["AdaptiveGraphConv", "AGCN", "agcn", "agcn_loc"]
 
@@ -204,7 +211,8 @@ def _widths(base: int) -> tuple[int, ...]:
     return tuple(c * base // 64 for c in AGCN_CHANNELS)
 
 
-@register_model(paper="Two-Stream Adaptive Graph Convolutional Networks for Skeleton-Based Action Recognition (CVPR 2019)")
+@register_model(paper="Two-Stream Adaptive Graph Convolutional Networks for Skeleton-Based Action Recognition "
+                      "(CVPR 2019)")
 def agcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
          dropout: float = 0.0, coff_embedding: int = 4, base_channels: int = 64) -> AGCN:
     """2s-AGCN (joint or bone stream): MVC data-BN, blocks 64×4, 128 (s2)×3, 256 (s2)×3; 3,469,510

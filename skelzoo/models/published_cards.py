@@ -1,6 +1,6 @@
 """Model cards of registered checkpoints (``model_cards/<arch>.<tag>.md``).
 
-Each card = front matter and facts generated from the registry (:class:`~skelzoo.zoo._weights.WeightCfg`:
+Each card = front matter and facts generated from the registry (:class:`~skelzoo.models.WeightCfg`:
 licence, dataset, metrics, source, input, sha256) + a hand-written part kept beside the cards:
 
     model_cards/_handwritten/<arch>.<tag>.md   one checkpoint (wins), or
@@ -24,9 +24,9 @@ from typing import Iterable, Sequence
 
 import torch
 
-from ._registry import _MODELS, get_entry
+from ..hub.model_card import render_card
+from ._registry import get_entry, list_architectures
 from ._weights import WeightCfg
-from .card import PAPER_BIBTEX, render_card
 
 __all__ = ["CardSpec", "registered_specs", "render_checkpoint_card", "handwritten_path", "stub_handwritten",
            "generate_cards", "check_cards", "write_cards", "REQUIRED_SECTIONS", "BACKBONE_BIBTEX"]
@@ -102,7 +102,7 @@ def registered_specs(pattern: str = "*") -> list[CardSpec]:
     out = []
     for name in list_models(pattern, pretrained=True):
         arch, _, tag = name.partition(".")
-        out.append(CardSpec(arch, _MODELS[arch].weights[tag]))
+        out.append(CardSpec(arch, get_entry(arch).weights[tag]))
     return out
 
 
@@ -111,7 +111,7 @@ def _backbone_arch(arch: str) -> str:
     entry = get_entry(arch)
     if entry.task == "localization":
         for suffix in ("_ufusion", "_simple"):
-            if arch.endswith(suffix) and arch[: -len(suffix)] in _MODELS:
+            if arch.endswith(suffix) and arch[: -len(suffix)] in list_architectures():
                 return arch[: -len(suffix)]
     return arch
 
@@ -187,7 +187,7 @@ def stub_handwritten(spec: CardSpec) -> str:
     """A hand-written part to start from (``TODO`` markers make ``--check`` fail until filled in)."""
     w = spec.weights
     return "\n".join([
-        f"<!-- hand-written part of the model card of {spec.name} (see skelzoo/zoo/cards.py) -->", "",
+        f"<!-- hand-written part of the model card of {spec.name} (see skelzoo/models/published_cards.py) -->", "",
         "## Intended use", "", f"TODO: what {spec.name} is for, and what it is not for.", "",
         "## Training data and licence", "",
         f"TODO: trained on {w.dataset or 'TODO'}; weights licence: {w.license}. Say which terms apply.", "",
@@ -219,7 +219,7 @@ def render_checkpoint_card(spec: CardSpec, handwritten: str) -> str:
     if w.description:
         extra += ["## Model description", "", w.description.strip(), ""]
     if w.preprocess:
-        from ..datasets_meta import PREPROCESS_DESCRIPTIONS
+        from ..dataset_info import PREPROCESS_DESCRIPTIONS
         extra += ["## Input preprocessing", "", f"`{w.preprocess}`: {PREPROCESS_DESCRIPTIONS[w.preprocess]}", ""]
     extra.append(_fill(handwritten, spec).strip())
     tags = [f"layout-{w.layout}"] + ([w.convert_source] if w.convert_source else [])

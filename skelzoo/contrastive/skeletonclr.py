@@ -2,7 +2,7 @@
 
 Papers: L. Li et al., "3D Human Action Representation Learning via Cross-View Consistency Pursuit"
 (SkeletonCLR/CrosSCLR, CVPR 2021); optional relative-tempo terms of Z. Zhu et al., RVTCLR (ICCV 2023),
-as used by SnipCLR's released example (method.md §3). Own implementation from method.md; no code copied.
+as used by SnipCLR's released example (docs/method.md §3). Own implementation from docs/method.md; no code copied.
 
 Model: encoder E = any registered skelzoo backbone (``forward_features`` -> ``(N, D, T', V, M)``), global
 pool (mean over T'·V, then persons) -> instance head ``Linear(D, dim)`` (``mlp=True``: ``Linear(D, D) ->
@@ -16,7 +16,7 @@ Losses (all embeddings unit vectors, τ = ``temperature``):
   ``L_tempo = mean max(0, 1 - (q_M·k_M - q_M·k⁻_M)/τ)`` on a second head ``fc_tempo``;
   the queue then stores the other-tempo keys ``k⁻`` (as the released code).
 - Nearest-neighbour mining from epoch ``mining_epoch + 1`` (epochs counted from 1): the ``mining_topk``
-  queue columns most similar to ``q`` join the positives (:func:`~skelzoo.pretrain.moco.multi_positive_nce`).
+  queue columns most similar to ``q`` join the positives (:func:`~skelzoo.contrastive.moco.multi_positive_nce`).
 
 The AimCLR/RVTCLR part-aware "DC" branch is not implemented.
 
@@ -30,8 +30,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .moco import (EmbeddingQueue, MomentumPair, batch_nce_logits, concat_all_gather, info_nce_logits,
-                   init_moco_weights, mining_mask, multi_positive_nce)
+from .moco import (
+    EmbeddingQueue,
+    MomentumPair,
+    batch_nce_logits,
+    concat_all_gather,
+    info_nce_logits,
+    init_moco_weights,
+    mining_mask,
+    multi_positive_nce,
+)
 
 __all__ = ["ContrastiveEncoder", "SkeletonCLR", "build_backbone", "tempo_ranking_loss", "Negatives", "contrast"]
 
@@ -44,7 +52,7 @@ def build_backbone(backbone: str | nn.Module, backbone_args: Mapping[str, Any] |
         if backbone_args:
             raise ValueError("backbone_args are only used when the backbone is given by name")
         return backbone
-    from ..zoo import build_model
+    from ..models import build_model
 
     args = dict(backbone_args or {})
     if args.get("num_classes", 0) != 0:
@@ -56,7 +64,8 @@ def build_backbone(backbone: str | nn.Module, backbone_args: Mapping[str, Any] |
     return model
 
 
-def _feature_width(backbone: nn.Module) -> int:
+def feature_width(backbone: nn.Module) -> int:
+    """Width D of the backbone's pooled features (``num_features``, else the last stage's ``num_chs``)."""
     d = getattr(backbone, "num_features", None)
     if d is None:
         info = getattr(backbone, "feature_info", None)
@@ -76,7 +85,7 @@ class ContrastiveEncoder(nn.Module):
     """Backbone + projection heads. ``forward(x (N, C, T, V, M))`` returns a dict:
 
     ``"instance"`` ``(N, dim)`` unit vectors; ``"tempo"`` ``(N, dim)`` (when ``tempo_head``); and, when a
-    ``dense`` head is given (see :class:`~skelzoo.pretrain.snippet.SnippetHead`), whatever it returns
+    ``dense`` head is given (see :class:`~skelzoo.contrastive.snippet.SnippetHead`), whatever it returns
     (snippet features / embeddings) computed on the last feature map ``(N, D, T', V, M)``.
     """
 
@@ -84,7 +93,7 @@ class ContrastiveEncoder(nn.Module):
                  tempo_head: bool = False, dense: nn.Module | None = None) -> None:
         super().__init__()
         self.backbone = backbone
-        d = _feature_width(backbone)
+        d = feature_width(backbone)
         self.num_features = d
         self.fc = _projection(d, feature_dim, mlp)
         self.fc_tempo = _projection(d, feature_dim, mlp) if tempo_head else None
@@ -189,7 +198,7 @@ class SkeletonCLR(MomentumPair):
                                      tempo_head=relative_tempo, dense=dense)
         if init == "moco":
             init_moco_weights(encoder)
-        super().__init__(encoder, momentum)  # key encoder copied after the init (method.md §11.15, clean)
+        super().__init__(encoder, momentum)  # key encoder copied after the init (docs/method.md §11.15, clean)
         self.temperature = float(temperature)
         self.relative_tempo = bool(relative_tempo)
         self.mining_epoch = mining_epoch

@@ -61,8 +61,8 @@ def read_config(path: Path) -> dict[str, Any]:
     Raises:
         WeightsError: naming the file and the offending field.
     """
-    from ..datasets_meta import PREPROCESS_DESCRIPTIONS
-    from ..io._parse import FPS_RANGE
+    from ..dataset_info import PREPROCESS_DESCRIPTIONS
+    from ..io import FPS_RANGE
 
     try:
         raw = path.read_bytes()

@@ -1,8 +1,8 @@
-"""SnipCLR snippet contrast: dense temporal-snippet InfoNCE added to a MoCo framework (method.md §3.2-3.6).
+"""SnipCLR snippet contrast: dense temporal-snippet InfoNCE added to a MoCo framework (docs/method.md §3.2-3.6).
 
 Paper: Q. Cheng et al., "Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action
 Localization", arXiv 2512.16504 (ICPR 2026); official code github.com/cqs0925/SnipCLR. Own implementation
-from method.md; no code copied.
+from docs/method.md; no code copied.
 
 Dense branch (:class:`SnippetHead`) on the encoder's last map ``h`` ``(N, D, T', V, M)``:
 
@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .moco import EmbeddingQueue, concat_all_gather, mining_mask, multi_positive_nce, rank_offset
-from .skeletonclr import Negatives, SkeletonCLR, _feature_width, build_backbone
+from .skeletonclr import Negatives, SkeletonCLR, build_backbone, feature_width
 
 __all__ = ["SnippetHead", "SnipCLR", "snippet_correspondence", "snippet_logits", "snippet_nce",
            "snippet_batch_logits"]
@@ -140,7 +140,7 @@ def snippet_nce(d_q: torch.Tensor, d_k: torch.Tensor, queue: torch.Tensor | None
 class SnipCLR(SkeletonCLR):
     """SkeletonCLR (optionally with RVTCLR relative tempo) + the SnipCLR snippet contrast.
 
-    Args (in addition to :class:`~skelzoo.pretrain.skeletonclr.SkeletonCLR`'s):
+    Args (in addition to :class:`~skelzoo.contrastive.skeletonclr.SkeletonCLR`'s):
         num_snippets: S (19).
         snippet_weight: λ (1.5).
         snippet_match: ``"argmax"`` (default, as the released code), ``"cosine"`` or ``"index"``
@@ -171,7 +171,7 @@ class SnipCLR(SkeletonCLR):
         if snippet_key == "key_tempo" and not relative_tempo:
             raise ValueError("snippet_key='key_tempo' needs relative_tempo=True")
         bb = build_backbone(backbone, backbone_args)
-        dense = SnippetHead(_feature_width(bb), feature_dim, num_snippets)
+        dense = SnippetHead(feature_width(bb), feature_dim, num_snippets)
         super().__init__(bb, feature_dim=feature_dim, queue_size=queue_size, momentum=momentum,
                          temperature=temperature, mlp=mlp, relative_tempo=relative_tempo,
                          mining_epoch=mining_epoch, mining_topk=mining_topk, init=init, seed=seed, dense=dense,
@@ -184,7 +184,8 @@ class SnipCLR(SkeletonCLR):
         self.snippet_negatives: Negatives = snippet_negatives
         self.snippet_queue = EmbeddingQueue(feature_dim, snippet_queue_size or queue_size, seed=seed + 1)
 
-    def _snippet_source(self, k: dict[str, torch.Tensor], kt: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    def _snippet_source(self, k: dict[str, torch.Tensor],
+                        kt: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
         return kt if (self.snippet_key == "key_tempo" and kt is not None) else k
 
     def compute_losses(self, q: dict[str, torch.Tensor], k: dict[str, torch.Tensor],

@@ -7,7 +7,7 @@ Papers:
   CrosSCLR), CVPR 2021; Guo et al. *Contrastive Learning from Extremely Augmented Skeleton Sequences*
   (AimCLR), AAAI 2022 (``stgcn_ssl``, the 16-channel encoder with a 256-d output).
 
-Origin: an independent re-implementation from the architecture description (backbones.md §4.1, §4.10,
+Origin: an independent re-implementation from the architecture description (docs/backbones.md §4.1, §4.10,
 §4.12). The original code is yysijie/st-gcn (BSD-2-Clause), LinguoLi/CrosSCLR (BSD-2-Clause),
 Levigty/AimCLR (MIT) and the ports in kennymckormick/pyskl and open-mmlab/mmaction2 (Apache-2.0); no code
 was copied. Published weights carry their projects' terms.
@@ -30,14 +30,14 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..blocks.channels_last import graph_bn, has_fast, tconv_bn, to_nchw, to_nhwc
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, tconv_bn, to_nchw, to_nhwc
-from ..convert._core import Converter, register_converter
 from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts
-from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
-from ._weights_stgcn import STGCN_SSL_WEIGHTS, STGCN_WEIGHTS
+from ._convert import Converter
+from ._registry import register_converter, register_model
+from ._weights import WeightCfg, ntu_checkpoint
 
 __all__ = ["STGCN", "STGCNGraphConv", "STGCNBlock", "stgcn", "stgcn_ssl", "stgcn_channel_plan"]
 
@@ -111,7 +111,7 @@ class STGCNBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward_nhwc(self, x: Tensor) -> Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.channels_last`)."""
         y = self.drop(tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn))
         if self.residual_kind == "identity":
             y = y + x
@@ -335,6 +335,110 @@ register_converter(Converter(
                 "checkpoints (encoder_q.fc Linear(256, n)) give a classifier; pretext checkpoints (momentum "
                 "encoder encoder_k.*, queue, queue_ptr and the projection MLP encoder_q.fc.0/fc.2) give the "
                 "feature model (num_classes=0); those entries are ignored."))
+
+
+# ---------------------------------------------------------------------------------------------- weights
+# Published ST-GCN checkpoints (``stgcn.<tag>``): pyskl / mmaction2 re-trainings on NTU RGB+D 3D joints.
+#
+# Converted on first use from the original ``.pth`` (converters ``("stgcn", "pyskl"|"mmaction2")``); the model
+# is ST-GCN with the pyskl hand topology (``layout="ntu25_pyskl"``, VC data-BN, edge importance). Numbers
+# are the top-1 accuracies published next to each file (10-clip test). No tag is marked ``default``: until
+# skelzoo publishes its own weights, ``stgcn`` with ``pretrained=True`` falls back to the first tag below
+# (mmaction2, whose file name carries a sha256 prefix that is checked).
+_MMA = "https://download.openmmlab.com/mmaction/v1.0/skeleton/stgcn"
+_PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/stgcn"
+_PAPER = ("Yan, Xiong, Lin, Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action "
+          "Recognition, AAAI 2018; training recipe: Duan et al., PYSKL, ACM MM 2022")
+_ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 64, "num_classes": 60,
+           "edge_importance": True, "num_person": 2}
+_ARGS120 = {**_ARGS60, "num_classes": 120}
+
+STGCN_WEIGHTS = (
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_3d_joint", classes=60, top1=88.11, convert_source="mmaction2", hash_prefix="850308e1",
+        url=f"{_MMA}/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+            "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20221129-850308e1.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
+               "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 850308e1 from the file name)",
+        description="mmaction2 STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 80 epochs x 8 GPUs, batch "
+                    "16, uniform 100 frames; top-1 88.11 (10 clips) as published in the metafile.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "mmaction2_ntu120_xsub_3d_joint", classes=120, top1=82.15, convert_source="mmaction2", hash_prefix="0484f579",
+        url=f"{_MMA}/stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-3d/"
+            "stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-3d_20221129-0484f579.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
+               "stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-3d (sha256 prefix 0484f579 from the file name)",
+        description="mmaction2 STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 80 epochs x 8 GPUs, batch "
+                    "16, uniform 100 frames; top-1 82.15 (10 clips) as published in the metafile.",
+        model_args=_ARGS120, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_3d_joint", classes=60, top1=87.8, convert_source="pyskl",
+        url=f"{_PYSKL}/stgcn_pyskl_ntu60_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, stgcn_pyskl_ntu60_xsub_3dkp/j.pth "
+               "(plain http, no published hash: the download cannot be verified)",
+        description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
+                    "87.8 as published in the README. No checksum is published for this file.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_3d_joint", classes=120, top1=82.1, convert_source="pyskl",
+        url=f"{_PYSKL}/stgcn_pyskl_ntu120_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, stgcn_pyskl_ntu120_xsub_3dkp/j.pth "
+               "(plain http, no published hash: the download cannot be verified)",
+        description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
+                    "82.1 as published in the README. No checksum is published for this file.",
+        model_args=_ARGS120, paper=_PAPER),
+)
+
+
+# ------------------------------------------------------------------------------------------- stgcn_ssl
+#: skelzoo's own self-supervised encoders (docs/results.md), the quarter-width ST-GCN of SkeletonCLR.
+#: ``snipclr_bandai``: the second pretraining recipe (in-batch negatives, cosine snippet matching, body-size
+#: normalisation) on every Bandai-Namco clip + composed sequence of the training styles except the validation
+#: style; ``metrics`` are frozen-feature probes (top-1 %, 10 dataset-2 actions, one centred 96-frame window per
+#: clip; validation style ``exhausted``; test = the unseen styles, measured once).
+#: ``skeletonclr_bandai``: the first recipe's global-contrast-only baseline of the ablation (its ``metrics`` are
+#: the ablation table's means over the finetuning seeds of the U-fusion localizers built on it).
+_BANDAI_TERMS = "CC-BY-NC-4.0"
+_SSL_ARGS = {"num_classes": 0, "num_person": 1}
+_SSL_PAPER = ("Cheng et al., Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action "
+              "Localization, arXiv 2512.16504 (ICPR 2026); encoder: Li et al., SkeletonCLR, CVPR 2021")
+_SSL_DATA = "Bandai-Namco untrimmed (skelzoo), train split (372 sequences, labels unused)"
+_SSL_SOURCE = ("trained by skelzoo: skelzoo pretrain --config examples/configs/ablation/pretrain.yaml "
+               "--set model.method={method} (30 epochs, 96-frame clips, queue 256, seed 0, CPU); docs/results.md")
+_SSL2_DATA = ("Bandai-Namco motion datasets 1+2 (skelzoo): every clip and the composed untrimmed sequences of the "
+              "training styles except the validation style exhausted (labels unused)")
+_SSL2_SOURCE = ("trained by skelzoo: skelzoo pretrain --config examples/configs/ablation/pretrain_v2.yaml "
+                "(second recipe: in-batch negatives, cosine snippet matching, body-size normalisation; 10 epochs, "
+                "96-frame windows, seed 0, CPU; epoch chosen by the validation kNN probe); docs/results.md")
+
+STGCN_SSL_WEIGHTS = (
+    WeightCfg(
+        tag="snipclr_bandai",
+        file="stgcn_ssl.snipclr_bandai.safetensors",
+        sha256="805264ee6d396c8f77b98fcdd62b9cde5a29e3d0cdf7594e5cb76571e7f45b76",
+        license=_BANDAI_TERMS, source=_SSL2_SOURCE, dataset=_SSL2_DATA,
+        eval_dataset="Bandai-Namco clips (skelzoo), validation style exhausted and unseen test styles elderly+youthful",
+        metrics={"val_knn1_top1": 53.82, "val_linear_probe_top1": 61.19, "test_knn1_top1": 47.69,
+                 "test_linear_probe_top1": 52.73},
+        layout="ntu25", in_channels=3, num_person=1, fps=30.0, preprocess="ntu_bodysize", model_args=_SSL_ARGS,
+        paper=_SSL_PAPER, default=True,
+        description="quarter-width ST-GCN encoder (256-d features per frame at 1/4 frame rate), SkeletonCLR "
+                    "global contrast + SnipCLR snippet contrast (12 snippets), second recipe, on Bandai-Namco mocap"),
+    WeightCfg(
+        tag="skeletonclr_bandai",
+        file="stgcn_ssl.skeletonclr_bandai.safetensors",
+        sha256="639450a2ab8a55ae99ed6c86aa5d0a371d1257e9b0edcd7ac456ec0ac743db33",
+        license=_BANDAI_TERMS, source=_SSL_SOURCE.format(method="skeletonclr"), dataset=_SSL_DATA,
+        eval_dataset="Bandai-Namco untrimmed (skelzoo), test styles elderly+youthful (localizers built on it)",
+        metrics={"linear_ufusion_mAP_clean_avg": 17.02, "finetune_ufusion_mAP_clean_avg": 24.32,
+                 "semi_ufusion_mAP_clean_avg": 21.04},
+        layout="ntu25", in_channels=3, num_person=1, fps=30.0, preprocess="ntu", model_args=_SSL_ARGS,
+        paper=_SSL_PAPER,
+        description="quarter-width ST-GCN encoder, SkeletonCLR global contrast only (the first recipe's ablation "
+                    "baseline: its features carry less action content than a random encoder's, see docs/results.md), "
+                    "on Bandai-Namco mocap"),
+)
 
 
 # ---------------------------------------------------------------------------------------------- builders

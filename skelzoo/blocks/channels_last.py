@@ -82,7 +82,7 @@ def stride_t(x: Tensor, s: int) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------------- BN
-def _foldable(bn: nn.Module | None) -> bool:
+def foldable(bn: nn.Module | None) -> bool:
     return (isinstance(bn, nn.modules.batchnorm._BatchNorm) and not bn.training
             and bn.running_mean is not None and bn.running_var is not None)
 
@@ -105,11 +105,11 @@ def apply_bn(y: Tensor, bn: nn.Module | None) -> Tensor:
     return bn(y.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
-def _fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tensor, Tensor | None, nn.Module | None]:
+def fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tensor, Tensor | None, nn.Module | None]:
     """Fold an eval BN into ``(w, b)`` (output channels first); else return the BN to apply after."""
     if bn is None or isinstance(bn, nn.Identity):
         return w, b, None
-    if not _foldable(bn):
+    if not foldable(bn):
         return w, b, bn
     scale, shift = bn_fold(bn)
     w = w * scale.view(-1, *([1] * (w.dim() - 1)))
@@ -121,7 +121,7 @@ def _fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tenso
 def linear_bn(x: Tensor, conv: nn.Module, bn: nn.Module | None = None, stride: int = 1) -> Tensor:
     """``bn(conv1x1(x))`` on NHWC ``x`` as one GEMM (BN folded in eval); ``stride`` on T."""
     w = conv.weight.reshape(conv.weight.shape[0], -1)
-    w, b, rest = _fold_into(w, conv.bias, bn)
+    w, b, rest = fold_into(w, conv.bias, bn)
     return apply_bn(F.linear(stride_t(x, stride), w, b), rest)
 
 
@@ -129,7 +129,7 @@ def tconv_bn(x: Tensor, conv: nn.Conv2d, bn: nn.Module | None = None) -> Tensor:
     """``bn(conv(x))`` for a ``(k, 1)`` conv on NHWC ``x`` via channels-last ``conv2d`` (BN folded in eval)."""
     if conv.kernel_size == (1, 1) and conv.padding == (0, 0) and conv.groups == 1:
         return linear_bn(x, conv, bn, stride=conv.stride[0])
-    w, b, rest = _fold_into(conv.weight, conv.bias, bn)
+    w, b, rest = fold_into(conv.weight, conv.bias, bn)
     y = F.conv2d(x.permute(0, 3, 1, 2), w.contiguous(memory_format=torch.channels_last), b,
                  conv.stride, conv.padding, conv.dilation, conv.groups)
     return apply_bn(y.permute(0, 2, 3, 1).contiguous(), rest)
@@ -187,7 +187,7 @@ def graph_bn(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None, bn: 
     ``post_bias`` ``(O,)``: a bias added after the aggregation (2s-AGCN's ``Σ_k conv_d_k`` biases, MS-G3D's
     MLP bias), not aggregated.
     """
-    if _foldable(bn):
+    if foldable(bn):
         scale, shift = bn_fold(bn)
         if post_bias is not None:
             shift = post_bias * scale + shift

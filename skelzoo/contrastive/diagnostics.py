@@ -38,7 +38,7 @@ def key_age_profile(model: nn.Module, queries: torch.Tensor, *, batch: int) -> d
     """``{age: mean q·key}`` over the queue columns of each age (in steps of ``batch`` keys).
 
     Args:
-        model: a :class:`~skelzoo.pretrain.skeletonclr.SkeletonCLR` (or SnipCLR) with a filled queue.
+        model: a :class:`~skelzoo.contrastive.skeletonclr.SkeletonCLR` (or SnipCLR) with a filled queue.
         queries: query views ``(N, C, T, V, M)``.
         batch: keys enqueued per step during training (the global batch size).
     """

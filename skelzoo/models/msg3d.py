@@ -19,7 +19,7 @@ Architectures:
   (persistent buffer ``A`` per graph module, plus an unused top-level binary ``A``), and aggregated
   **row = source** (``y[..., u] = sum_v (A + A_res)[k, v, u] x[..., v]``). pyskl names the learned part
   ``PA``. Because the fixed ``A`` buffers are loaded from the checkpoint, an official MS-G3D checkpoint
-  maps exactly onto this variant (backbones.md §5.2): transpose every ``A_res`` and overwrite every ``A``
+  maps exactly onto this variant (docs/backbones.md §5.2): transpose every ``A_res`` and overwrite every ``A``
   with the official symmetric scales, transposed.
 
 Structure (three levels, channels ``c, 2c, 4c`` with ``c = 96``; temporal reductions 1, 2, 4)::
@@ -43,13 +43,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import graphs
+from ..blocks.channels_last import apply_bn, fold_into, graph_bn, has_fast, to_nchw, to_nhwc
 from ..blocks.common import fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, to_nchw, to_nhwc, _fold_into, apply_bn
 from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
-from ..convert._core import Converter, register_converter
-from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
-from ._weights_msg3d import MSG3D_PYSKL_WEIGHTS
+from ._convert import Converter
+from ._registry import register_converter, register_model
+from ._weights import ntu_checkpoint
 
 __all__ = [
     "MSG3D", "MultiScaleGraphConv", "G3DWindow", "MSG3DStage",
@@ -190,7 +190,7 @@ class G3DWindow(nn.Module):
         h = self.gcn.forward_nhwc(xw, out_perm=perm)                               # (N, T', V·w, C_e)
         ce = self.embed_channels
         wo = self.out_conv.weight.view(-1, ce, w).transpose(1, 2).reshape(-1, w * ce)
-        wo, bo, rest = _fold_into(wo, self.out_conv.bias, self.out_bn)
+        wo, bo, rest = fold_into(wo, self.out_conv.bias, self.out_bn)
         return apply_bn(F.linear(h.view(n, t_out, v, w * ce), wo, bo), rest)
 
 
@@ -226,7 +226,7 @@ class MSG3DStage(nn.Module):
         self.tcn = MultiScaleTCN(out_channels, out_channels, MSG3D_BRANCHES, **tcn, dropout=tcn_dropout)
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.channels_last`)."""
         y = self.sgcn[2].forward_nhwc(self.sgcn[1].forward_nhwc(self.sgcn[0].forward_nhwc(x)))
         for g in self.gcn3d:
             y = y + g.forward_nhwc(x)
@@ -407,6 +407,51 @@ register_converter(Converter(
     model_args=lambda sd: _infer_args(sd, "backbone.", "cls_head.fc", "PA"),
     description="mmaction2 projects/msg3d: as pyskl, head cls_head.fc",
 ))
+
+
+# ---------------------------------------------------------------------------------------------- weights
+# Published pyskl-variant MS-G3D checkpoints (``msg3d_pyskl.<tag>``), NTU RGB+D 3D joints.
+#
+# pyskl's and mmaction2's MSG3D (column-normalised scales of the pyskl hands, row = source, graphs stored) is
+# :func:`~skelzoo.backbones.msg3d.msg3d_pyskl`, not the official :func:`~skelzoo.backbones.msg3d.msg3d`.
+# Converted on first use (converters ``("msg3d_pyskl", "pyskl"|"mmaction2")``). Numbers are the published
+# top-1 accuracies (10-clip test). No tag is marked ``default``: until skelzoo publishes its own weights,
+# ``msg3d_pyskl`` with ``pretrained=True`` falls back to the first tag below (mmaction2, sha256 prefix checked).
+_PAPER = ("Liu et al., Disentangling and Unifying Graph Convolutions for Skeleton-Based Action Recognition, "
+          "CVPR 2020")
+_PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/msg3d"
+_ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 96, "num_gcn_scales": 13,
+           "num_g3d_scales": 6, "num_classes": 60, "num_person": 2}
+_ARGS120 = {**_ARGS60, "num_classes": 120}
+
+MSG3D_PYSKL_WEIGHTS = (
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_3d_joint", classes=60, top1=89.6, convert_source="mmaction2", hash_prefix="c325d222",
+        url="https://download.openmmlab.com/mmaction/v1.0/projects/msg3d/"
+            "msg3d_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+            "msg3d_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20230308-c325d222.pth",
+        source="open-mmlab/mmaction2 1.x, projects/msg3d/README.md "
+               "msg3d_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix c325d222 from the file name)",
+        description="mmaction2 projects/msg3d MSG3D + GCNHead, 8 GPUs, uniform 100 frames; top-1 89.6 "
+                    "(10 clips) as published in the project README.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_3d_joint", classes=60, top1=89.6, convert_source="pyskl",
+        url=f"{_PYSKL}/msg3d_pyskl_ntu60_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/msg3d/README.md, msg3d_pyskl_ntu60_xsub_3dkp/j.pth (plain http, "
+               "no published hash: the download cannot be verified)",
+        description="pyskl MSG3D + GCNHead; top-1 89.6 as published in the README. No checksum is published "
+                    "for this file.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_3d_joint", classes=120, top1=84.0, convert_source="pyskl",
+        url=f"{_PYSKL}/msg3d_pyskl_ntu120_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/msg3d/README.md, msg3d_pyskl_ntu120_xsub_3dkp/j.pth (plain http, "
+               "no published hash: the download cannot be verified)",
+        description="pyskl MSG3D + GCNHead; top-1 84.0 as published in the README. No checksum is published "
+                    "for this file.",
+        model_args=_ARGS120, paper=_PAPER),
+)
 
 
 # ---------------------------------------------------------------------------------------------- builders

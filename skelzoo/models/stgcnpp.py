@@ -2,7 +2,7 @@
 
 Paper: Duan et al. *PYSKL: Towards Good Practices for Skeleton Action Recognition.* ACM MM 2022.
 
-Origin: an independent re-implementation from the architecture description (backbones.md §4.12) of
+Origin: an independent re-implementation from the architecture description (docs/backbones.md §4.12) of
 kennymckormick/pyskl ``STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn')`` with graph
 ``layout='nturgb+d', mode='spatial'`` (Apache-2.0; also ported to open-mmlab/mmaction2, Apache-2.0). No code
 was copied. Published weights carry their projects' terms.
@@ -24,15 +24,15 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..blocks.channels_last import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
-from ..blocks.fast import graph_bn, has_fast, linear_bn, tconv_bn, to_nchw, to_nhwc
 from ..blocks.mstcn import PYSKL_MSTCN_BRANCHES, MultiScaleTCN
-from ..convert._core import Converter, register_converter
 from ..graphs import agcn_spatial
 from ..layouts import get_layout
-from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
-from ._weights_stgcnpp import STGCNPP_WEIGHTS
+from ._convert import Converter
+from ._registry import register_converter, register_model
+from ._weights import ntu_checkpoint
 
 __all__ = ["STGCNPP", "AdaptiveGraphConv", "STGCNPPBlock", "stgcnpp"]
 
@@ -101,7 +101,7 @@ class STGCNPPBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward_nhwc(self, x: Tensor) -> Tensor:
-        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.fast`)."""
+        """Fast path on ``(N, T, V, C)`` (see :mod:`skelzoo.blocks.channels_last`)."""
         y = self.tcn.forward_nhwc(self.gcn.forward_nhwc(x))
         if self.residual_kind == "identity":
             y = y + x
@@ -192,6 +192,49 @@ for _source, _head in (("pyskl", "fc_cls"), ("mmaction2", "fc")):
         model_args=_pyskl_args(_head),
         description=f"{_source} STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn'): "
                     f"backbone.gcn.i.* -> stages.i.* (same unit-internal names), cls_head.{_head} -> head."))
+
+
+# ---------------------------------------------------------------------------------------------- weights
+# Published ST-GCN++ checkpoints (``stgcnpp.<tag>``): pyskl / mmaction2, NTU RGB+D 3D joints.
+#
+# Converted on first use from the original ``.pth`` (converters ``("stgcnpp", "pyskl"|"mmaction2")``). Numbers
+# are the top-1 accuracies published next to each file (10-clip test). No tag is marked ``default``: until
+# skelzoo publishes its own weights, ``stgcnpp`` with ``pretrained=True`` falls back to the first tag below
+# (mmaction2, whose file name carries a sha256 prefix that is checked).
+_PAPER = "Duan, Wang, Chen, Lin, PYSKL: Towards Good Practices for Skeleton Action Recognition, ACM MM 2022"
+_PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/stgcnpp"
+_ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 64, "num_classes": 60, "num_person": 2}
+_ARGS120 = {**_ARGS60, "num_classes": 120}
+_PYSKL_SRC = ("kennymckormick/pyskl configs/stgcn++/README.md, {name}/j.pth (plain http, no published hash: "
+              "the download cannot be verified; older README revisions spell the folder stgcn++/stgcn++_...)")
+
+STGCNPP_WEIGHTS = (
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_3d_joint", classes=60, top1=89.14, convert_source="mmaction2", hash_prefix="4e455ce3",
+        url="https://download.openmmlab.com/mmaction/v1.0/skeleton/stgcnpp/"
+            "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+            "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20221230-4e455ce3.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcnpp/metafile.yml "
+               "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 4e455ce3 from the file name)",
+        description="mmaction2 STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn', graph nturgb+d / "
+                    "spatial) + GCNHead, 80 epochs x 8 GPUs, uniform 100 frames; top-1 89.14 (10 clips) as "
+                    "published in the metafile.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_3d_joint", classes=60, top1=89.3, convert_source="pyskl",
+        url=f"{_PYSKL}/stgcnpp_ntu60_xsub_3dkp/j.pth",
+        source=_PYSKL_SRC.format(name="stgcnpp_ntu60_xsub_3dkp"),
+        description="pyskl STGCN++ + GCNHead; top-1 89.3 as published in the README. No checksum is "
+                    "published for this file.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_3d_joint", classes=120, top1=83.2, convert_source="pyskl",
+        url=f"{_PYSKL}/stgcnpp_ntu120_xsub_3dkp/j.pth",
+        source=_PYSKL_SRC.format(name="stgcnpp_ntu120_xsub_3dkp"),
+        description="pyskl STGCN++ + GCNHead; top-1 83.2 as published in the README. No checksum is "
+                    "published for this file.",
+        model_args=_ARGS120, paper=_PAPER),
+)
 
 
 # ---------------------------------------------------------------------------------------------- builders

@@ -3,13 +3,12 @@
 A :class:`Converter` describes how one source (``official``, ``pyskl``, ``mmaction2``) stores one
 skelzoo architecture: a function mapping each skelzoo state-dict key to the source key, tensor
 transforms in both directions, and the source keys that exist but are not needed. Converters are
-registered per ``(arch, source)`` next to the architecture (in the backbone's own file) with
-:func:`register_converter`. Pure state dict in, state dict out; the model build happens in
-:func:`convert_checkpoint`.
+registered per ``(arch, source)`` in the architecture's family file with
+:func:`skelzoo.models.register_converter` (they live in the model registry, on the entry). Pure state dict
+in, state dict out; the model build happens in :func:`skelzoo.models.convert_checkpoint`.
 """
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,8 @@ from torch import nn
 
 from ..errors import CheckpointError
 
-__all__ = ["Converter", "register_converter", "get_converter", "list_converters", "unwrap_checkpoint",
-           "to_skelzoo_state_dict", "to_source_state_dict", "convert_checkpoint", "SOURCES"]
+__all__ = ["Converter", "unwrap_checkpoint", "to_skelzoo_state_dict", "to_source_state_dict", "SOURCES"]
 
-_log = logging.getLogger("skelzoo.convert")
 SOURCES = ("official", "pyskl", "mmaction2")
 Tensor = torch.Tensor
 
@@ -55,46 +52,6 @@ class Converter:
     ignore: tuple[str, ...] = ()
     model_args: Callable[[Mapping[str, Tensor]], dict[str, Any]] = field(default=lambda sd: {})
     description: str = ""
-
-
-_CONVERTERS: dict[tuple[str, str], Converter] = {}
-
-
-def register_converter(conv: Converter, *, name: str | None = None) -> Converter:
-    """Register ``conv`` for ``(name or conv.arch, conv.source)``; duplicates raise."""
-    key = (name or conv.arch, conv.source)
-    if conv.source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {conv.source!r}")
-    if key in _CONVERTERS:
-        raise ValueError(f"converter {key} already registered")
-    _CONVERTERS[key] = conv
-    return conv
-
-
-def _ensure_builtin_converters() -> None:
-    """The built-in converters are registered with the architectures (``skelzoo.backbones`` / ``localizers``)."""
-    from ..zoo._registry import _ensure_builtin_models
-
-    _ensure_builtin_models()
-
-
-def list_converters() -> list[tuple[str, str]]:
-    """All registered ``(arch, source)`` pairs."""
-    _ensure_builtin_converters()
-    return sorted(_CONVERTERS)
-
-
-def get_converter(arch: str, source: str) -> Converter:
-    """The converter for ``(arch, source)`` (``ValueError`` listing what exists)."""
-    _ensure_builtin_converters()
-    try:
-        return _CONVERTERS[(arch, source)]
-    except KeyError:
-        have = [s for (a, s) in _CONVERTERS if a == arch]
-        if have:
-            raise ValueError(f"no {source!r} converter for {arch!r}; sources for {arch!r}: {', '.join(sorted(have))}") from None
-        archs = sorted({a for a, _ in _CONVERTERS})
-        raise ValueError(f"no converter for architecture {arch!r}; convertible: {', '.join(archs)}") from None
 
 
 def unwrap_checkpoint(obj: Any) -> dict[str, Tensor]:
@@ -165,29 +122,3 @@ def to_source_state_dict(model: nn.Module, conv: Converter) -> dict[str, Tensor]
         if skey is not None:
             out[skey] = conv.to_source(key, t)
     return out
-
-
-def convert_checkpoint(src: str | Path | Mapping[str, Any], arch: str, *, source: str = "official",
-                       num_classes: int | None = None, **model_kwargs: Any) -> nn.Module:
-    """Build the skelzoo model of ``arch`` from an original checkpoint (path or state dict).
-
-    ``.pt``/``.pth`` files are read with ``torch.load(weights_only=True)`` only. The returned model gives
-    the same outputs as the original implementation with those weights. With ``num_classes`` different
-    from the checkpoint's, the classifier is re-initialised (and logged).
-    """
-    from ..zoo._builder import build_model
-
-    if num_classes is not None:
-        from ..zoo._config import check_num_classes
-        check_num_classes(num_classes, "num_classes")
-    conv = get_converter(arch, source)
-    sd = unwrap_checkpoint(src)
-    kwargs = {**conv.model_args(sd), **model_kwargs}
-    model = build_model(conv.arch, **kwargs)
-    model.load_state_dict(to_skelzoo_state_dict(sd, conv, model), strict=True)
-    if num_classes is not None and num_classes != getattr(model, "num_classes", num_classes):
-        dropped = model.classifier_keys()
-        model.reset_classifier(num_classes)
-        model.skelzoo_config["model_args"]["num_classes"] = num_classes
-        _log.warning("num_classes=%d differs from the checkpoint: re-initialised %s", num_classes, dropped)
-    return model.eval()

@@ -24,18 +24,25 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..blocks.agcn_units import (AGCNBlock, aggregate, embedded_affinity, embedded_sum, embedded_sum_fast,
-                                 graph_unit_fast, make_down)
-from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled
+from ..blocks.agcn_units import (
+    AGCNBlock,
+    aggregate,
+    embedded_affinity,
+    embedded_sum,
+    embedded_sum_fast,
+    graph_unit_fast,
+    make_down,
+)
+from ..blocks.channels_last import fast_paths_enabled
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
-from ..convert._core import Converter, register_converter
+from ..blocks.context import ContextUnit
 from ..errors import CheckpointError
 from ..graphs import agcn_spatial
 from ..layouts import get_layout
-from ..zoo._registry import register_model
 from ._base import Backbone, StageInfo
-from ._weights_aagcn import AAGCN_WEIGHTS
+from ._convert import Converter
+from ._registry import register_converter, register_model
+from ._weights import ntu_checkpoint
 
 __all__ = ["AttentionAdaptiveGraphConv", "AAGCN", "aagcn"]
 
@@ -251,8 +258,55 @@ register_converter(Converter(
 ))
 
 
+# ---------------------------------------------------------------------------------------------- weights
+# Published AAGCN checkpoints (``aagcn.<tag>``): pyskl AAGCN and mmaction2 "2s-AGCN", NTU RGB+D 3D joints.
+#
+# mmaction2's "2s-agcn" configs are ``AAGCN(gcn_attention=False)`` (the attention module is switched off), so
+# they are registered here with ``attention=False``; pyskl's AAGCN keeps the attention. Both use the pyskl
+# hand topology (``layout="ntu25_pyskl"``, MVC data-BN). Converted on first use (converters
+# ``("aagcn", "pyskl"|"mmaction2")``). Numbers are the published top-1 accuracies (10-clip test). No tag is
+# marked ``default``: until skelzoo publishes its own weights, ``aagcn`` with ``pretrained=True`` falls back to
+# the first tag below (mmaction2, sha256 prefix checked) -- note that it is the attention-free variant.
+_PAPER = ("Shi, Zhang, Cheng, Lu, Skeleton-Based Action Recognition with Multi-Stream Adaptive Graph "
+          "Convolutional Networks, TIP 2020 (2s-AGCN: CVPR 2019)")
+_PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/aagcn"
+_ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "num_classes": 60, "num_person": 2, "attention": True}
+_ARGS120 = {**_ARGS60, "num_classes": 120}
+
+AAGCN_WEIGHTS = (
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_3d_joint", classes=60, top1=88.26, convert_source="mmaction2", hash_prefix="24dabf78",
+        url="https://download.openmmlab.com/mmaction/v1.0/skeleton/2s-agcn/"
+            "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+            "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20221222-24dabf78.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/2s-agcn/metafile.yml "
+               "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d (sha256 prefix 24dabf78 from the file name)",
+        description="mmaction2 '2s-AGCN' = AAGCN(gcn_attention=False), graph nturgb+d / spatial, + GCNHead, "
+                    "80 epochs x 8 GPUs, uniform 100 frames; one stream (joint) of 2s-AGCN; top-1 88.26 "
+                    "(10 clips) as published in the metafile.",
+        model_args={**_ARGS60, "attention": False}, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_3d_joint", classes=60, top1=89.0, convert_source="pyskl",
+        url=f"{_PYSKL}/aagcn_pyskl_ntu60_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/aagcn/README.md, aagcn_pyskl_ntu60_xsub_3dkp/j.pth (plain http, "
+               "no published hash: the download cannot be verified)",
+        description="pyskl AAGCN (with attention), graph nturgb+d / spatial, + GCNHead; joint stream of "
+                    "MS-AAGCN; top-1 89.0 as published in the README. No checksum is published for this file.",
+        model_args=_ARGS60, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_3d_joint", classes=120, top1=82.8, convert_source="pyskl",
+        url=f"{_PYSKL}/aagcn_pyskl_ntu120_xsub_3dkp/j.pth",
+        source="kennymckormick/pyskl configs/aagcn/README.md, aagcn_pyskl_ntu120_xsub_3dkp/j.pth (plain http, "
+               "no published hash: the download cannot be verified)",
+        description="pyskl AAGCN (with attention), graph nturgb+d / spatial, + GCNHead; joint stream of "
+                    "MS-AAGCN; top-1 82.8 as published in the README. No checksum is published for this file.",
+        model_args=_ARGS120, paper=_PAPER),
+)
+
+
 # ---------------------------------------------------------------------------------------------- builders
-@register_model(paper="Skeleton-Based Action Recognition with Multi-Stream Adaptive Graph Convolutional Networks (TIP 2020)",
+@register_model(paper="Skeleton-Based Action Recognition with Multi-Stream Adaptive Graph Convolutional Networks "
+                      "(TIP 2020)",
                 weights=AAGCN_WEIGHTS)
 def aagcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
           dropout: float = 0.0, attention: bool = True, coff_embedding: int = 4) -> AAGCN:

@@ -11,64 +11,21 @@ Letters: N batch, C channels, T frames, V joints, M persons, D feature width.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
+from ..blocks.channels_last import fast_paths_enabled, to_nchw, to_nhwc
 from ..blocks.context import ContextUnit
-from ..blocks.fast import fast_paths_enabled, to_nchw, to_nhwc
 from ..layouts import get_layout
+from ..localization.weights_input import WeightsInputMixin, check_skeleton_input
 
-__all__ = ["Backbone", "StageInfo", "check_skeleton_input", "WeightsInputMixin"]
-
-
-class WeightsInputMixin:
-    """``input_spec`` / ``pretrained_cfg`` of a model's weights, shared by backbones and localizers."""
-
-    @property
-    def input_spec(self) -> Any:
-        """The :class:`~skelzoo.localization.input_spec.InputSpec` of these weights (layout, channels, persons,
-        frame rate, preprocessing): what :func:`skelzoo.prepare` produces for this model."""
-        from ..localization.input_spec import get_input_spec
-        return get_input_spec(self)
-
-    @property
-    def pretrained_cfg(self) -> dict:
-        """Architecture, tag, class names and :attr:`input_spec` of these weights, as a dict."""
-        from ..localization.input_spec import pretrained_cfg
-        return pretrained_cfg(self)
+__all__ = ["Backbone", "StageInfo"]
 
 
 class StageInfo(dict):
     """``{"num_chs": int, "reduction": int, "module": str, "index": int}`` for one stage."""
-
-
-def check_skeleton_input(x: torch.Tensor, *, in_channels: int, num_joints: int, num_person: int | None,
-                         min_frames: int = 1, what: str = "model") -> None:
-    """Raise ``ValueError`` unless ``x`` is a finite float tensor ``(N, C, T, V, M)`` the model accepts."""
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{what} expects a torch.Tensor (N, C, T, V, M), got {type(x).__name__}")
-    if x.dim() != 5:
-        raise ValueError(f"{what} expects a 5-D tensor (N, C, T, V, M), got shape {tuple(x.shape)}")
-    n, c, t, v, m = x.shape
-    hint = ("; a recording is converted for you: pass the SkeletonSequence (model.localize(seq)) or use "
-            "skelzoo.prepare(seq, model)")
-    if c != in_channels:
-        raise ValueError(f"{what} expects C={in_channels} coordinate channels, got C={c} (shape {tuple(x.shape)})"
-                         + (hint if x.shape[-1] in (2, 3) else ""))
-    if v != num_joints:
-        raise ValueError(f"{what} expects V={num_joints} joints, got V={v} (shape {tuple(x.shape)}){hint}")
-    if num_person is not None and m != num_person:
-        raise ValueError(f"{what} expects M={num_person} persons, got M={m} (shape {tuple(x.shape)}); "
-                         f"pad or select persons first")
-    if t < min_frames:
-        raise ValueError(f"{what} expects at least {min_frames} frames, got T={t}")
-    if not x.is_floating_point():
-        raise ValueError(f"{what} expects a floating-point tensor, got {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        bad = int((~torch.isfinite(x)).sum())
-        raise ValueError(f"{what} input holds {bad} NaN/inf values; fill or mask missing joints first")
 
 
 class Backbone(WeightsInputMixin, nn.Module):
@@ -134,7 +91,16 @@ class Backbone(WeightsInputMixin, nn.Module):
                              num_person=self.num_person if self.fixed_num_person else None,
                              min_frames=self.min_frames, what=type(self).__name__)
 
-    def _unfold(self, y: torch.Tensor, n: int, m: int) -> torch.Tensor:
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The stage input: ``(N, C, T, V, M) -> (N·M, C, T, V)`` (data-BN, persons folded into the batch).
+
+        With :meth:`forward_stages` and :meth:`unfold_persons` this is the public stage API that streaming
+        (chunked) inference uses; no input checks are made here (see :meth:`check_input`)."""
+        return self._stem(x)
+
+    @staticmethod
+    def unfold_persons(y: torch.Tensor, n: int, m: int) -> torch.Tensor:
+        """A stage output ``(N·M, C, T, V)`` back to ``(N, C, T, V, M)`` (a view, no copy)."""
         nm, c, t, v = y.shape
         return y.view(n, m, c, t, v).permute(0, 2, 3, 4, 1)
 
@@ -148,21 +114,21 @@ class Backbone(WeightsInputMixin, nn.Module):
         self.check_input(x)
         take = _take_indices(len(self.stages), indices)
         n, m = x.shape[0], x.shape[-1]
-        y = self._stem(x)
+        y = self.stem(x)
         out: list[torch.Tensor] = []
         last = max(take) if (take and stop_early) else len(self.stages) - 1
         if self._fast_stages():
-            # channels-last fast path (skelzoo.blocks.fast): stages exchange (N·M, T, V, C) tensors
+            # channels-last fast path (skelzoo.blocks.channels_last): stages exchange (N·M, T, V, C) tensors
             y = to_nhwc(y)
             for i in range(last + 1):
                 y = self.stages[i].forward_nhwc(y)
                 if i in take:
-                    out.append(self._unfold(to_nchw(y), n, m))
+                    out.append(self.unfold_persons(to_nchw(y), n, m))
             return out
         for i in range(last + 1):
             y = self._run_stage(i, y)
             if i in take:
-                out.append(self._unfold(y, n, m))
+                out.append(self.unfold_persons(y, n, m))
         return out
 
     def forward_stages(self, y: torch.Tensor, start: int, stop: int) -> torch.Tensor:
@@ -209,7 +175,7 @@ class Backbone(WeightsInputMixin, nn.Module):
         return self.head(self.drop(pooled))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, T, V, M)`` -> logits ``(N, num_classes)``, or pooled features ``(N, D)`` when ``num_classes == 0``."""
+        """``(N, C, T, V, M)`` -> logits ``(N, num_classes)``; pooled features ``(N, D)`` if ``num_classes == 0``."""
         return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:

@@ -1,7 +1,7 @@
 """Model cards: Hub front matter (YAML) + a Markdown body, and a small front-matter reader.
 
 :func:`render_card` is used by :func:`skelzoo.save_pretrained` (a card for any saved model) and by
-:mod:`skelzoo.zoo.cards` (the cards of registered checkpoints, ``model_cards/``), so both follow one
+:mod:`skelzoo.models.published_cards` (the cards of registered checkpoints, ``model_cards/``), so both follow one
 layout. The front matter follows the Hugging Face model-card metadata: ``library_name: skelzoo``,
 ``license`` (an SPDX-like Hub id, or ``other`` + ``license_name``), ``tags``, ``datasets``, ``metrics``,
 ``pipeline_tag`` and a ``model-index`` holding every metric with its dataset.
