@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(T, D) float32 array per input, T = the recording's frames.")
     p.add_argument("inputs", nargs="*", type=Path, help="skeleton files")
     p.add_argument("--example", action="store_true", help="use the bundled example recording")
-    p.add_argument("--model", default=None, help="model name (default: the default localizer)")
+    p.add_argument("--model", default=None,
+                   help="model name (default: the bundled default localizer that fits each recording: the 3-D one "
+                        "for skeletons, the 2-D one for 2-D keypoints)")
     p.add_argument("--format", default=None, help="input format (default: inferred)")
     p.add_argument("--fps", type=float, default=None, help="override the recording's frame rate")
     add_model_fps_argument(p)
@@ -31,24 +33,23 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..localization.pipeline import extract_features
-    from .localize import DEFAULT_MODEL, load_cli_model, model_rate, recording_jobs, run_each, set_verbose
+    from .localize import ModelChoice, recording_jobs, run_each, set_verbose
 
     set_verbose(args)
     recording_jobs(args)  # argument errors before the model is loaded
-    args.model = args.model or DEFAULT_MODEL
-    model = load_cli_model(args.model, args.device, need_localizer=False)
-    rate = model_rate(args, model)
+    models = ModelChoice(args, "extract", need_localizer=False)
     from ._checks import check_rate
     arrays, rows = {}, []
 
     def work(name, src, labels):
         from ..localization.input_spec import as_sequence
         seq = as_sequence(src, format=args.format)
+        model_name, model, rate = models.for_sequence(name, seq)
         check_rate(name, seq, rate, args.fps)
         feats = extract_features(model, seq, model_fps=rate, fps=args.fps).astype(np.float32)
         fps = float(args.fps or seq.fps)
-        return name, feats, {"format": seq.meta.get("format"), "layout": seq.layout, "fps": fps,
-                             "model_fps": float(rate or fps)}
+        return name, feats, {"model": model_name, "format": seq.meta.get("format"), "layout": seq.layout,
+                             "fps": fps, "model_fps": float(rate or fps)}
 
     done, failed = run_each(args, "extract", work)
     for i, (name, feats, info) in enumerate(done):
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if arrays:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.out, **arrays)
-    doc = {"model": args.model, "input_spec": model.input_spec.to_dict(), "out": str(args.out) if arrays else None,
+    model_name, model = models.first
+    doc = {"model": model_name, "input_spec": model.input_spec.to_dict(), "out": str(args.out) if arrays else None,
            "features": rows}
     if failed:
         doc["failed"] = failed

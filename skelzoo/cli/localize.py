@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import DEFAULT_LOCALIZER as DEFAULT_MODEL  # bundled, runs offline
+from ..models import DEFAULT_LOCALIZER_2D as DEFAULT_MODEL_2D  # bundled, for 2-D keypoints
 from ._table import format_table, want_table
 from .main import print_json
 
@@ -24,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skeleton files (.skeleton, .txt, .csv, .bvh, .npy/.npz, .json) or folders")
     p.add_argument("--example", action="store_true",
                    help="localize the bundled example recording (synthesised by skelzoo; ground truth known)")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"localizer name, arch.tag, hf-hub: or local-dir: (default: {DEFAULT_MODEL}, bundled)")
+    p.add_argument("--model", default=None,
+                   help=f"localizer name, arch.tag, hf-hub: or local-dir: (default: chosen per recording: "
+                        f"{DEFAULT_MODEL} for 3-D skeletons, {DEFAULT_MODEL_2D} for 2-D keypoints of a video pose "
+                        f"estimator; both bundled)")
     p.add_argument("--decoder", default="argmax", choices=("argmax", "official"),
                    help="argmax (default) = run-length segments of the smoothed frame argmax, one label per frame; "
                         "official = the paper's multi-threshold proposals + NMS (overlapping, ranked: for mAP)")
@@ -56,12 +59,54 @@ def add_model_fps_argument(p: argparse.ArgumentParser) -> None:
                         "gives both rates (fps = the recording's, model_fps = the one the model ran at)")
 
 
-def model_rate(args: argparse.Namespace, model) -> float | None:
+def model_rate(args: argparse.Namespace, model, name: str | None = None) -> float | None:
     """``--model-fps`` -> the rate to resample to (``None``: keep each recording's)."""
     from ..localization.pipeline import resolve_model_fps
 
     return resolve_model_fps(model, "auto" if args.model_fps is None else args.model_fps,
-                             name=resolve_model_name(args.model))
+                             name=resolve_model_name(name or args.model))
+
+
+def default_model_for(seq: Any) -> str:
+    """The bundled default for a recording: the 2-D localizer for 2-D keypoints, else the 3-D one."""
+    from ..localization.input_spec import is_keypoints_2d
+
+    return DEFAULT_MODEL_2D if is_keypoints_2d(seq) else DEFAULT_MODEL
+
+
+class ModelChoice:
+    """The model(s) of one ``localize`` / ``extract`` call: ``--model`` for every recording, else the bundled
+    default that fits each recording (:func:`default_model_for`; a note on stderr when the 2-D one is taken).
+    Each model is loaded once."""
+
+    def __init__(self, args: argparse.Namespace, command: str, *, need_localizer: bool = True) -> None:
+        self.args, self.command, self.need_localizer = args, command, need_localizer
+        self.loaded: dict[str, tuple[Any, float | None]] = {}
+        if args.model is not None:
+            self.get(args.model)  # a bad --model fails before any file is read
+
+    def get(self, name: str) -> tuple[Any, float | None]:
+        """``(model, rate)`` of ``name`` (loaded on first use)."""
+        if name not in self.loaded:
+            model = load_cli_model(name, self.args.device, need_localizer=self.need_localizer)
+            self.loaded[name] = (model, model_rate(self.args, model, name))
+        return self.loaded[name]
+
+    def for_sequence(self, name: str, seq: Any) -> tuple[str, Any, float | None]:
+        """``(model name, model, rate)`` for the recording ``name``."""
+        chosen = self.args.model or default_model_for(seq)
+        if self.args.model is None and chosen == DEFAULT_MODEL_2D:
+            print(f"skelzoo {self.command}: note: {name} holds 2-D keypoints (layout {seq.layout}): using the "
+                  f"2-D default model {DEFAULT_MODEL_2D} (--model picks another)", file=sys.stderr)
+        return (chosen, *self.get(chosen))
+
+    @property
+    def first(self) -> tuple[str, Any]:
+        """The first model used (or ``--model``, or the 3-D default): what the result's header shows."""
+        if not self.loaded:
+            self.get(self.args.model or DEFAULT_MODEL)
+        name = next(iter(self.loaded))
+        return name, self.loaded[name][0]
 
 
 def resolve_model_name(name: str) -> str:
@@ -190,50 +235,55 @@ def run(args: argparse.Namespace) -> int:
     if args.write_gt and not args.example:
         raise ValueError("--write-gt writes the ground truth of --example; add --example")
     recording_jobs(args)  # argument errors before the model is loaded
-    model = load_cli_model(args.model, args.device)
-    rate = model_rate(args, model)
+    models = ModelChoice(args, "localize")
     params = decoder_params(args.decoder, {"smoothing": args.smoothing, "min_duration": args.min_duration}
                             if args.decoder == "argmax" else {})
-    names = list(model.class_names) or [str(i) for i in range(model.num_classes)]
 
     from ..localization.input_spec import as_sequence
     from ._checks import check_rate
 
     def work(name: str, src: Any, labels: Any):
         seq = as_sequence(_existing(src), format=args.format)
+        model_name, model, rate = models.for_sequence(name, seq)
         check_rate(name, seq, rate, args.fps)
         res = localize_sequence(model, seq, name=name, method=args.decoder, model_fps=rate, fps=args.fps,
                                 **params)
-        entry = res.to_dict()
+        entry = {"model": model_name, **res.to_dict()}
         if labels is not None:
-            gt = _labels_to_segments(labels, names, res.fps)
+            gt = _labels_to_segments(labels, class_names(model), res.fps)
             entry["ground_truth"] = [g.to_dict() for g in gt]
             entry["mAP"] = _example_map(res.segments, gt)
-        return res, labels, entry
+        return res, labels, entry, model
 
     done, failed = run_each(args, "localize", work)
+    model_name, model = models.first
     cfg = model.skelzoo_config
     doc: dict[str, Any] = {
-        "model": args.model, "architecture": cfg["architecture"], "tag": cfg.get("tag"),
+        "model": model_name, "architecture": cfg["architecture"], "tag": cfg.get("tag"),
         "input_spec": model.input_spec.to_dict(), "class_names": list(model.class_names),
         "decoder": args.decoder, "decoder_params": params or "paper defaults",
-        "results": [e for _, _, e in done]}
+        "results": [e for _, _, e, _ in done]}
     if failed:
         doc["failed"] = failed
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(doc, indent=2) + "\n")
     if args.write_gt:
-        _write_gt(args.write_gt, done, names)
+        _write_gt(args.write_gt, done)
     if args.plot and done:
-        paths = _plot_paths(args.plot, [res.input for res, _, _ in done])
-        _plot([(res, labels) for res, labels, _ in done], model, paths)
+        paths = _plot_paths(args.plot, [res.input for res, _, _, _ in done])
+        _plot([(res, labels, m) for res, labels, _, m in done], paths)
         doc["plot"] = [str(p) for p in paths]
     if args.table or want_table(args.json):
         print(render_table(doc))
     else:
         print_json(doc)
     return 2 if failed else 0
+
+
+def class_names(model: Any) -> list[str]:
+    """The model's foreground class names (``"0"``, ``"1"``, ... when it has none)."""
+    return list(model.class_names) or [str(i) for i in range(model.num_classes)]
 
 
 def render_table(doc: dict[str, Any]) -> str:
@@ -248,7 +298,8 @@ def render_table(doc: dict[str, Any]) -> str:
     for r in doc["results"]:
         lines.append(f"{r['input']}: {r['format'] or '?'}, layout {r['layout']}, {r['num_persons']} person(s), "
                      f"{r['num_frames']} frames at {r['fps']:g} fps ({r['duration_s']:.1f} s)"
-                     + (f", run at {r['model_fps']:g} fps" if r["model_fps"] != r["fps"] else ""))
+                     + (f", run at {r['model_fps']:g} fps" if r["model_fps"] != r["fps"] else "")
+                     + (f", model {r['model']}" if r.get("model", doc["model"]) != doc["model"] else ""))
         for w in r.get("warnings", []):
             lines.append(f"  warning: {w}")
         if not r["segments"]:
@@ -285,10 +336,11 @@ def _example_map(segments: list, gt: list) -> dict[str, Any]:
     return {"protocol": res.get("protocol", "clean"), "mAP": res["mAP"], "average_mAP": res["average_mAP"]}
 
 
-def _write_gt(path: Path, done: list, names: list[str]) -> None:
-    videos = {}
-    for res, labels, entry in done:
+def _write_gt(path: Path, done: list) -> None:
+    videos, names = {}, []
+    for res, labels, entry, model in done:
         if labels is not None:
+            names = class_names(model)
             videos[res.input] = {"num_frames": res.num_frames, "fps": res.fps,
                                  "segments": [{k: g[k] for k in ("label", "name", "start", "end")}
                                               for g in entry["ground_truth"]]}
@@ -312,11 +364,11 @@ def _plot_paths(path: Path, inputs: list[str]) -> list[Path]:
     return out
 
 
-def _plot(results, model, paths: list[Path]) -> None:
+def _plot(results, paths: list[Path]) -> None:
     from ..viz import plot_timeline
 
-    names = list(model.class_names) or [str(i) for i in range(model.num_classes)]
-    for (res, labels), p in zip(results, paths):
+    for (res, labels, model), p in zip(results, paths):
+        names = class_names(model)
         gt = None
         if labels is not None:
             gt = _labels_to_segments(labels, names, res.fps)

@@ -231,6 +231,12 @@ def _device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+def is_keypoints_2d(seq: SkeletonSequence) -> bool:
+    """Whether ``seq`` holds 2-D keypoints (image x, y; the output of a video pose estimator) rather than 3-D
+    skeletons: two coordinate channels."""
+    return seq.num_channels == 2
+
+
 def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
     """``seq`` (already at the model's rate) -> ``(1, C, T, V, M)`` float32 as ``spec`` wants it: layout
     conversion (missing joints filled from neighbours), missing joints interpolated, persons selected /

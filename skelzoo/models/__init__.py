@@ -51,6 +51,7 @@ from .api import model_info as model_info
 from .api import save_pretrained as save_pretrained
 from .localizers import BANDAI_CLASSES as BANDAI_CLASSES
 from .localizers import DEFAULT_LOCALIZER as DEFAULT_LOCALIZER
+from .localizers import DEFAULT_LOCALIZER_2D as DEFAULT_LOCALIZER_2D
 from .localizers import build_localizer as build_localizer
 
 __all__ = [
@@ -58,5 +59,6 @@ __all__ = [
     "convert_checkpoint", "to_skelzoo_state_dict", "to_source_state_dict", "unwrap_checkpoint", "get_converter",
     "get_entry", "get_weights", "list_architectures", "list_converters", "list_models", "register_converter",
     "register_model", "split_name", "ntu_checkpoint", "load_model", "model_fps", "model_info", "save_pretrained",
-    "CARD_NAME", "CONFIG_NAME", "WEIGHTS_NAME", "BANDAI_CLASSES", "DEFAULT_LOCALIZER", "build_localizer",
+    "CARD_NAME", "CONFIG_NAME", "WEIGHTS_NAME", "BANDAI_CLASSES", "DEFAULT_LOCALIZER", "DEFAULT_LOCALIZER_2D",
+    "build_localizer",
 ]

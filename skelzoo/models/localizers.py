@@ -37,7 +37,8 @@ from ._convert import Converter
 from ._registry import get_converter, get_entry, list_architectures, register_converter, register_model
 from ._weights import WeightCfg
 
-__all__ = ["build_localizer", "LOCALIZER_SUFFIXES", "LOCALIZER_WEIGHTS", "BANDAI_CLASSES", "DEFAULT_LOCALIZER"]
+__all__ = ["build_localizer", "LOCALIZER_SUFFIXES", "LOCALIZER_WEIGHTS", "BANDAI_CLASSES", "DEFAULT_LOCALIZER",
+           "DEFAULT_LOCALIZER_2D"]
 
 LOCALIZER_SUFFIXES = ("_ufusion", "_simple")
 _PAPER = ("SnipCLR: Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action "
@@ -56,6 +57,8 @@ _PAPER = ("SnipCLR: Skeleton-Snippet Contrastive Learning with Multiscale Featur
 
 #: the model of ``skelzoo localize`` when ``--model`` is not given
 DEFAULT_LOCALIZER = "stgcn_ssl_ufusion.snipclr_bandai"
+#: the same for 2-D keypoints (a video pose estimator's output): the COCO-17 version of the default
+DEFAULT_LOCALIZER_2D = "stgcn_ssl_ufusion.snipclr_bandai2d"
 
 #: the 10 content classes of Bandai-Namco Research Motion dataset 2 (its ``cfg/content_label.txt`` order)
 BANDAI_CLASSES = (
