@@ -267,3 +267,31 @@ def test_2d_views_leave_the_score_channel_and_missing_points_alone():
     perm = torch.tensor(get_layout("coco17").flip_permutation())
     assert torch.equal(f[:, 2], x[:, 2].index_select(2, perm))
     assert torch.equal(f[:, 0], -x[:, 0].index_select(2, perm))
+
+
+def test_body_size_warning_for_weights_that_do_not_rescale(tmp_path):
+    """Weights trained with preprocessing ``ntu`` carry their training torso; an input body far from it warns
+    (also after save/load); at the training size, or with ``ntu_bodysize``, nothing is said."""
+    import warnings
+
+    import skelzoo
+    from skelzoo.data.synth import example_sequence
+    from skelzoo.errors import InputWarning
+
+    m = skelzoo.load_model("stgcn_ssl", num_person=1)
+    m.preprocess = "ntu"
+    m.skelzoo_config["torso"] = 0.25
+    seq, _ = example_sequence()  # torso 0.5
+    with pytest.warns(InputWarning, match=r"body size: the torso measures 0\.5.*0\.25 \(2x\)"):
+        p = skelzoo.prepare(seq, m)
+    assert any("body size" in q for q in p.problems)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)
+        skelzoo.prepare(seq.replace(data=seq.data * 0.5), m)      # the training size
+        m.preprocess = "ntu_bodysize"
+        skelzoo.prepare(seq, m)                                   # rescaled anyway
+    m.preprocess = "ntu"
+    skelzoo.save_pretrained(m, tmp_path / "m")
+    back = skelzoo.load_model(f"local-dir:{tmp_path / 'm'}")
+    assert back.input_spec.torso == 0.25
+    assert skelzoo.load_model("agcn_loc_ufusion.bandai_w32").input_spec.torso == pytest.approx(0.247)

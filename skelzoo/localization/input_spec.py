@@ -67,6 +67,7 @@ class InputSpec:
     num_person: int | None
     fps: float
     preprocess: str = ""
+    torso: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +96,8 @@ def get_input_spec(model: nn.Module, name: str = "") -> InputSpec:
     m = getattr(model, "num_person", None)
     return InputSpec(layout=str(layout), in_channels=int(getattr(model, "in_channels", 3)),
                      num_joints=int(num_joints), num_person=int(m) if m else None,
-                     fps=float(expected_fps(model, name)), preprocess=str(getattr(model, "preprocess", "") or ""))
+                     fps=float(expected_fps(model, name)), preprocess=str(getattr(model, "preprocess", "") or ""),
+                     torso=(getattr(model, "skelzoo_config", None) or {}).get("torso"))
 
 
 @dataclass
@@ -328,7 +330,40 @@ def prepare(recording: Recording, model: nn.Module, *, fps: float | None = None,
         warn_problems(list(rate.notes), str(seq.meta.get("source") or "recording"), stacklevel=3)
         problems = problems + list(rate.notes)
     x = to_model_tensor(resampled, spec).to(_device(model))
+    size = body_size_problem(x, spec) if check else None
+    if size:
+        warn_problems([size], str(seq.meta.get("source") or "recording"), stacklevel=3)
+        problems = problems + [size]
     return Prepared(x, rate, seq, tuple(problems))
+
+
+#: preprocessing codes that bring every body to one size (no body-size warning for them)
+RESCALING_PREPROCESS = ("ntu_bodysize", "coco2d")
+#: input torso / training torso beyond which :func:`body_size_problem` warns (either way)
+TORSO_RATIO_LIMIT = 1.3
+
+
+def body_size_problem(x: torch.Tensor, spec: InputSpec) -> str | None:
+    """A warning when the body in the model input ``x`` ``(1, C, T, V, M)`` is far from the size the weights
+    were trained on (``spec.torso``; only for NTU-25 inputs of weights whose preprocessing does not rescale
+    bodies), else ``None``. Skeletons of other sensors differ in size: a Kinect adult's torso is about twice the
+    Bandai-Namco mocap rig's."""
+    if not spec.torso or spec.preprocess in RESCALING_PREPROCESS or spec.layout != "ntu25" or x.shape[1] != 3 \
+            or x.shape[3] != 25:
+        return None
+    from ..data.transforms import torso_length
+
+    data = x[0].detach().float().permute(1, 3, 2, 0).cpu().numpy()  # (T, M, V, C)
+    torso = torso_length(data)
+    if not torso or not np.isfinite(torso):
+        return None
+    ratio = torso / spec.torso
+    if 1 / TORSO_RATIO_LIMIT <= ratio <= TORSO_RATIO_LIMIT:
+        return None
+    return (f"body size: the torso measures {torso:.3g}, the weights were trained on bodies with a torso of "
+            f"{spec.torso:.3g} ({ratio:.2g}x) and their preprocessing {spec.preprocess!r} does not rescale; "
+            "expect worse results (models with preprocessing 'ntu_bodysize', such as the default localizer, "
+            "rescale every body)")
 
 
 def pretrained_cfg(model: nn.Module) -> dict[str, Any]:

@@ -93,6 +93,8 @@ def load_registered(arch: str, w: WeightCfg, num_classes: int | None, kwargs: di
         model.skelzoo_config["fps"] = float(w.fps)
     model.class_names = tuple(w.class_names)
     model.preprocess = w.preprocess
+    if w.torso:
+        model.skelzoo_config["torso"] = float(w.torso)
     _load_state(model, state, num_classes, f"{arch}.{w.tag}")
     return model
 
@@ -157,6 +159,9 @@ def load_dir(directory: Path, num_classes: int | None, kwargs: dict[str, Any]) -
         model.skelzoo_config["fps"] = float(fps)
     model.class_names = tuple(cfg.get("class_names") or ())
     model.preprocess = cfg["preprocess"]
+    torso = (cfg.get("input_spec") or {}).get("torso") if isinstance(cfg.get("input_spec"), dict) else None
+    if isinstance(torso, (int, float)) and 0 < torso < 100:
+        model.skelzoo_config["torso"] = float(torso)
     _load_state(model, _read_safetensors(weights_path), num_classes, str(directory))
     return model
 

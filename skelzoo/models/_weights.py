@@ -34,6 +34,9 @@ class WeightCfg:
         layout / in_channels / num_person / fps / preprocess: what the input must look like.
         model_args: constructor overrides for this checkpoint (e.g. ``num_classes``, width).
         convert_source: for ``url`` weights, the converter source (``official``, ``pyskl``, ``mmaction2``).
+        torso: median torso length (NTU SpineBase -> SpineShoulder, in the units of the model input) of the
+            training data, for weights whose preprocessing does not rescale bodies (``ntu``): an input whose
+            torso is far from it gets a warning (``skelzoo.prepare``).
         default: this tag is the architecture's default when ``pretrained=True``.
     """
 
@@ -58,6 +61,7 @@ class WeightCfg:
     preprocess: str = ""
     model_args: Mapping[str, Any] = field(default_factory=dict)
     convert_source: str | None = None
+    torso: float | None = None
     paper: str = ""
     description: str = ""
     default: bool = False

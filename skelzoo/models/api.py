@@ -90,6 +90,7 @@ def model_info(name: str) -> dict[str, Any]:
         "dataset": w.dataset if w else None,
         "preprocess": w.preprocess if w else None,
         "fps": w.fps if w else None,
+        "torso": w.torso if w else None,
         "hash_prefix": w.hash_prefix if w else None,
         "description": w.description if w else None,
         "paper": (w.paper if w and w.paper else entry.paper),

@@ -37,8 +37,8 @@ from ._convert import Converter
 from ._registry import get_converter, get_entry, list_architectures, register_converter, register_model
 from ._weights import WeightCfg
 
-__all__ = ["build_localizer", "LOCALIZER_SUFFIXES", "LOCALIZER_WEIGHTS", "BANDAI_CLASSES", "DEFAULT_LOCALIZER",
-           "DEFAULT_LOCALIZER_2D"]
+__all__ = ["build_localizer", "LOCALIZER_SUFFIXES", "LOCALIZER_WEIGHTS", "BANDAI_CLASSES", "BANDAI_TORSO",
+           "DEFAULT_LOCALIZER", "DEFAULT_LOCALIZER_2D"]
 
 LOCALIZER_SUFFIXES = ("_ufusion", "_simple")
 _PAPER = ("SnipCLR: Skeleton-Snippet Contrastive Learning with Multiscale Feature Fusion for Action "
@@ -66,6 +66,11 @@ BANDAI_CLASSES = (
     "wave-right-hand", "raise-up-both-hands", "raise-up-left-hand", "raise-up-right-hand",
 )
 
+#: median torso length (SpineBase -> SpineShoulder, metres) of the Bandai-Namco mocap rig after the NTU
+#: pre-normalisation (measured on the prepared training sequences: 0.2468-0.2473): weights trained on it with
+#: preprocessing ``ntu`` (no rescaling) warn about bodies of other sizes
+BANDAI_TORSO = 0.247
+
 LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
     "agcn_loc_ufusion": (
         WeightCfg(
@@ -83,6 +88,7 @@ LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
             num_person=1,
             fps=30.0,
             preprocess="ntu",
+            torso=BANDAI_TORSO,
             model_args={"backbone_args": {"base_channels": 32}, "neck_channels": 128, "num_classes": 10},
             paper="SnipCLR (arXiv 2512.16504): AGCN-10 encoder + U-shaped multiscale fusion neck, reduced width",
             description="AGCN-10 at base width 32 + U-fusion neck (128 channels), from scratch, 10 Bandai-Namco "

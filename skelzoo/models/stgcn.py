@@ -434,7 +434,7 @@ STGCN_SSL_WEIGHTS = (
         metrics={"linear_ufusion_mAP_clean_avg": 17.02, "finetune_ufusion_mAP_clean_avg": 24.32,
                  "semi_ufusion_mAP_clean_avg": 21.04},
         layout="ntu25", in_channels=3, num_person=1, fps=30.0, preprocess="ntu", model_args=_SSL_ARGS,
-        paper=_SSL_PAPER,
+        paper=_SSL_PAPER, torso=0.247,  # the Bandai-Namco rig's torso (models/localizers.py BANDAI_TORSO)
         description="quarter-width ST-GCN encoder, SkeletonCLR global contrast only (the first recipe's ablation "
                     "baseline: its features carry less action content than a random encoder's, see docs/results.md), "
                     "on Bandai-Namco mocap"),
