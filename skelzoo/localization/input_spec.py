@@ -199,7 +199,7 @@ def tensor_problems(x: torch.Tensor, spec: InputSpec, fps: float | None = None, 
         return out + ["the input is all zeros (no skeleton)"]
     if xf.shape[2] > 1 and bool((xf == xf[:, :, :1]).all()):
         out.append("the input never changes over time (a constant skeleton)")
-    if trained and spec.in_channels == 3 and xf.shape[1] == 3:
+    if trained and spec.in_channels == 3 and xf.shape[1] == 3 and spec.preprocess != "pyskl_2d":
         biggest = float(xf.abs().max())
         data = xf.permute(0, 2, 4, 3, 1).reshape(-1, xf.shape[4], xf.shape[3], 3).cpu().numpy()  # (N*T, M, V, C)
         present = (data != 0).any(axis=(2, 3))
@@ -242,6 +242,14 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
         _log.info("converting layout %s -> %s", seq.layout, spec.layout)
         seq = convert_layout(seq, spec.layout, fill="neighbour")
     data = seq.data
+    if spec.preprocess == "pyskl_2d":  # pyskl PreNormalize2D + GenSkeFeat: x', y', score (skelzoo.data.pyskl2d)
+        from ..data.pyskl2d import image_size_of, pyskl_2d_input
+        if data.shape[-1] != 2:
+            raise ValueError(f"the model expects 2-D keypoints (x, y, score; preprocessing 'pyskl_2d'), the "
+                             f"recording has C={data.shape[-1]} coordinates: use a 3-D model for 3-D skeletons")
+        size, how = image_size_of(seq.meta)
+        _log.info("pyskl PreNormalize2D with image size %gx%g (%s)", size[0], size[1], how)
+        data = pyskl_2d_input(data, seq.confidence, size)  # before persons are padded: pads stay zero
     if not np.isfinite(data).all():
         data = transforms.fill_missing(data)
     m = spec.num_person or data.shape[1]
@@ -257,9 +265,9 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
             _log.info("body size: torso %.3g -> %g", torso, transforms.BODY_SIZE_TARGET)
     elif spec.preprocess == "pyskl_ntu3d":  # PreNormalize3D centring + rotations, every frame kept
         data = transforms.ntu_pre_normalise(data, pad_null_frames=False, center="first_frame")
-    elif spec.preprocess not in ("", "none"):
+    elif spec.preprocess not in ("", "none", "pyskl_2d"):
         raise ValueError(f"unknown preprocessing {spec.preprocess!r} requested by the model "
-                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', '')")
+                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', 'pyskl_2d', '')")
     if spec.preprocess:
         _log.info("preprocessing %r applied", spec.preprocess)
     if data.shape[-1] != spec.in_channels:
