@@ -13,6 +13,11 @@ videos + ``keypoint_score (M, T, 17)``) through this test pipeline, read from th
 3. ``UniformSample(clip_len=100)`` (test: 10 clips, scores averaged) and ``FormatGCNInput(num_person=2)``:
    persons zero-padded (after the normalisation, so padded persons are exact zeros) or truncated to 2.
 
+(pyskl's ``stgcn_pyskl_*_hrnet`` configs also list ``RandomScale(scale=0.1)`` in their test pipeline, a
+random x / y scale in [0.9, 1.1]; skelzoo applies no random augmentation. A later pyskl revision of
+``PreNormalize2D`` also zeroes the coordinates of points scored <= 0.01 when the keypoints carry their
+score; skelzoo follows the form of mmaction2 1.x and of the pyskl revisions without that threshold.)
+
 :func:`pyskl_2d_input` does steps 1-2 on a whole recording; skelzoo keeps every frame (no clip sampling)
 and selects / pads persons afterwards (:func:`skelzoo.data.transforms.select_persons`, the most energetic
 persons first instead of pyskl's first persons). Published numbers were measured with pyskl's own

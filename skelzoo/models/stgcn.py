@@ -419,7 +419,9 @@ STGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, HRNet 2D Skeleton, "
                "stgcn_pyskl_ntu60_xsub_hrnet/j.pth (plain http, no published hash: the download cannot be verified)",
         description="pyskl STGCN (graph coco / stgcn_spatial) + GCNHead on HRNet 2-D keypoints, 'PYSKL practice' "
-                    "recipe; top-1 89.0 as published in the README. No checksum is published for this file.",
+                    "recipe; top-1 89.0 as published in the README (its config also lists RandomScale(scale=0.1), "
+                    "a random x / y scale in [0.9, 1.1], in the test pipeline; skelzoo applies none). No checksum "
+                    "is published for this file.",
         model_args=_ARGS60_2D, paper=_PAPER),
     ntu_checkpoint(
         "pyskl_ntu120_xsub_2d_joint", classes=120, top1=80.1, convert_source="pyskl", keypoints="2d",
@@ -427,7 +429,9 @@ STGCN_WEIGHTS = (
         source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, HRNet 2D Skeleton, "
                "stgcn_pyskl_ntu120_xsub_hrnet/j.pth (plain http, no published hash: the download cannot be verified)",
         description="pyskl STGCN (graph coco / stgcn_spatial) + GCNHead on HRNet 2-D keypoints, 'PYSKL practice' "
-                    "recipe; top-1 80.1 as published in the README. No checksum is published for this file.",
+                    "recipe; top-1 80.1 as published in the README (its config also lists RandomScale(scale=0.1), "
+                    "a random x / y scale in [0.9, 1.1], in the test pipeline; skelzoo applies none). No checksum "
+                    "is published for this file.",
         model_args=_ARGS120_2D, paper=_PAPER),
 )
 
