@@ -260,7 +260,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published AAGCN checkpoints (``aagcn.<tag>``): pyskl AAGCN and mmaction2 "2s-AGCN", NTU RGB+D 3D joints.
+# Published AAGCN checkpoints (``aagcn.<tag>``): pyskl AAGCN and mmaction2 "2s-AGCN", NTU RGB+D 3D joints and
+# NTU RGB+D 2-D HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # mmaction2's "2s-agcn" configs are ``AAGCN(gcn_attention=False)`` (the attention module is switched off), so
 # they are registered here with ``attention=False``; pyskl's AAGCN keeps the attention. Both use the pyskl

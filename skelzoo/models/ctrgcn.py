@@ -392,7 +392,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published pyskl-variant CTR-GCN checkpoints (``ctrgcn_pyskl.<tag>``), NTU RGB+D 3D joints.
+# Published pyskl-variant CTR-GCN checkpoints (``ctrgcn_pyskl.<tag>``), NTU RGB+D 3D joints and NTU RGB+D 2-D
+# HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # pyskl's and mmaction2's CTRGCN (row = source aggregation, ReLU after the MS-TCN concat, pyskl hands) is
 # :func:`~skelzoo.backbones.ctrgcn.ctrgcn_pyskl`, not the official :func:`~skelzoo.backbones.ctrgcn.ctrgcn`

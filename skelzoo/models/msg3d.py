@@ -412,7 +412,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published pyskl-variant MS-G3D checkpoints (``msg3d_pyskl.<tag>``), NTU RGB+D 3D joints.
+# Published pyskl-variant MS-G3D checkpoints (``msg3d_pyskl.<tag>``), NTU RGB+D 3D joints and NTU RGB+D 2-D
+# HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # pyskl's and mmaction2's MSG3D (column-normalised scales of the pyskl hands, row = source, graphs stored) is
 # :func:`~skelzoo.backbones.msg3d.msg3d_pyskl`, not the official :func:`~skelzoo.backbones.msg3d.msg3d`.
