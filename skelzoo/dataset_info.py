@@ -14,7 +14,7 @@ on it inherit that restriction whatever the licence of the code that trained the
 from __future__ import annotations
 
 __all__ = ["NTU60_CLASSES", "NTU120_CLASSES", "NTU_TERMS", "NTU60_XSUB", "NTU120_XSUB", "PYSKL_NTU3D_PREPROCESS",
-           "PREPROCESS_DESCRIPTIONS"]
+           "PYSKL_2D_PREPROCESS", "PREPROCESS_DESCRIPTIONS"]
 
 #: Usage terms that every checkpoint trained on NTU RGB+D inherits.
 NTU_TERMS = "research use only (NTU RGB+D terms)"
@@ -38,6 +38,18 @@ PYSKL_NTU3D_PREPROCESS = (
     "truncate to 2 persons. Model input (N, C=3, T=100, V=25, M=2)."
 )
 
+#: The input pipeline of the pyskl / mmaction2 NTU 2-D keypoint checkpoints (``*_hrnet`` /
+#: ``*-keypoint-2d`` configs), read from their config files and pose_related.py (skelzoo.data.pyskl2d).
+PYSKL_2D_PREPROCESS = (
+    "NTU RGB+D 2-D keypoints estimated by HRNet on the 1920x1080 RGB videos, COCO-17 order (layout coco17), "
+    "pixels + a score per keypoint, at most 2 persons. PreNormalize2D: x' = (x - w/2) / (w/2), "
+    "y' = (y - h/2) / (h/2) with the sample's img_shape, default (h, w) = (1080, 1920): the image maps "
+    "onto [-1, 1] (aspect ratio not kept, scores unchanged). GenSkeFeat(dataset='coco', feats=['j']): channels "
+    "x', y', score. UniformSample clip_len=100 (test: 10 clips, scores averaged; the published top-1 uses "
+    "them). FormatGCNInput num_person=2: zero-pad or truncate to 2 persons. Model input (N, C=3, T=100, "
+    "V=17, M=2)."
+)
+
 #: What each ``preprocess`` code of a checkpoint means (``WeightCfg.preprocess`` / ``model.preprocess``);
 #: :func:`skelzoo.localization.pipeline.prepare_input` applies it. ``""`` = raw coordinates.
 PREPROCESS_DESCRIPTIONS: dict[str, str] = {
@@ -57,6 +69,11 @@ PREPROCESS_DESCRIPTIONS: dict[str, str] = {
         " skelzoo applies it as ntu_pre_normalise(center='first_frame', pad_null_frames=False): the centring "
         "and the rotations of PreNormalize3D, keeping every frame (absent frames are not dropped, so frame "
         "times stay those of the recording) and without the clip sampling."),
+    "pyskl_2d": PYSKL_2D_PREPROCESS + (
+        " skelzoo applies it as skelzoo.data.pyskl2d.pyskl_2d_input: scores from the recording's confidence "
+        "(1 when it has none, 0 for missing points), image size from meta['image_size'] (width, height), "
+        "(1, 1) for coordinates already normalised to [0, 1], else 1920x1080; every frame kept, no clip "
+        "sampling; persons selected / zero-padded after the normalisation."),
 }
 
 

@@ -42,8 +42,10 @@ pytestmark = pytest.mark.hub
 URL_ENTRIES: list[tuple[str, WeightCfg]] = [
     (arch, w) for arch in list_architectures() for w in get_entry(arch).weights.values() if w.url]
 IDS = [f"{a}.{w.tag}" for a, w in URL_ENTRIES]
-#: the whole path is run for one entry with a published sha256 prefix (mmaction2) and one without (pyskl)
-FULL_PATH = ["stgcnpp.mmaction2_ntu60_xsub_3d_joint", "stgcnpp.pyskl_ntu60_xsub_3d_joint"]
+#: the whole path is run for one entry with a published sha256 prefix (mmaction2) and one without (pyskl),
+#: for 3-D joints and for 2-D keypoints (coco17)
+FULL_PATH = ["stgcnpp.mmaction2_ntu60_xsub_3d_joint", "stgcnpp.pyskl_ntu60_xsub_3d_joint",
+             "stgcn.mmaction2_ntu60_xsub_2d_joint", "ctrgcn_pyskl.pyskl_ntu60_xsub_2d_joint"]
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -85,8 +87,8 @@ def _visible(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith((".lock", ".sha256")))
 
 
-def _x(num_person: int = 2) -> torch.Tensor:
-    return torch.randn(2, 3, 8, 25, num_person, generator=torch.Generator().manual_seed(1))
+def _x(num_person: int = 2, num_joints: int = 25) -> torch.Tensor:
+    return torch.randn(2, 3, 8, num_joints, num_person, generator=torch.Generator().manual_seed(1))
 
 
 @pytest.fixture(autouse=True)
@@ -155,10 +157,12 @@ def test_entries_exist_for_the_expected_pairs() -> None:
         assert f"{arch}.mmaction2_ntu60_xsub_3d_joint" in names
         assert f"{arch}.pyskl_ntu60_xsub_3d_joint" in names
         assert f"{arch}.pyskl_ntu120_xsub_3d_joint" in names
+        for tag in ("mmaction2_ntu60_xsub_2d_joint", "pyskl_ntu60_xsub_2d_joint", "pyskl_ntu120_xsub_2d_joint"):
+            assert f"{arch}.{tag}" in names  # NTU 2-D HRNet keypoints (tests/test_ntu2d.py)
         # no tag is marked default (skelzoo's own weights will be); the registry falls back to the first
         # tag listed, which is the hash-checked mmaction2 NTU-60 one
         assert get_entry(arch).default_tag == "mmaction2_ntu60_xsub_3d_joint"
-    assert "stgcn.mmaction2_ntu120_xsub_3d_joint" in names
+    assert "stgcn.mmaction2_ntu120_xsub_3d_joint" in names and "stgcn.mmaction2_ntu120_xsub_2d_joint" in names
     converters = set(list_converters())
     assert all((a, w.convert_source) in converters for a, w in URL_ENTRIES)
 
@@ -177,14 +181,17 @@ def test_entry_metadata(arch: str, w: WeightCfg) -> None:
     n = w.model_args["num_classes"]
     assert w.class_names == {60: NTU60_CLASSES, 120: NTU120_CLASSES}[n]
     assert ("ntu60" in w.tag) == (n == 60) and ("ntu120" in w.tag) == (n == 120)
-    assert w.dataset.startswith(f"NTU RGB+D {n} X-Sub") and "3D joint" in w.dataset
-    assert set(w.metrics) == {"top1"} and 80.0 < w.metrics["top1"] < 90.0
+    two_d = w.tag.endswith("_2d_joint")
+    assert two_d or w.tag.endswith("_3d_joint")
+    assert w.dataset.startswith(f"NTU RGB+D {n} X-Sub") and ("HRNet 2D" if two_d else "3D joint") in w.dataset
+    assert set(w.metrics) == {"top1"} and 80.0 < w.metrics["top1"] < (93.0 if two_d else 90.0)
     assert w.license.startswith("Apache-2.0") and "research use only" in w.license
-    assert w.layout == w.model_args["layout"] == "ntu25_pyskl"
+    assert w.layout == w.model_args["layout"] == ("coco17" if two_d else "ntu25_pyskl")
     assert w.num_person == w.model_args["num_person"] == 2 and w.in_channels == w.model_args["in_channels"] == 3
     from skelzoo.dataset_info import PREPROCESS_DESCRIPTIONS
-    assert w.preprocess == "pyskl_ntu3d" and w.paper
-    assert "PreNormalize3D" in PREPROCESS_DESCRIPTIONS[w.preprocess] and "100" in PREPROCESS_DESCRIPTIONS[w.preprocess]
+    assert w.preprocess == ("pyskl_2d" if two_d else "pyskl_ntu3d") and w.paper
+    assert ("PreNormalize2D" if two_d else "PreNormalize3D") in PREPROCESS_DESCRIPTIONS[w.preprocess]
+    assert "100" in PREPROCESS_DESCRIPTIONS[w.preprocess]
 
 
 @pytest.mark.parametrize(("arch", "w"), URL_ENTRIES, ids=IDS)
@@ -219,7 +226,7 @@ def test_ntu_class_names() -> None:
 def test_download_convert_cache_then_offline_reuse(name: str, serve, home: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     s = serve(name)
-    x = _x()
+    x = _x(num_joints=s.model.num_joints)
     with torch.no_grad():
         expected = s.model(x)
 

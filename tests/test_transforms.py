@@ -131,7 +131,7 @@ def test_every_registered_preprocess_code_is_applied_by_prepare_input():
     seq = SkeletonSequence(np.random.default_rng(0).normal(size=(20, 1, 25, 3)).astype(np.float32), "ntu25", 30.0)
     model = skelzoo.build_model("stgcn_ssl", num_classes=0)
     for code in PREPROCESS_DESCRIPTIONS:
-        if code == "coco2d":  # 2-D keypoints (x, y + score) into a coco17 model
+        if code in ("coco2d", "pyskl_2d"):  # 2-D keypoints (x, y + score) into a coco17 model
             seq2d = SkeletonSequence(np.random.default_rng(0).uniform(0, 500, size=(20, 1, 17, 2)).astype(np.float32),
                                      "coco17", 30.0, confidence=np.full((20, 1, 17), 0.9, np.float32))
             model2d = skelzoo.build_model("stgcn_ssl", num_classes=0, layout="coco17")

@@ -201,7 +201,7 @@ def tensor_problems(x: torch.Tensor, spec: InputSpec, fps: float | None = None, 
         return out + ["the input is all zeros (no skeleton)"]
     if xf.shape[2] > 1 and bool((xf == xf[:, :, :1]).all()):
         out.append("the input never changes over time (a constant skeleton)")
-    if trained and spec.in_channels == 3 and xf.shape[1] == 3 and spec.preprocess != "coco2d":
+    if trained and spec.in_channels == 3 and xf.shape[1] == 3 and spec.preprocess not in ("coco2d", "pyskl_2d"):
         biggest = float(xf.abs().max())
         data = xf.permute(0, 2, 4, 3, 1).reshape(-1, xf.shape[4], xf.shape[3], 3).cpu().numpy()  # (N*T, M, V, C)
         present = (data != 0).any(axis=(2, 3))
@@ -257,12 +257,20 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
             raise ValueError(f"the model expects 2-D keypoints (x, y, score; preprocessing 'coco2d'), the "
                              f"recording has C={data.shape[-1]} coordinates: use a 3-D model for 3-D skeletons")
         data = with_scores(data, seq.confidence)
+    elif spec.preprocess == "pyskl_2d":  # pyskl PreNormalize2D + GenSkeFeat: x', y', score (skelzoo.data.pyskl2d)
+        from ..data.pyskl2d import image_size_of, pyskl_2d_input
+        if data.shape[-1] != 2:
+            raise ValueError(f"the model expects 2-D keypoints (x, y, score; preprocessing 'pyskl_2d'), the "
+                             f"recording has C={data.shape[-1]} coordinates: use a 3-D model for 3-D skeletons")
+        size, how = image_size_of(seq.meta)
+        _log.info("pyskl PreNormalize2D with image size %gx%g (%s)", size[0], size[1], how)
+        data = pyskl_2d_input(data, seq.confidence, size)  # before persons are padded: pads stay zero
     elif spec.preprocess in ("ntu", "ntu_bodysize", "pyskl_ntu3d") and data.shape[-1] == 2:
         raise ValueError(
             f"{seq.meta.get('source') or 'this recording'} holds 2-D keypoints (x, y; layout {src_layout}) but "
             f"the selected model expects 3-D skeletons (C={spec.in_channels}, preprocessing "
             f"{spec.preprocess!r}): no 2-D model is selected. Pick a model trained on 2-D keypoints "
-            "(preprocessing 'coco2d': `skelzoo list` shows the input of every model) with --model / "
+            "(preprocessing 'coco2d' or 'pyskl_2d': `skelzoo list` shows the input of every model) with --model / "
             "skelzoo.load_model(...), or give a 3-D recording")
     if not np.isfinite(data).all():
         data = transforms.fill_missing(data)
@@ -282,9 +290,9 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
     elif spec.preprocess == "coco2d":
         from ..data.norm2d import normalise_2d
         data = normalise_2d(data)
-    elif spec.preprocess not in ("", "none"):
+    elif spec.preprocess not in ("", "none", "pyskl_2d"):
         raise ValueError(f"unknown preprocessing {spec.preprocess!r} requested by the model "
-                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', 'coco2d', '')")
+                         f"(known: 'ntu', 'ntu_bodysize', 'pyskl_ntu3d', 'coco2d', 'pyskl_2d', '')")
     if spec.preprocess:
         _log.info("preprocessing %r applied", spec.preprocess)
     if data.shape[-1] != spec.in_channels:
@@ -338,7 +346,7 @@ def prepare(recording: Recording, model: nn.Module, *, fps: float | None = None,
 
 
 #: preprocessing codes that bring every body to one size (no body-size warning for them)
-RESCALING_PREPROCESS = ("ntu_bodysize", "coco2d")
+RESCALING_PREPROCESS = ("ntu_bodysize", "coco2d", "pyskl_2d")
 #: input torso / training torso beyond which :func:`body_size_problem` warns (either way)
 TORSO_RATIO_LIMIT = 1.3
 

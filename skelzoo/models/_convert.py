@@ -19,10 +19,23 @@ from torch import nn
 
 from ..errors import CheckpointError
 
-__all__ = ["Converter", "unwrap_checkpoint", "to_skelzoo_state_dict", "to_source_state_dict", "SOURCES"]
+__all__ = ["Converter", "unwrap_checkpoint", "to_skelzoo_state_dict", "to_source_state_dict", "SOURCES",
+           "PYSKL_LAYOUTS", "pyskl_layout"]
 
 SOURCES = ("official", "pyskl", "mmaction2")
 Tensor = torch.Tensor
+
+
+#: The skelzoo layout of each pyskl / mmaction2 ``graph_cfg`` layout, by its joint count: ``nturgb+d``
+#: (NTU 3-D joints, pyskl hands) and ``coco`` (COCO-17 2-D keypoints, the HRNet checkpoints).
+PYSKL_LAYOUTS = {25: "ntu25_pyskl", 17: "coco17"}
+
+
+def pyskl_layout(num_joints: int | None) -> dict[str, str]:
+    """``{"layout": ...}`` for a pyskl / mmaction2 checkpoint whose graph has ``num_joints`` joints (empty
+    when unknown: the caller passes ``layout=...`` to :func:`skelzoo.models.convert_checkpoint`)."""
+    name = PYSKL_LAYOUTS.get(int(num_joints)) if num_joints is not None else None
+    return {"layout": name} if name else {}
 
 
 def _same(key: str, t: Tensor) -> Tensor:

@@ -1,8 +1,8 @@
 """Where a checkpoint lives and what it expects: one frozen record per ``arch.tag``.
 
-:class:`WeightCfg` is the record; :func:`ntu_checkpoint` fills the fields every converted NTU RGB+D 3D-joint
-checkpoint shares (licence, class names, layout, persons, frame rate, preprocessing), so the weight tables in
-the family files list only what differs between checkpoints.
+:class:`WeightCfg` is the record; :func:`ntu_checkpoint` fills the fields every converted NTU RGB+D checkpoint
+(3-D joints or 2-D HRNet keypoints) shares (licence, class names, layout, persons, frame rate,
+preprocessing), so the weight tables in the family files list only what differs between checkpoints.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from ..dataset_info import NTU60_CLASSES, NTU60_XSUB, NTU120_CLASSES, NTU120_XSUB, NTU_TERMS, PREPROCESS_DESCRIPTIONS
 
-__all__ = ["WeightCfg", "ntu_checkpoint"]
+__all__ = ["WeightCfg", "ntu_checkpoint", "NTU_KEYPOINTS"]
 
 
 @dataclass(frozen=True)
@@ -86,20 +86,36 @@ class WeightCfg:
         return f"hf-hub:{self.hf_hub_id}{rev}/{self.filename}"
 
 
+#: What differs between the NTU 3-D joint and the NTU 2-D (HRNet keypoint) checkpoints of pyskl / mmaction2:
+#: dataset suffix, layout (their ``nturgb+d`` graph with pyskl hands / their ``coco`` graph), preprocessing.
+NTU_KEYPOINTS = {
+    "3d": ("3D joint", "ntu25_pyskl", "pyskl_ntu3d"),
+    "2d": ("HRNet 2D", "coco17", "pyskl_2d"),  # keypoints estimated by HRNet, joint modality
+}
+
+
 def ntu_checkpoint(tag: str, *, url: str, convert_source: str, classes: int, top1: float, source: str,
                    description: str, model_args: Mapping[str, Any], paper: str,
-                   hash_prefix: str | None = None) -> WeightCfg:
-    """A published pyskl / mmaction2 checkpoint trained on NTU RGB+D ``classes`` (60 or 120) X-Sub 3D joints.
+                   hash_prefix: str | None = None, keypoints: str = "3d") -> WeightCfg:
+    """A published pyskl / mmaction2 checkpoint trained on NTU RGB+D ``classes`` (60 or 120) X-Sub joints.
 
-    Such checkpoints are converted on first use; they expect the pyskl hand topology (``ntu25_pyskl``), 3
-    channels, 2 persons at 30 fps with pyskl's NTU pre-normalisation, and carry the Apache-2.0 code licence
-    plus the NTU dataset terms. ``top1`` is the published top-1 accuracy.
+    Such checkpoints are converted on first use; they take 3 channels and 2 persons at 30 fps and carry the
+    Apache-2.0 code licence plus the NTU dataset terms. ``top1`` is the published top-1 accuracy.
+    ``keypoints="3d"``: Kinect 3-D joints, pyskl hand topology (``ntu25_pyskl``), pyskl's NTU
+    pre-normalisation (``pyskl_ntu3d``). ``keypoints="2d"``: HRNet COCO-17 2-D keypoints (``coco17``;
+    channels x, y, score) with pyskl's ``PreNormalize2D`` (``pyskl_2d``).
     """
     if classes not in (60, 120):
         raise ValueError(f"weights {tag!r}: NTU RGB+D has 60 or 120 classes, got {classes}")
+    if keypoints not in NTU_KEYPOINTS:
+        raise ValueError(f"weights {tag!r}: keypoints must be one of {sorted(NTU_KEYPOINTS)}, got {keypoints!r}")
+    kind, layout, preprocess = NTU_KEYPOINTS[keypoints]
+    if model_args.get("layout", layout) != layout:
+        raise ValueError(f"weights {tag!r}: {keypoints} checkpoints use layout {layout!r}, model_args say "
+                         f"{model_args['layout']!r}")
     split, names = (NTU60_XSUB, NTU60_CLASSES) if classes == 60 else (NTU120_XSUB, NTU120_CLASSES)
     return WeightCfg(
         tag=tag, url=url, hash_prefix=hash_prefix, convert_source=convert_source,
-        license=f"Apache-2.0; {NTU_TERMS}", source=source, dataset=f"{split} (3D joint)",
-        metrics={"top1": top1}, class_names=names, layout="ntu25_pyskl", in_channels=3, num_person=2,
-        fps=30.0, preprocess="pyskl_ntu3d", model_args=model_args, paper=paper, description=description)
+        license=f"Apache-2.0; {NTU_TERMS}", source=source, dataset=f"{split} ({kind})",
+        metrics={"top1": top1}, class_names=names, layout=layout, in_channels=3, num_person=2,
+        fps=30.0, preprocess=preprocess, model_args=model_args, paper=paper, description=description)

@@ -40,7 +40,7 @@ from ..errors import CheckpointError
 from ..graphs import agcn_spatial
 from ..layouts import get_layout
 from ._base import Backbone, StageInfo
-from ._convert import Converter
+from ._convert import Converter, pyskl_layout
 from ._registry import register_converter, register_model
 from ._weights import ntu_checkpoint
 
@@ -228,10 +228,11 @@ def _args(sd: Mapping[str, torch.Tensor], *, prefix: str, head: str, pyskl: bool
     args["attention"] = any(k.startswith(l1 + "conv_sa.") for k in sd)
     pa = sd.get(l1 + ("A" if pyskl else "PA"))
     v = int(pa.shape[-1]) if pa is not None else 25
-    if v != 25:
+    known = pyskl_layout(v) if pyskl else ({"layout": "ntu25"} if v == 25 else {})
+    if not known:
         raise CheckpointError(f"checkpoint graph has V={v} joints; pass layout=... explicitly")
-    if pyskl:
-        args["layout"] = "ntu25_pyskl"  # pyskl / mmaction2 'nturgb+d' (only the learned A's init differs)
+    if pyskl:  # pyskl / mmaction2 'nturgb+d' (only the learned A's init differs) or 'coco' (HRNet 2-D)
+        args.update(known)
     bn = sd.get(f"{prefix}data_bn.weight")
     if bn is not None:
         per = args.get("in_channels", 3) * v
@@ -259,7 +260,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published AAGCN checkpoints (``aagcn.<tag>``): pyskl AAGCN and mmaction2 "2s-AGCN", NTU RGB+D 3D joints.
+# Published AAGCN checkpoints (``aagcn.<tag>``): pyskl AAGCN and mmaction2 "2s-AGCN", NTU RGB+D 3D joints and
+# NTU RGB+D 2-D HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # mmaction2's "2s-agcn" configs are ``AAGCN(gcn_attention=False)`` (the attention module is switched off), so
 # they are registered here with ``attention=False``; pyskl's AAGCN keeps the attention. Both use the pyskl
@@ -272,6 +274,8 @@ _PAPER = ("Shi, Zhang, Cheng, Lu, Skeleton-Based Action Recognition with Multi-S
 _PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/aagcn"
 _ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "num_classes": 60, "num_person": 2, "attention": True}
 _ARGS120 = {**_ARGS60, "num_classes": 120}
+_ARGS60_2D = {**_ARGS60, "layout": "coco17"}
+_ARGS120_2D = {**_ARGS120, "layout": "coco17"}
 
 AAGCN_WEIGHTS = (
     ntu_checkpoint(
@@ -301,6 +305,38 @@ AAGCN_WEIGHTS = (
         description="pyskl AAGCN (with attention), graph nturgb+d / spatial, + GCNHead; joint stream of "
                     "MS-AAGCN; top-1 82.8 as published in the README. No checksum is published for this file.",
         model_args=_ARGS120, paper=_PAPER),
+    # NTU RGB+D 2-D keypoints (HRNet, COCO-17; pyskl graph layout coco = skelzoo coco17, channels x, y,
+    # score; preprocessing pyskl_2d = PreNormalize2D)
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_2d_joint", classes=60, top1=88.6, convert_source="mmaction2",
+        hash_prefix="4c0ed77e", keypoints="2d",
+        url="https://download.openmmlab.com/mmaction/v1.0/skeleton/2s-agcn/"
+            "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+            "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20221222-4c0ed77e.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/2s-agcn/README.md (NTU60_XSub_2D table) "
+               "2s-agcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d (sha256 prefix 4c0ed77e from the file name)",
+        description="mmaction2 '2s-AGCN' = AAGCN(gcn_attention=False), graph coco / spatial, + GCNHead on HRNet 2-D "
+                    "keypoints, 80 epochs x 8 GPUs, uniform 100 frames; one stream (joint) of 2s-AGCN; top-1 88.60 "
+                    "(10 clips) as published in the README.",
+        model_args={**_ARGS60_2D, "attention": False}, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_2d_joint", classes=60, top1=89.7, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/aagcn_pyskl_ntu60_xsub_hrnet/j.pth",
+        source=("kennymckormick/pyskl configs/aagcn/README.md, HRNet 2D Skeleton, "
+                "aagcn_pyskl_ntu60_xsub_hrnet/j.pth "
+                "(plain http, no published hash: the download cannot be verified)"),
+        description=("pyskl AAGCN (with attention), graph coco / spatial, + GCNHead on HRNet 2-D keypoints; "
+                     "top-1 89.7 as published in the README. No checksum is published for this file."),
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_2d_joint", classes=120, top1=80.2, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/aagcn_pyskl_ntu120_xsub_hrnet/j.pth",
+        source=("kennymckormick/pyskl configs/aagcn/README.md, HRNet 2D Skeleton, "
+                "aagcn_pyskl_ntu120_xsub_hrnet/j.pth "
+                "(plain http, no published hash: the download cannot be verified)"),
+        description=("pyskl AAGCN (with attention), graph coco / spatial, + GCNHead on HRNet 2-D keypoints; "
+                     "top-1 80.2 as published in the README. No checksum is published for this file."),
+        model_args=_ARGS120_2D, paper=_PAPER),
 )
 
 

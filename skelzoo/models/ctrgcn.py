@@ -47,7 +47,7 @@ from ..blocks.context import ContextUnit
 from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, gemm_bn
 from ..graphs import agcn_spatial
 from ._base import Backbone, StageInfo
-from ._convert import Converter
+from ._convert import Converter, pyskl_layout
 from ._registry import register_converter, register_model
 from ._weights import ntu_checkpoint
 
@@ -369,6 +369,8 @@ def _model_args(prefix: str, head: str, pa: str):
                 args["num_person"] = int(bn.numel()) // (int(adj.shape[-1]) * int(conv3.shape[1]))
         if fc is not None:
             args["num_classes"] = int(fc.shape[0])
+        if prefix.startswith("backbone") and adj is not None:
+            args.update(pyskl_layout(int(adj.shape[-1])))  # nturgb+d (25) or coco (17)
         return args
     return infer
 
@@ -390,7 +392,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published pyskl-variant CTR-GCN checkpoints (``ctrgcn_pyskl.<tag>``), NTU RGB+D 3D joints.
+# Published pyskl-variant CTR-GCN checkpoints (``ctrgcn_pyskl.<tag>``), NTU RGB+D 3D joints and NTU RGB+D 2-D
+# HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # pyskl's and mmaction2's CTRGCN (row = source aggregation, ReLU after the MS-TCN concat, pyskl hands) is
 # :func:`~skelzoo.backbones.ctrgcn.ctrgcn_pyskl`, not the official :func:`~skelzoo.backbones.ctrgcn.ctrgcn`
@@ -403,6 +406,8 @@ _PAPER = ("Chen et al., Channel-wise Topology Refinement Graph Convolution for S
 _PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/ctrgcn"
 _ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 64, "num_classes": 60, "num_person": 2}
 _ARGS120 = {**_ARGS60, "num_classes": 120}
+_ARGS60_2D = {**_ARGS60, "layout": "coco17"}
+_ARGS120_2D = {**_ARGS120, "layout": "coco17"}
 
 CTRGCN_PYSKL_WEIGHTS = (
     ntu_checkpoint(
@@ -431,6 +436,37 @@ CTRGCN_PYSKL_WEIGHTS = (
         description="pyskl CTRGCN + GCNHead; top-1 84.0 as published in the README. No checksum is published "
                     "for this file.",
         model_args=_ARGS120, paper=_PAPER),
+    # NTU RGB+D 2-D keypoints (HRNet, COCO-17; pyskl graph layout coco = skelzoo coco17, channels x, y,
+    # score; preprocessing pyskl_2d = PreNormalize2D)
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_2d_joint", classes=60, top1=89.6, convert_source="mmaction2",
+        hash_prefix="7aba454e", keypoints="2d",
+        url="https://download.openmmlab.com/mmaction/v1.0/projects/ctrgcn/"
+            "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+            "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20230308-7aba454e.pth",
+        source="open-mmlab/mmaction2 1.x, projects/ctrgcn/README.md "
+               "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d (sha256 prefix 7aba454e from the file name)",
+        description="mmaction2 projects/ctrgcn CTRGCN (graph coco / spatial) + GCNHead on HRNet 2-D keypoints, 8 GPUs, "
+                    "uniform 100 frames; top-1 89.6 (10 clips) as published in the project README.",
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_2d_joint", classes=60, top1=90.6, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/ctrgcn_pyskl_ntu60_xsub_hrnet/j.pth",
+        source=("kennymckormick/pyskl configs/ctrgcn/README.md, HRNet 2D Skeleton, "
+                "ctrgcn_pyskl_ntu60_xsub_hrnet/j.pth "
+                "(plain http, no published hash: the download cannot be verified)"),
+        description=("pyskl CTRGCN (graph coco / spatial) + GCNHead on HRNet 2-D keypoints; "
+                     "top-1 90.6 as published in the README. No checksum is published for this file."),
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_2d_joint", classes=120, top1=82.2, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/ctrgcn_pyskl_ntu120_xsub_hrnet/j.pth",
+        source=("kennymckormick/pyskl configs/ctrgcn/README.md, HRNet 2D Skeleton, "
+                "ctrgcn_pyskl_ntu120_xsub_hrnet/j.pth "
+                "(plain http, no published hash: the download cannot be verified)"),
+        description=("pyskl CTRGCN (graph coco / spatial) + GCNHead on HRNet 2-D keypoints; "
+                     "top-1 82.2 as published in the README. No checksum is published for this file."),
+        model_args=_ARGS120_2D, paper=_PAPER),
 )
 
 

@@ -47,7 +47,7 @@ from ..blocks.channels_last import apply_bn, fold_into, graph_bn, has_fast, to_n
 from ..blocks.common import fold_persons, make_data_bn
 from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
 from ._base import Backbone, StageInfo
-from ._convert import Converter
+from ._convert import Converter, pyskl_layout
 from ._registry import register_converter, register_model
 from ._weights import ntu_checkpoint
 
@@ -382,6 +382,8 @@ def _infer_args(sd: Mapping[str, torch.Tensor], prefix: str, head: str, gcn_res:
         bn = sd.get(f"{prefix}data_bn.weight")
         if bn is not None:
             args["num_person"] = int(bn.shape[0]) // (v * args["in_channels"])
+        if prefix == "backbone.":
+            args.update(pyskl_layout(v))  # nturgb+d (25) or coco (17)
     g = sd.get(f"{prefix}gcn3d1.gcn3d.0.gcn3d.1.{gcn_res}")
     if g is not None:
         vv = int(g.shape[-1])
@@ -410,7 +412,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published pyskl-variant MS-G3D checkpoints (``msg3d_pyskl.<tag>``), NTU RGB+D 3D joints.
+# Published pyskl-variant MS-G3D checkpoints (``msg3d_pyskl.<tag>``), NTU RGB+D 3D joints and NTU RGB+D 2-D
+# HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # pyskl's and mmaction2's MSG3D (column-normalised scales of the pyskl hands, row = source, graphs stored) is
 # :func:`~skelzoo.backbones.msg3d.msg3d_pyskl`, not the official :func:`~skelzoo.backbones.msg3d.msg3d`.
@@ -423,6 +426,8 @@ _PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/msg3d"
 _ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 96, "num_gcn_scales": 13,
            "num_g3d_scales": 6, "num_classes": 60, "num_person": 2}
 _ARGS120 = {**_ARGS60, "num_classes": 120}
+_ARGS60_2D = {**_ARGS60, "layout": "coco17"}
+_ARGS120_2D = {**_ARGS120, "layout": "coco17"}
 
 MSG3D_PYSKL_WEIGHTS = (
     ntu_checkpoint(
@@ -451,6 +456,37 @@ MSG3D_PYSKL_WEIGHTS = (
         description="pyskl MSG3D + GCNHead; top-1 84.0 as published in the README. No checksum is published "
                     "for this file.",
         model_args=_ARGS120, paper=_PAPER),
+    # NTU RGB+D 2-D keypoints (HRNet, COCO-17; pyskl graph layout coco = skelzoo coco17, channels x, y,
+    # score; preprocessing pyskl_2d = PreNormalize2D)
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_2d_joint", classes=60, top1=92.3, convert_source="mmaction2",
+        hash_prefix="73b97296", keypoints="2d",
+        url="https://download.openmmlab.com/mmaction/v1.0/projects/msg3d/"
+            "msg3d_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+            "msg3d_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20230309-73b97296.pth",
+        source="open-mmlab/mmaction2 1.x, projects/msg3d/README.md "
+               "msg3d_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d (sha256 prefix 73b97296 from the file name)",
+        description="mmaction2 projects/msg3d MSG3D (graph coco / binary_adj) + GCNHead on HRNet 2-D keypoints, "
+                    "8 GPUs, uniform 100 frames; top-1 92.3 (10 clips) as published in the project README.",
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_2d_joint", classes=60, top1=92.7, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/msg3d_pyskl_ntu60_xsub_hrnet/j.pth",
+        source=("kennymckormick/pyskl configs/msg3d/README.md, HRNet 2D Skeleton, "
+                "msg3d_pyskl_ntu60_xsub_hrnet/j.pth "
+                "(plain http, no published hash: the download cannot be verified)"),
+        description=("pyskl MSG3D (graph coco / binary_adj) + GCNHead on HRNet 2-D keypoints; "
+                     "top-1 92.7 as published in the README. No checksum is published for this file."),
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_2d_joint", classes=120, top1=85.5, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/msg3d_pyskl_ntu120_xsub_hrnet/j.pth",
+        source=("kennymckormick/pyskl configs/msg3d/README.md, HRNet 2D Skeleton, "
+                "msg3d_pyskl_ntu120_xsub_hrnet/j.pth "
+                "(plain http, no published hash: the download cannot be verified)"),
+        description=("pyskl MSG3D (graph coco / binary_adj) + GCNHead on HRNet 2-D keypoints; "
+                     "top-1 85.5 as published in the README. No checksum is published for this file."),
+        model_args=_ARGS120_2D, paper=_PAPER),
 )
 
 

@@ -3,8 +3,10 @@
 Each card = front matter and facts generated from the registry (:class:`~skelzoo.models.WeightCfg`:
 licence, dataset, metrics, source, input, sha256) + a hand-written part kept beside the cards:
 
-    model_cards/_handwritten/<arch>.<tag>.md   one checkpoint (wins), or
-    model_cards/_handwritten/<arch>.md         every checkpoint of an architecture (converted families)
+    model_cards/_handwritten/<arch>.<tag>.md          one checkpoint (wins), or
+    model_cards/_handwritten/<arch>.<preprocess>.md   the checkpoints of an architecture with that input
+                                                      preprocessing (e.g. ``stgcn.pyskl_2d.md``), or
+    model_cards/_handwritten/<arch>.md                every checkpoint of an architecture (converted families)
 
 A hand-written part holds four ``## `` sections, in any order: ``Intended use``, ``Training data and
 licence``, ``Limitations`` and ``Evaluation`` (it may add more, e.g. ``Notes``). ``{name}``, ``{arch}``,
@@ -163,9 +165,11 @@ def _usage(spec: CardSpec, task: str) -> str:
 
 
 def handwritten_path(cards_dir: Path, spec: CardSpec) -> Path | None:
-    """The hand-written part of ``spec`` (per checkpoint first, then per architecture), or None."""
+    """The hand-written part of ``spec`` (per checkpoint first, then per architecture and input preprocessing,
+    e.g. ``stgcn.pyskl_2d.md`` for the 2-D keypoint checkpoints, then per architecture), or None."""
     base = Path(cards_dir) / HANDWRITTEN_DIR
-    for p in (base / f"{spec.name}.md", base / f"{spec.arch}.md"):
+    by_input = [base / f"{spec.arch}.{spec.weights.preprocess}.md"] if spec.weights.preprocess else []
+    for p in (base / f"{spec.name}.md", *by_input, base / f"{spec.arch}.md"):
         if p.is_file():
             return p
     return None

@@ -338,7 +338,8 @@ register_converter(Converter(
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published ST-GCN checkpoints (``stgcn.<tag>``): pyskl / mmaction2 re-trainings on NTU RGB+D 3D joints.
+# Published ST-GCN checkpoints (``stgcn.<tag>``): pyskl / mmaction2 re-trainings on NTU RGB+D 3D joints and on
+# NTU RGB+D 2-D HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # Converted on first use from the original ``.pth`` (converters ``("stgcn", "pyskl"|"mmaction2")``); the model
 # is ST-GCN with the pyskl hand topology (``layout="ntu25_pyskl"``, VC data-BN, edge importance). Numbers
@@ -352,6 +353,8 @@ _PAPER = ("Yan, Xiong, Lin, Spatial Temporal Graph Convolutional Networks for Sk
 _ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 64, "num_classes": 60,
            "edge_importance": True, "num_person": 2}
 _ARGS120 = {**_ARGS60, "num_classes": 120}
+_ARGS60_2D = {**_ARGS60, "layout": "coco17"}
+_ARGS120_2D = {**_ARGS120, "layout": "coco17"}
 
 STGCN_WEIGHTS = (
     ntu_checkpoint(
@@ -388,6 +391,48 @@ STGCN_WEIGHTS = (
         description="pyskl STGCN (graph nturgb+d / stgcn_spatial) + GCNHead, 'PYSKL practice' recipe; top-1 "
                     "82.1 as published in the README. No checksum is published for this file.",
         model_args=_ARGS120, paper=_PAPER),
+    # NTU RGB+D 2-D keypoints (HRNet, COCO-17; graph coco / stgcn_spatial = layout coco17, VC data-BN of
+    # 17 x 3 channels x, y, score; preprocessing pyskl_2d = PreNormalize2D)
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_2d_joint", classes=60, top1=88.95, convert_source="mmaction2", hash_prefix="484a394a",
+        keypoints="2d",
+        url=f"{_MMA}/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+            "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20221129-484a394a.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
+               "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d (sha256 prefix 484a394a from the file name)",
+        description="mmaction2 STGCN (graph coco / stgcn_spatial) + GCNHead on HRNet 2-D keypoints, 80 epochs x "
+                    "8 GPUs, batch 16, uniform 100 frames; top-1 88.95 (10 clips) as published in the metafile.",
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "mmaction2_ntu120_xsub_2d_joint", classes=120, top1=83.19, convert_source="mmaction2",
+        hash_prefix="612416c6", keypoints="2d",
+        url=f"{_MMA}/stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-2d/"
+            "stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-2d_20221129-612416c6.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcn/metafile.yml "
+               "stgcn_8xb16-joint-u100-80e_ntu120-xsub-keypoint-2d (sha256 prefix 612416c6 from the file name)",
+        description="mmaction2 STGCN (graph coco / stgcn_spatial) + GCNHead on HRNet 2-D keypoints, 80 epochs x "
+                    "8 GPUs, batch 16, uniform 100 frames; top-1 83.19 (10 clips) as published in the metafile.",
+        model_args=_ARGS120_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_2d_joint", classes=60, top1=89.0, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/stgcn_pyskl_ntu60_xsub_hrnet/j.pth",
+        source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, HRNet 2D Skeleton, "
+               "stgcn_pyskl_ntu60_xsub_hrnet/j.pth (plain http, no published hash: the download cannot be verified)",
+        description="pyskl STGCN (graph coco / stgcn_spatial) + GCNHead on HRNet 2-D keypoints, 'PYSKL practice' "
+                    "recipe; top-1 89.0 as published in the README (its config also lists RandomScale(scale=0.1), "
+                    "a random x / y scale in [0.9, 1.1], in the test pipeline; skelzoo applies none). No checksum "
+                    "is published for this file.",
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_2d_joint", classes=120, top1=80.1, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/stgcn_pyskl_ntu120_xsub_hrnet/j.pth",
+        source="kennymckormick/pyskl configs/stgcn/README.md, PYSKL practice, HRNet 2D Skeleton, "
+               "stgcn_pyskl_ntu120_xsub_hrnet/j.pth (plain http, no published hash: the download cannot be verified)",
+        description="pyskl STGCN (graph coco / stgcn_spatial) + GCNHead on HRNet 2-D keypoints, 'PYSKL practice' "
+                    "recipe; top-1 80.1 as published in the README (its config also lists RandomScale(scale=0.1), "
+                    "a random x / y scale in [0.9, 1.1], in the test pipeline; skelzoo applies none). No checksum "
+                    "is published for this file.",
+        model_args=_ARGS120_2D, paper=_PAPER),
 )
 
 

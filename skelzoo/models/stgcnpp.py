@@ -30,7 +30,7 @@ from ..blocks.mstcn import PYSKL_MSTCN_BRANCHES, MultiScaleTCN
 from ..graphs import agcn_spatial
 from ..layouts import get_layout
 from ._base import Backbone, StageInfo
-from ._convert import Converter
+from ._convert import Converter, pyskl_layout
 from ._registry import register_converter, register_model
 from ._weights import ntu_checkpoint
 
@@ -171,9 +171,9 @@ def _pyskl_key(key: str, head: str) -> str | None:
 
 def _pyskl_args(head: str) -> Any:
     def fn(sd: Mapping[str, Tensor]) -> dict[str, Any]:
-        args: dict[str, Any] = {}
         A = sd.get("backbone.gcn.0.gcn.A")
         v = int(A.shape[-1]) if A is not None else get_layout("ntu25_pyskl").num_joints
+        args: dict[str, Any] = pyskl_layout(v)  # nturgb+d (25) or coco (17)
         if "backbone.data_bn.weight" in sd:  # (other V: pass layout=... to convert_checkpoint)
             args["in_channels"] = int(sd["backbone.data_bn.weight"].shape[0]) // v
         conv0 = sd.get("backbone.gcn.0.gcn.conv.weight")
@@ -195,7 +195,8 @@ for _source, _head in (("pyskl", "fc_cls"), ("mmaction2", "fc")):
 
 
 # ---------------------------------------------------------------------------------------------- weights
-# Published ST-GCN++ checkpoints (``stgcnpp.<tag>``): pyskl / mmaction2, NTU RGB+D 3D joints.
+# Published ST-GCN++ checkpoints (``stgcnpp.<tag>``): pyskl / mmaction2, NTU RGB+D 3D joints and NTU RGB+D 2-D
+# HRNet keypoints (``*_2d_joint``: layout ``coco17``, preprocessing ``pyskl_2d``).
 #
 # Converted on first use from the original ``.pth`` (converters ``("stgcnpp", "pyskl"|"mmaction2")``). Numbers
 # are the top-1 accuracies published next to each file (10-clip test). No tag is marked ``default``: until
@@ -205,6 +206,8 @@ _PAPER = "Duan, Wang, Chen, Lin, PYSKL: Towards Good Practices for Skeleton Acti
 _PYSKL = "http://download.openmmlab.com/mmaction/pyskl/ckpt/stgcnpp"
 _ARGS60 = {"layout": "ntu25_pyskl", "in_channels": 3, "base_channels": 64, "num_classes": 60, "num_person": 2}
 _ARGS120 = {**_ARGS60, "num_classes": 120}
+_ARGS60_2D = {**_ARGS60, "layout": "coco17"}
+_ARGS120_2D = {**_ARGS120, "layout": "coco17"}
 _PYSKL_SRC = ("kennymckormick/pyskl configs/stgcn++/README.md, {name}/j.pth (plain http, no published hash: "
               "the download cannot be verified; older README revisions spell the folder stgcn++/stgcn++_...)")
 
@@ -234,6 +237,34 @@ STGCNPP_WEIGHTS = (
         description="pyskl STGCN++ + GCNHead; top-1 83.2 as published in the README. No checksum is "
                     "published for this file.",
         model_args=_ARGS120, paper=_PAPER),
+    # NTU RGB+D 2-D keypoints (HRNet, COCO-17; graph coco / spatial = layout coco17, channels x, y, score;
+    # preprocessing pyskl_2d = PreNormalize2D)
+    ntu_checkpoint(
+        "mmaction2_ntu60_xsub_2d_joint", classes=60, top1=89.29, convert_source="mmaction2", hash_prefix="86e1e77a",
+        keypoints="2d",
+        url="https://download.openmmlab.com/mmaction/v1.0/skeleton/stgcnpp/"
+            "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+            "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20221228-86e1e77a.pth",
+        source="open-mmlab/mmaction2 1.x, configs/skeleton/stgcnpp/metafile.yml "
+               "stgcnpp_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d (sha256 prefix 86e1e77a from the file name)",
+        description="mmaction2 STGCN(gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn', graph coco / "
+                    "spatial) + GCNHead on HRNet 2-D keypoints, 80 epochs x 8 GPUs, uniform 100 frames; top-1 "
+                    "89.29 (10 clips) as published in the metafile.",
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu60_xsub_2d_joint", classes=60, top1=89.3, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/stgcnpp_ntu60_xsub_hrnet/j.pth",
+        source=_PYSKL_SRC.format(name="stgcnpp_ntu60_xsub_hrnet"),
+        description="pyskl STGCN++ (graph coco / spatial) + GCNHead on HRNet 2-D keypoints; top-1 89.3 as "
+                    "published in the README. No checksum is published for this file.",
+        model_args=_ARGS60_2D, paper=_PAPER),
+    ntu_checkpoint(
+        "pyskl_ntu120_xsub_2d_joint", classes=120, top1=84.4, convert_source="pyskl", keypoints="2d",
+        url=f"{_PYSKL}/stgcnpp_ntu120_xsub_hrnet/j.pth",
+        source=_PYSKL_SRC.format(name="stgcnpp_ntu120_xsub_hrnet"),
+        description="pyskl STGCN++ (graph coco / spatial) + GCNHead on HRNet 2-D keypoints; top-1 84.4 as "
+                    "published in the README. No checksum is published for this file.",
+        model_args=_ARGS120_2D, paper=_PAPER),
 )
 
 
