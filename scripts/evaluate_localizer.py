@@ -98,12 +98,13 @@ def whole_clips(model, parsed: str, styles: list[str]) -> dict:
 
 
 def readme_example(model) -> dict:
-    """The README example (``skelzoo localize --example``): % of the frames of each scripted action covered by
-    a segment of that name (``idle`` frames: % covered by no segment)."""
-    from skelzoo.data.synth import example_sequence
+    """The README example (``skelzoo localize --example``; for a 2-D model the same recording filmed in 2-D,
+    ``skelzoo.data.synth.example_sequence_2d``): % of the frames of each scripted action covered by a segment of
+    that name (``idle`` frames: % covered by no segment)."""
+    from skelzoo.data.synth import example_sequence, example_sequence_2d
     from skelzoo.localization.pipeline import localize_sequence
 
-    seq, labels = example_sequence()
+    seq, labels = example_sequence_2d() if model.input_spec.layout == "coco17" else example_sequence()
     res = localize_sequence(model, seq, method="argmax", smoothing=5, min_duration=8)
     pred = np.array(["none"] * seq.num_frames, dtype=object)
     for sg in res.segments:

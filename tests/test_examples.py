@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-SCRIPTS = ("extract_features", "localize_recording", "finetune_own_data", "pretrain_own_data")
+SCRIPTS = ("extract_features", "localize_recording", "localize_video_keypoints", "finetune_own_data", "pretrain_own_data")
 
 
 def _load(name: str) -> ModuleType:
@@ -51,6 +51,19 @@ def test_localize_bundled_example(tmp_path: Path) -> None:
     assert names & {"walk", "walk-turn-left", "walk-turn-right"}  # the bundled model finds the walking
     for s in doc["segments"]:
         assert 0 <= s["start"] < s["end"] <= 720 and abs(s["start_s"] - s["start"] / 30.0) < 1e-9
+
+
+@pytest.mark.parametrize("fmt", ["openpose", "yolo"])
+def test_localize_video_keypoints_demo(tmp_path: Path, fmt: str) -> None:
+    """The 2-D example: the demo recording written as an estimator's file, read back, localized by the bundled
+    2-D default; the wave is found."""
+    module = _load("localize_video_keypoints")
+    out = tmp_path / "loc2d.json"
+    assert module.main(["--demo-format", fmt, "--demo-dir", str(tmp_path / "demo"), "--out", str(out),
+                        "--no-plot"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["model"] == "stgcn_ssl_ufusion.snipclr_bandai2d" and doc["num_frames"] == 720
+    assert "wave-right-hand" in {s["name"] for s in doc["segments"]}
 
 
 def test_localize_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -227,17 +227,16 @@ def test_same_recording_from_every_format(tmp_path: Path) -> None:
 
 
 def test_same_model_input_and_segments_from_every_format(tmp_path: Path) -> None:
-    """Through a (random-init) 2-D localizer with the 'coco2d' preprocessing, the recording written in each
-    format gives the same model input and the same segments (start and end within a frame)."""
-    import torch
-
+    """Through the bundled 2-D default localizer, the example recording filmed in 2-D and written as OpenPose,
+    MMPose, MediaPipe and YOLO-pose files gives the same model input and the same segments (label, start and
+    end within a frame) as the recording itself; and the segments are sensible (the example's actions)."""
     import skelzoo
+    from skelzoo.data.synth import example_sequence_2d
     from skelzoo.io.mmpose import read_mmpose
     from skelzoo.io.openpose import read_openpose
 
-    seq = _projection()
-    cam = seq.meta["camera"]
-    size = (cam["width"], cam["height"])
+    seq, labels = example_sequence_2d()
+    size = seq.meta["image_size"]
     write_openpose(seq, tmp_path / "op")
     write_mmpose(seq, tmp_path / "mm.json")
     write_mediapipe_csv(seq, tmp_path / "mp.csv", image_size=size)
@@ -245,13 +244,12 @@ def test_same_model_input_and_segments_from_every_format(tmp_path: Path) -> None
     recordings = {"openpose": read_openpose(tmp_path / "op"), "mmpose": read_mmpose(tmp_path / "mm.json"),
                   "mediapipe": read_mediapipe(tmp_path / "mp.csv", image_size=size),
                   "yolo_pose": read_yolo_pose(tmp_path / "yolo", image_size=size)}
-    torch.manual_seed(0)
-    model = skelzoo.load_model("stgcn_ssl_ufusion", pretrained=False, layout="coco17", num_classes=10).eval()
-    model.preprocess = "coco2d"
-    assert model.input_spec.preprocess == "coco2d"
+    model = skelzoo.load_model(skelzoo.models.DEFAULT_LOCALIZER_2D)
+    assert model.input_spec.preprocess == "coco2d" and model.input_spec.layout == "coco17"
     ref_x, _ = skelzoo.prepare(seq, model, check=False)
     ref = model.localize(seq)[0]
-    assert ref  # a random model still cuts the recording into segments
+    found = {s.name for s in ref}
+    assert {"wave-right-hand", "wave-both-hands"} <= found and found & {"walk", "walk-turn-left", "walk-turn-right"}
     for name, rec in recordings.items():
         x, _ = skelzoo.prepare(rec, model, check=False)
         np.testing.assert_allclose(x.numpy(), ref_x.numpy(), atol=5e-3, err_msg=name)
@@ -259,3 +257,31 @@ def test_same_model_input_and_segments_from_every_format(tmp_path: Path) -> None
         assert len(got) == len(ref), name
         for a, b in zip(got, ref):
             assert a.label == b.label and abs(a.start - b.start) <= 1 and abs(a.end - b.end) <= 1, name
+
+
+def test_cli_picks_the_2d_default_for_2d_keypoints(tmp_path: Path) -> None:
+    """``skelzoo localize`` without --model on an OpenPose folder uses the bundled 2-D localizer (and says so);
+    a 3-D recording in the same call keeps the 3-D default; ``extract`` does the same."""
+    import json
+    import subprocess
+    import sys
+
+    from skelzoo.data.synth import example_sequence, example_sequence_2d
+    from skelzoo.io import write_npz
+
+    write_openpose(example_sequence_2d()[0], tmp_path / "op", name="clip")
+    write_npz(example_sequence()[0], tmp_path / "rec3d.npz")
+    cmd = [sys.executable, "-m", "skelzoo.cli.main", "localize", str(tmp_path / "op"), str(tmp_path / "rec3d.npz"),
+           "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "holds 2-D keypoints" in r.stderr and "stgcn_ssl_ufusion.snipclr_bandai2d" in r.stderr
+    doc = json.loads(r.stdout)
+    models = {Path(e["input"]).name: e["model"] for e in doc["results"]}
+    assert models == {"op": "stgcn_ssl_ufusion.snipclr_bandai2d", "rec3d.npz": "stgcn_ssl_ufusion.snipclr_bandai"}
+    assert all(e["segments"] for e in doc["results"])
+    r = subprocess.run([sys.executable, "-m", "skelzoo.cli.main", "extract", str(tmp_path / "op"), "--out",
+                        str(tmp_path / "f.npz")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    feats = json.loads(r.stdout)["features"]
+    assert feats[0]["model"] == "stgcn_ssl_ufusion.snipclr_bandai2d" and feats[0]["shape"][0] == 720

@@ -120,6 +120,32 @@ LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
                         "(512 channels), 10 Bandai-Namco actions + background",
             default=True,
         ),
+        WeightCfg(
+            tag="snipclr_bandai2d",
+            file="stgcn_ssl_ufusion.snipclr_bandai2d.safetensors",
+            sha256="a76a8cbac636d1d744bddf55cdf8360600eef91f91e0ab5b3e5fcd72635d5849",
+            license="CC-BY-NC-4.0",
+            source="trained by skelzoo: skelzoo finetune --config examples/configs/ablation/localizer_2d.yaml "
+                   "from the encoder stgcn_ssl.snipclr_bandai2d (12 CPU epochs, seed 0; the best epoch on the "
+                   "validation style and views, epoch 8); docs/results.md",
+            dataset="Bandai-Namco untrimmed 2-D (skelzoo), train split (training styles without exhausted, "
+                    "training camera azimuths)",
+            eval_dataset="Bandai-Namco untrimmed 2-D (skelzoo), test styles elderly+youthful from unseen camera "
+                         "azimuths",
+            metrics={"mAP_clean_avg_0.1-0.5": 67.51, "mAP_line_avg_0.1-0.5": 67.56, "mAP_clean@0.5": 58.56,
+                     "F1@50": 16.97, "frame_accuracy": 52.26},
+            class_names=BANDAI_CLASSES,
+            layout="coco17",
+            in_channels=3,
+            num_person=1,
+            fps=30.0,
+            preprocess="coco2d",
+            model_args={"num_classes": 10, "layout": "coco17", "in_channels": 3},
+            paper="SnipCLR (arXiv 2512.16504): snippet-contrast pretrained encoder + U-shaped multiscale fusion neck",
+            description="bundled 2-D default localizer (2-D keypoints of a video pose estimator, COCO-17 x, y, "
+                        "score): SnipCLR-pretrained quarter-width ST-GCN + U-fusion neck, 10 Bandai-Namco actions "
+                        "+ background",
+        ),
     ),
 }
 

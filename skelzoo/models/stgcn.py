@@ -471,6 +471,23 @@ STGCN_SSL_WEIGHTS = (
         description="quarter-width ST-GCN encoder (256-d features per frame at 1/4 frame rate), SkeletonCLR "
                     "global contrast + SnipCLR snippet contrast (12 snippets), second recipe, on Bandai-Namco mocap"),
     WeightCfg(
+        tag="snipclr_bandai2d",
+        file="stgcn_ssl.snipclr_bandai2d.safetensors",
+        sha256="8ebf5f1ebd7ff51317b2c9348c0662148499b4899e26cd4c5f38c7688ca62dd1",
+        license=_BANDAI_TERMS,
+        source=("trained by skelzoo: skelzoo pretrain --config examples/configs/ablation/pretrain_2d.yaml (the second "
+                "recipe on COCO-17 2-D keypoints; 10 epochs, seed 0, CPU; the last epoch); docs/results.md"),
+        dataset=("Bandai-Namco untrimmed 2-D (skelzoo data prepare bandai-untrimmed-2d): the composed training "
+                 "sequences of the training styles except exhausted, filmed by virtual cameras from the training "
+                 "azimuths, four camera draws (labels unused)"),
+        eval_dataset=("Bandai-Namco untrimmed 2-D, test styles elderly+youthful from unseen camera azimuths "
+                      "(the localizer stgcn_ssl_ufusion.snipclr_bandai2d built on it)"),
+        metrics={"localizer_test_mAP_clean_avg": 67.51, "localizer_test_F1@50": 16.97},
+        layout="coco17", in_channels=3, num_person=1, fps=30.0, preprocess="coco2d",
+        model_args={**_SSL_ARGS, "layout": "coco17", "in_channels": 3}, paper=_SSL_PAPER,
+        description="quarter-width ST-GCN encoder for 2-D keypoints (COCO-17 x, y, score of a video pose "
+                    "estimator), SkeletonCLR global contrast + SnipCLR snippet contrast (second recipe)"),
+    WeightCfg(
         tag="skeletonclr_bandai",
         file="stgcn_ssl.skeletonclr_bandai.safetensors",
         sha256="639450a2ab8a55ae99ed6c86aa5d0a371d1257e9b0edcd7ac456ec0ac743db33",
