@@ -170,7 +170,7 @@ COCO17 = register_layout(Layout(
 # ---------------------------------------------------------------------------------------------- mocap rigs
 # BVH rigs (their joint order is the order of the JOINT / End Site records in the files skelzoo reads) and the
 # SMPL-H joints of BABEL. Defined here, with the other layouts, so that every layout is known on import;
-# :mod:`skelzoo.io.bvh` reads with them and :mod:`skelzoo.io.mapping` converts from them.
+# :mod:`skelzoo.io.bvh` reads with them and :mod:`skelzoo.io.layout_conversion` converts from them.
 def _rig(spec: list[tuple[str, str | None]]) -> tuple[tuple[str, ...], tuple[int, ...]]:
     names = tuple(n for n, _ in spec)
     parents = tuple(-1 if p is None else names.index(p) for _, p in spec)

@@ -19,7 +19,7 @@ from skelzoo.io.detect import FORMATS, RECORDING_SUFFIXES, detect_format, find_r
 from skelzoo.io.keypoints_json import read_keypoints_json, write_keypoints_json
 from skelzoo.io.kinect_csv import read_kinect_csv, write_kinect_csv
 from skelzoo.io.kinect_v1 import read_kinect_v1, read_msr3d, write_kinect_v1
-from skelzoo.io.mapping import available_conversions, convert_layout, zup_to_yup
+from skelzoo.io.layout_conversion import available_conversions, convert_layout, zup_to_yup
 from skelzoo.io.mediapipe import read_mediapipe
 from skelzoo.io.mmpose import read_mmpose
 from skelzoo.io.ntu import read_ntu_skeleton, write_ntu_skeleton

@@ -12,7 +12,7 @@ Rig layouts: when the joint names equal a known rig, ``layout`` is that rig's re
 
 Any other rig gets the unregistered layout name ``"bvh"`` with ``meta["joint_names"]``; its joints can
 still be converted to ``ntu25`` when the names match one of the rigs' naming schemes (see
-:mod:`skelzoo.io.mapping`). ``meta`` also holds ``parents`` (``-1`` for the root), ``offsets`` ``(V, 3)``
+:mod:`skelzoo.io.layout_conversion`). ``meta`` also holds ``parents`` (``-1`` for the root), ``offsets`` ``(V, 3)``
 (metres), ``channels`` (per joint), ``frame_time`` (header value), ``unit_scale``.
 
 FK: for each joint, local translation = its per-frame position channels if it has any (missing axes from

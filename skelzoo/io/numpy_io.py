@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-import skelzoo.io.mapping  # noqa: F401  (registers smplh73 and the BVH rig layouts)
+import skelzoo.io.layout_conversion  # noqa: F401  (registers smplh73 and the BVH rig layouts)
 from skelzoo.errors import FormatError
 from skelzoo.io._parse import PathLike, check_fps, make_sequence, read_bytes
 from skelzoo.io.sequence import SkeletonSequence

@@ -247,7 +247,7 @@ def to_model_tensor(seq: SkeletonSequence, spec: InputSpec) -> torch.Tensor:
 
     src_layout = seq.layout
     if seq.layout != spec.layout:
-        from ..io.mapping import convert_layout
+        from ..io.layout_conversion import convert_layout
         _log.info("converting layout %s -> %s", seq.layout, spec.layout)
         seq = convert_layout(seq, spec.layout, fill="neighbour")
     data = seq.data

@@ -26,7 +26,7 @@ def prepare_input(seq: SkeletonSequence, model: nn.Module) -> torch.Tensor:
     """Bring a sequence into the form ``model`` expects: ``(1, C, T, V, M)`` float32 (at the sequence's own
     frame rate: :func:`to_model_rate` resamples first; :func:`skelzoo.prepare` does both).
 
-    Converts the layout when it differs (``skelzoo.io.mapping``), fills missing joints from their
+    Converts the layout when it differs (``skelzoo.io.layout_conversion``), fills missing joints from their
     neighbours, applies the checkpoint's preprocessing (``model.preprocess``, e.g. ``"ntu"`` for the
     NTU pre-normalisation) and selects / pads persons to the model's ``num_person``.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skelzoo.io.mapping import SMPLH73_JOINTS, available_conversions, convert_layout, zup_to_yup
+from skelzoo.io.layout_conversion import SMPLH73_JOINTS, available_conversions, convert_layout, zup_to_yup
 from skelzoo.io.sequence import SkeletonSequence
 from skelzoo.layouts import get_layout
 
