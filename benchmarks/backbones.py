@@ -34,6 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 #: measured LIVE in another run (shared/reference/backbones.md §1): for calibration context only
 OFFICIAL_LIVE_S = {"stgcn": 0.410, "agcn": 0.475, "ctrgcn": 0.485, "aagcn": 0.590, "msg3d": 2.011}
 GEMM_SIZE = 2048
+#: the 2048² GEMM rate of this machine type when quieter (issue #20: 210-256 GFLOP/s, the upper value). The
+#: CHOICE of criterion (is 1.5x possible at all?) is a property of the machine, so it uses the larger of this
+#: and the run's fastest GEMM; under heavy load the run's own GEMM rate would make every 1.5x look impossible.
+#: Whether a criterion is MET is judged on same-run measurements only.
+GEMM_QUIET_GFLOPS = 256.0
 
 
 def _model_flops(model, x) -> int:
@@ -110,21 +115,27 @@ def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64
     return rows
 
 
-def criterion(r: dict) -> tuple[str, bool, str]:
-    """Which issue-#20 criterion applies to row ``r`` and whether it is met, with the arithmetic."""
+def criterion(r: dict, best: bool = False) -> tuple[str, bool, str]:
+    """Which issue-#20 criterion applies to row ``r`` and whether it is met, with the arithmetic.
+
+    ``best``: judge on the fastest runs (fastest fast / fastest plain / fastest GEMM: the samples least
+    disturbed by other load) instead of the medians."""
     off = OFFICIAL_LIVE_S.get(r["name"])
-    gemm = r["gemm_gflops"]
-    eff = r["gflop"] / r["fast_s"] / gemm
-    speedup = r["base_s"] / r["fast_s"]
+    fast, base = (r["fast_best_s"], r["base_best_s"]) if best else (r["fast_s"], r["base_s"])
+    gemm = r["gemm_best_gflops"] if best else r["gemm_gflops"]
+    eff = r["gflop"] / fast / gemm
+    speedup = base / fast
     if off is None:
         return "-", eff >= 0.85 or speedup >= 1.5, f"no official reference; {speedup:.2f}x plain, {100 * eff:.0f}% GEMM"
     need = r["gflop"] / (off / 1.5)
-    if need > 0.85 * gemm:
+    limit = max(GEMM_QUIET_GFLOPS, r["gemm_best_gflops"])
+    if need > 0.85 * limit:
         return ("85% GEMM", eff >= 0.85,
-                f"1.5x needs {r['gflop']:.1f}/({off:.3f}/1.5) = {need:.0f} GFLOP/s > 85% of {gemm:.0f}; "
-                f"at {100 * eff:.0f}%")
+                f"1.5x needs {r['gflop']:.1f}/({off:.3f}/1.5) = {need:.0f} GFLOP/s > 85% of {limit:.0f}; "
+                f"at {100 * eff:.0f}% of this run's GEMM {gemm:.0f}")
     return ("1.5x", speedup >= 1.5,
-            f"1.5x needs {need:.0f} GFLOP/s <= 85% of {gemm:.0f}; fast/plain {speedup:.2f}x")
+            f"1.5x needs {r['gflop']:.1f}/({off:.3f}/1.5) = {need:.0f} GFLOP/s <= 85% of {limit:.0f} "
+            f"({100 * need / limit:.0f}% of it); fast/plain {speedup:.2f}x")
 
 
 def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch: int) -> None:
@@ -135,25 +146,29 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
           f"(fast, plain and the measured {GEMM_SIZE}² GEMM interleaved in one process per backbone; fast: "
           f"inference_mode, plain: no_grad); nominal peak {peak:.0f} GFLOP/s = {how}")
     print(f"{'model':<14} {'GFLOP':>6} {'off.ref s':>9} {'plain s':>7} {'fast s':>7} {'fast/plain':>10} "
-          f"{'(best)':>6} {'plain/off':>9} {'GFLOP/s':>7} {'GEMM':>5} {'eff.':>5} {'criterion':>9} {'met':>4} "
+          f"{'(best)':>6} {'plain/off':>9} {'GFLOP/s':>7} {'GEMM':>5} {'eff.':>5} {'(best)':>6} {'criterion':>9} {'met':>4} {'(best)':>6} "
           f"{'rel diff':>8}")
     for r in rows:
         gfs = r["gflop"] / r["fast_s"]
         off = OFFICIAL_LIVE_S.get(r["name"])
         best = r["base_best_s"] / r["fast_best_s"]
         crit, met, _ = criterion(r)
+        met_best = criterion(r, best=True)[1]
+        eff_best = r["gflop"] / r["fast_best_s"] / r["gemm_best_gflops"]
         rel = f"{r['base_s'] / off:.2f}" if off else "-"
         print(f"{r['name']:<14} {r['gflop']:>6.1f} {(f'{off:.3f}' if off else '-'):>9} {r['base_s']:>7.3f} "
               f"{r['fast_s']:>7.3f} {r['base_s'] / r['fast_s']:>9.2f}x {best:>5.2f}x "
               f"{rel:>9} {gfs:>7.0f} {r['gemm_gflops']:>5.0f} "
-              f"{100 * gfs / r['gemm_gflops']:>4.0f}% {crit:>9} {('yes' if met else 'NO'):>4} "
+              f"{100 * gfs / r['gemm_gflops']:>4.0f}% {100 * eff_best:>5.0f}% {crit:>9} {('yes' if met else 'NO'):>4} "
+              f"{('yes' if met_best else 'NO'):>6} "
               f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>8.1e}")
     for r in rows:
-        print(f"  {r['name']}: {criterion(r)[2]}")
+        print(f"  {r['name']}: medians: {criterion(r)[2]}; fastest runs: {criterion(r, best=True)[2]}")
     print("off.ref s = the official code's live time from shared/reference/backbones.md §1 (ANOTHER run, "
           "calibration context only; plain/off compares across runs); fast/plain = median plain / median fast "
           "(same run); best = fastest plain / fastest fast; GFLOP = the model's math counted on the plain path; "
-          "GEMM = median 2048² fp32 GEMM GFLOP/s in the same round-robin; eff. = fast GFLOP/s / GEMM GFLOP/s")
+          "GEMM = median 2048² fp32 GEMM GFLOP/s in the same round-robin; eff. = fast GFLOP/s / GEMM GFLOP/s "
+          "((best): fastest fast run vs fastest GEMM run); met (best): the criterion judged on the fastest runs")
 
 
 def main() -> None:
