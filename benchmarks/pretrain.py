@@ -8,7 +8,14 @@ batch ``--batch``, T ``--frames``; "views" = time to make the query/key views of
 Table 2 (training step of ``agcn_loc_ufusion``, reduced width as in the lead's runs, T=``--loc-frames``):
 forward+backward seconds with fast paths vs the plain per-subset baseline, interleaved medians.
 
+Table 3 (``--steps``, issue #20): one full optimisation step of the example configs,
+``examples/configs/ablation/pretrain_v2.yaml`` (SnipCLR on ``stgcn_ssl``, batch 32, T=96, in-batch negatives,
+cosine snippet matching, SGD) and ``localizer_v2.yaml`` (``stgcn_ssl_ufusion``, batch 8, 256-frame crops,
+Adam), at the configs' thread count (1): today's code path ("before") and the current one ("after")
+interleaved in one process, with the loss and every gradient of the two compared on the same seed.
+
     python benchmarks/pretrain.py [--batch 8] [--frames 64] [--width 32] [--repeats 3] [--loc-frames 192]
+    python benchmarks/pretrain.py --steps [--repeats 7] [--threads 1]
 """
 from __future__ import annotations
 
@@ -96,6 +103,117 @@ def loc_rows(batch: int, frames: int, repeats: int) -> list[dict]:
     return [{"name": f"agcn_loc_ufusion w32 N={batch} T={frames}", "fast_s": t["fast"], "base_s": t["base"]}]
 
 
+#: what "before" undoes: every training-step change of issue #20, as (object, attribute, old value)
+def _before_patches() -> list[tuple[object, str, object]]:
+    from torch import nn
+
+    from skelzoo.blocks.dropout import ExactDropout
+    return [(ExactDropout, "forward", nn.Dropout.forward)]
+
+
+class _Before:
+    """Context manager: the training-step code as before issue #20 (see :func:`_before_patches`)."""
+
+    def __enter__(self) -> None:
+        self.saved = [(o, a, o.__dict__[a] if a in o.__dict__ else None) for o, a, _ in _before_patches()]
+        for o, a, v in _before_patches():
+            setattr(o, a, v)
+
+    def __exit__(self, *exc: object) -> None:
+        for o, a, v in self.saved:
+            if v is None:
+                delattr(o, a)
+            else:
+                setattr(o, a, v)
+
+
+def _config_steps() -> dict[str, tuple[object, object]]:
+    """``{name: (make_model, step(model, opt) -> loss)}`` for the two example configs."""
+    import torch
+
+    from skelzoo.training.finetune import FinetuneConfig, build_finetune_model, frame_loss
+    from skelzoo.training.pretrain import PretrainConfig, build_pretrain_model, make_views
+    from skelzoo.training.trainer import build_optimizer, load_config
+
+    cfgs = Path(__file__).resolve().parents[1] / "examples" / "configs" / "ablation"
+    pcfg = load_config(PretrainConfig, cfgs / "pretrain_v2.yaml")
+    fcfg = load_config(FinetuneConfig, cfgs / "localizer_v2.yaml", ["model.pretrained=null"])
+    bp, tp = pcfg.run.batch_size, pcfg.data.clip_frames
+    bf, tf = fcfg.run.batch_size, fcfg.data.max_frames
+    gen = torch.Generator().manual_seed(0)
+    xp = torch.randn(bp, 3, tp, 25, 1, generator=gen)
+    xf = torch.randn(bf, 3, tf, 25, 1, generator=gen)
+    labels = torch.randint(0, 11, (bf, tf), generator=gen)
+
+    def pre_model():
+        torch.manual_seed(0)
+        m = build_pretrain_model(pcfg.model).train()
+        return m, build_optimizer([p for p in m.parameters() if p.requires_grad], pcfg.optim)
+
+    def pre_loss(m):
+        views = make_views(xp, pcfg.augment, relative_tempo=pcfg.model.relative_tempo,
+                           view_frames=pcfg.data.view_frames, generator=torch.Generator().manual_seed(1))
+        return m(views["query"], views["key"], views.get("key_tempo"), epoch=0)["loss"]
+
+    def loc_model():
+        torch.manual_seed(0)
+        m = build_finetune_model(fcfg, num_classes=11, class_names=None).train()
+        return m, build_optimizer([p for p in m.parameters() if p.requires_grad], fcfg.optim)
+
+    def loc_loss(m):
+        return frame_loss(m(xf), labels)
+
+    return {f"pretrain_v2: SnipCLR stgcn_ssl N={bp} T={tp} (SGD)": (pre_model, pre_loss),
+            f"localizer_v2: stgcn_ssl_ufusion N={bf} T={tf} (Adam)": (loc_model, loc_loss)}
+
+
+def step_rows(repeats: int) -> list[dict]:
+    """Before/after seconds of one optimisation step (interleaved) + loss/gradient equality on one seed."""
+    import torch
+    from _common import interleaved
+
+    rows = []
+    for name, (make, loss_fn) in _config_steps().items():
+        # equality: same init, same seed, one forward + backward each
+        grads = {}
+        for side in ("before", "after"):
+            m, _ = make()
+            torch.manual_seed(3)
+            with _Before() if side == "before" else contextlib.nullcontext():
+                loss = loss_fn(m)
+                loss.backward()
+            grads[side] = (float(loss.detach()), {k: p.grad.clone() for k, p in m.named_parameters() if p.grad is not None})
+        lb, gb = grads["before"]
+        la, ga = grads["after"]
+        gdiff = max(float((gb[k] - ga[k]).abs().max()) / max(float(gb[k].abs().max()), 1e-30) for k in gb)
+        fns = {}
+        for side in ("before", "after"):
+            m, opt = make()
+
+            def step(m=m, opt=opt, before=side == "before"):
+                with _Before() if before else contextlib.nullcontext():
+                    loss = loss_fn(m)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+            fns[side] = step
+        t = interleaved(fns, repeats)
+        rows.append({"name": name, "before_s": t["before"], "after_s": t["after"], "loss_before": lb,
+                     "loss_after": la, "grad_rel_diff": gdiff, "same_grad_keys": set(gb) == set(ga)})
+    return rows
+
+
+def print_steps(rows: list[dict], threads: int, repeats: int) -> None:
+    print(f"training step of the example configs, {threads} thread(s), median of {repeats} interleaved steps; "
+          f"before = the code before issue #20, after = now; losses/gradients on one seed")
+    print(f"{'step':<52} {'before s':>8} {'after s':>8} {'speed-up':>8} {'loss before':>12} {'loss after':>12} "
+          f"{'max grad rel diff':>17}")
+    for r in rows:
+        print(f"{r['name']:<52} {r['before_s']:>8.3f} {r['after_s']:>8.3f} {r['before_s'] / r['after_s']:>7.2f}x "
+              f"{r['loss_before']:>12.7f} {r['loss_after']:>12.7f} {r['grad_rel_diff']:>17.1e}"
+              + ("" if r["same_grad_keys"] else "  (gradient sets differ!)"))
+
+
 def print_tables(pre: list[dict], loc: list[dict], batch: int, frames: int, width: int) -> None:
     print(f"pretraining step, agcn_loc width {width}, N={batch} T={frames} (interleaved medians); "
           f"reference MoCo = {REFERENCE!r} (the official per-subset formulation)")
@@ -120,11 +238,15 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--loc-frames", type=int, default=192)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="default 2; 1 with --steps (the configs' threads)")
+    ap.add_argument("--steps", action="store_true", help="only the example configs' training steps (table 3)")
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or (1 if args.steps else 2))
+    if args.steps:
+        print_steps(step_rows(args.repeats), torch.get_num_threads(), args.repeats)
+        return
     pre = pretrain_rows(args.batch, args.frames, args.width, args.repeats)
     loc = loc_rows(args.batch, args.loc_frames, args.repeats)
     print_tables(pre, loc, args.batch, args.frames, args.width)

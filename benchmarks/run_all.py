@@ -56,6 +56,10 @@ def main() -> int:
         b, f, lf, reps = (4, 32, 48, 1) if q else (8, 64, 192, 9)
         pt.print_tables(pt.pretrain_rows(b, f, 32, reps, queue=1024 if q else 4096), pt.loc_rows(b, lf, reps),
                         b, f, 32)
+        if not q:  # the example configs' training steps, before/after issue #20 (1 thread, as the configs)
+            torch.set_num_threads(1)
+            pt.print_steps(pt.step_rows(7), 1, 7)
+            torch.set_num_threads(args.threads)
     for name, script, quick_args, full_args in (
             ("evaluate", "evaluate.py", ["--sequences", "50", "--frames", "300", "--repeats", "1"], []),
             ("localize", "localize.py", ["--help"], []),

@@ -54,6 +54,7 @@ from torch import nn
 
 from .channels_last import apply_bn, bn_fold, fold_into, foldable, linear_bn, tconv_bn
 from .common import TemporalConvBN, conv_init
+from .dropout import ExactDropout
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]
@@ -142,7 +143,7 @@ class MultiScaleTCN(nn.Module):
             self.residual = nn.Identity()
         else:
             self.residual = TemporalConvBN(in_channels, out_channels, kernel_size=1, stride=stride)
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = ExactDropout(dropout) if dropout > 0 else nn.Identity()
         self._init_weights(bn_init_std)
 
     def _init_weights(self, bn_init_std: float) -> None:
@@ -233,6 +234,9 @@ class MultiScaleTCN(nn.Module):
         (same values as ``max_pool2d``, none of its index bookkeeping; with autograd ``max_pool2d`` keeps
         the plain path's gradient routing on ties).
         """
+        fused = self._forward_fused(x)
+        if fused is not None:
+            return fused
         n, cin, t, v = x.shape
         xf = x.reshape(n, cin, t * v)
         parts: list[torch.Tensor] = []
@@ -266,6 +270,58 @@ class MultiScaleTCN(nn.Module):
             else:
                 y = y.add_(gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], self.residual.conv,
                                     self.residual.bn))
+        if self.final_act:
+            y = torch.relu_(y)
+        return self.drop(y)
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Inference fast path on NCHW ``(N, C_in, T, V) -> (N, C_out, T, V)``, or ``None`` when it does not
+        apply (autograd recording, stride > 1, pyskl ``transform``, a BN that cannot be folded).
+
+        The leading 1×1 conv of EVERY branch (the 1×1 branch included) is ONE GEMM ``(ΣC_b, C_in) @ (C_in, T·V)``
+        with the BNs folded, written straight into the output tensor: the 1×1 branch's rows are then final,
+        and every other branch replaces its own channel slice in place (ReLU, temporal conv or max-pool,
+        folded BN). No concatenation, one read of ``x`` instead of one per branch.
+        """
+        if torch.is_grad_enabled() or self.stride != 1 or hasattr(self, "transform"):
+            return None
+        ws, bs = [], []
+        for br in self.branches:
+            conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
+            w, b, rest = fold_into(conv.weight.flatten(1), conv.bias, bn)
+            if rest is not None:
+                return None
+            ws.append(w)
+            bs.append(b if b is not None else w.new_zeros(w.shape[0]))
+        n, cin, t, v = x.shape
+        y = torch.matmul(torch.cat(ws), x.reshape(n, cin, t * v)).add_(torch.cat(bs).unsqueeze(-1))
+        y = y.view(n, -1, t, v)
+        o = 0
+        for br, spec, c in zip(self.branches, self.branch_spec, self.branch_channels):
+            part = y[:, o:o + c]
+            o += c
+            if spec == "1x1":
+                continue
+            h = torch.relu_(part)
+            if spec[0] == "max":
+                pool = br[3]
+                z = max_pool_t3(h, 1) if pool.kernel_size == (3, 1) else pool(h)
+                if len(br) > 4 and foldable(br[4]):
+                    scale, shift = bn_fold(br[4])
+                    torch.addcmul(shift.view(-1, 1, 1), z, scale.view(-1, 1, 1), out=z)
+                elif len(br) > 4:
+                    z = br[4](z)
+            else:
+                tc = br[3]
+                w, b, rest = fold_into(tc.conv.weight, tc.conv.bias, tc.bn)
+                z = torch.nn.functional.conv2d(h, w, b, tc.conv.stride, tc.conv.padding, tc.conv.dilation)
+                z = z if rest is None else rest(z)
+            part.copy_(z)
+        if self.residual is not None:
+            if isinstance(self.residual, nn.Identity):
+                y = y.add_(x)
+            else:
+                y = y.add_(gemm_bn(x, self.residual.conv, self.residual.bn))
         if self.final_act:
             y = torch.relu_(y)
         return self.drop(y)

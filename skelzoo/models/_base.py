@@ -18,6 +18,7 @@ from torch import nn
 
 from ..blocks.channels_last import fast_paths_enabled, to_nchw, to_nhwc
 from ..blocks.context import ContextUnit
+from ..blocks.dropout import ExactDropout
 from ..layouts import get_layout
 from ..localization.weights_input import WeightsInputMixin, check_skeleton_input
 
@@ -57,7 +58,7 @@ class Backbone(WeightsInputMixin, nn.Module):
         self.num_person = num_person
         self.num_classes = num_classes
         self.dropout_p = dropout
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = ExactDropout(dropout) if dropout > 0 else nn.Identity()
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _stem(self, x: torch.Tensor) -> torch.Tensor:

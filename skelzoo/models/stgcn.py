@@ -32,6 +32,7 @@ from torch import nn
 
 from ..blocks.channels_last import graph_bn, has_fast, tconv_bn, to_nchw, to_nhwc
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
+from ..blocks.dropout import ExactDropout
 from ..graphs import stgcn_spatial
 from ..layouts import get_layout, list_layouts
 from ._base import Backbone, StageInfo
@@ -106,7 +107,7 @@ class STGCNBlock(nn.Module):
         self.residual_kind = residual
         self.gcn = STGCNGraphConv(in_channels, out_channels, A, edge_importance=edge_importance)
         self.tcn = TemporalConvBN(out_channels, out_channels, temporal_kernel_size, stride)
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = ExactDropout(dropout) if dropout > 0 else nn.Identity()
         self.residual = TemporalConvBN(in_channels, out_channels, 1, stride) if residual == "conv" else None
         self.relu = nn.ReLU()
 
