@@ -44,7 +44,6 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -128,15 +127,9 @@ def resolve_preprocess(model: nn.Module, choice: str) -> str:
 
 def ground_truth_segments(labels: list[str], class_names: Sequence[str], fps: float) -> list[Any]:
     """Per-frame action names -> segments of the classes the model knows (others count as background)."""
-    from skelzoo.localization.segments import segments_from_arrays
+    from skelzoo.localization.segments import segments_from_frame_labels
 
-    lookup = {n: i for i, n in enumerate(class_names)}
-    idx = np.array([lookup.get(a, -1) for a in labels])
-    change = np.flatnonzero(np.diff(idx)) + 1
-    starts, ends = np.r_[0, change], np.r_[change, len(idx)]
-    keep = idx[starts] >= 0
-    return segments_from_arrays(idx[starts][keep], starts[keep], ends[keep], np.ones(int(keep.sum())), fps=fps,
-                                class_names=list(class_names))
+    return segments_from_frame_labels(labels, class_names, fps)
 
 
 def print_segments(segments: Sequence[Any], title: str) -> None:

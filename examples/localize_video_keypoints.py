@@ -42,8 +42,6 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
@@ -99,15 +97,9 @@ def write_demo(fmt: str, folder: Path) -> tuple[Path, list[str]]:
 
 def ground_truth_segments(labels: list[str], class_names: Sequence[str], fps: float) -> list[Any]:
     """Per-frame action names -> segments of the classes the model knows (others count as background)."""
-    from skelzoo.localization.segments import segments_from_arrays
+    from skelzoo.localization.segments import segments_from_frame_labels
 
-    lookup = {n: i for i, n in enumerate(class_names)}
-    idx = np.array([lookup.get(a, -1) for a in labels])
-    change = np.flatnonzero(np.diff(idx)) + 1
-    starts, ends = np.r_[0, change], np.r_[change, len(idx)]
-    keep = idx[starts] >= 0
-    return segments_from_arrays(idx[starts][keep], starts[keep], ends[keep], np.ones(int(keep.sum())), fps=fps,
-                                class_names=list(class_names))
+    return segments_from_frame_labels(labels, class_names, fps)
 
 
 def print_segments(segments: Sequence[Any], title: str) -> None:

@@ -245,7 +245,8 @@ def markdown(table: dict[str, dict]) -> str:
 
 def per_seed_markdown(table: dict[str, dict]) -> str:
     """Every run's average mAP and F1@50, one row per (protocol, init, head), one column per seed."""
-    seeds = sorted({s for row in table.values() for s in zip(row["pretrain_seeds"], row["seeds"])}, key=str)
+    seeds = sorted({s for row in table.values() for s in zip(row["pretrain_seeds"], row["seeds"])},
+                   key=lambda ps: (-1 if ps[0] is None else ps[0], ps[1]))  # scratch (no pretraining seed) first
 
     def label(ps: tuple[int | None, int]) -> str:
         return (f"p{ps[0]} " if ps[0] is not None else "") + f"seed {ps[1]}"
@@ -255,8 +256,6 @@ def per_seed_markdown(table: dict[str, dict]) -> str:
     for key, row in table.items():
         by_seed = dict(zip(zip(row["pretrain_seeds"], row["seeds"]),
                            zip(row["metrics"]["map_clean_avg"], row["metrics"]["F1@50"])))
-        if row["init"] == "scratch":  # no pretraining seed: shown under every pretraining seed's column
-            by_seed.update({(p, s): by_seed[(None, s)] for p, s in seeds if (None, s) in by_seed})
         cells = [f"{by_seed[s][0]:.1f} / {by_seed[s][1]:.1f}" if s in by_seed else "-" for s in seeds]
         lines.append(f"| {row['protocol']} | {row['init']} | {row['head']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

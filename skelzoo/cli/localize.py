@@ -378,15 +378,6 @@ def _plot(results, paths: list[Path]) -> None:
 
 def _labels_to_segments(labels: list[str], names: list[str], fps: float):
     """Per-frame action names -> ground-truth segments of the classes the model knows."""
-    import numpy as np
+    from ..localization.segments import segments_from_frame_labels
 
-    from ..localization.segments import segments_from_arrays
-
-    lookup = {n: i for i, n in enumerate(names)}
-    idx = np.array([lookup.get(lab, -1) for lab in labels])
-    change = np.flatnonzero(np.diff(idx)) + 1
-    starts = np.r_[0, change]
-    ends = np.r_[change, len(idx)]
-    keep = idx[starts] >= 0
-    return segments_from_arrays(idx[starts][keep], starts[keep], ends[keep], np.ones(keep.sum()), fps=fps,
-                                class_names=names)
+    return segments_from_frame_labels(labels, names, fps)

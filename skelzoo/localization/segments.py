@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Segment", "make_segment", "segments_from_arrays", "segments_to_arrays"]
+__all__ = ["Segment", "make_segment", "segments_from_arrays", "segments_to_arrays", "segments_from_frame_labels"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,17 @@ def segments_to_arrays(segments: Sequence[Segment]) -> tuple[np.ndarray, np.ndar
     ends = np.fromiter((s.end for s in segments), dtype=np.int64, count=len(segments))
     scores = np.fromiter((s.score for s in segments), dtype=np.float64, count=len(segments))
     return labels, starts, ends, scores
+
+
+def segments_from_frame_labels(labels: Sequence[str], class_names: Sequence[str], fps: float) -> list[Segment]:
+    """Per-frame action names (e.g. a ground truth, one name per frame) -> one :class:`Segment` (score 1) per run
+    of a name in ``class_names``; other names (idle, unknown actions) count as background."""
+    lookup = {n: i for i, n in enumerate(class_names)}
+    idx = np.array([lookup.get(a, -1) for a in labels], dtype=np.int64)
+    if idx.size == 0:
+        return []
+    change = np.flatnonzero(np.diff(idx)) + 1
+    starts, ends = np.r_[0, change], np.r_[change, len(idx)]
+    keep = idx[starts] >= 0
+    return segments_from_arrays(idx[starts][keep], starts[keep], ends[keep], np.ones(int(keep.sum())), fps=fps,
+                                class_names=list(class_names))
