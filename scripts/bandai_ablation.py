@@ -27,6 +27,11 @@ Usage::
     python scripts/bandai_ablation.py run --recipe v2 --data-root data/bu_val --out runs/v2 \
         --pretrain-seeds 0 1 2 --heads ufusion --jobs 1
     python scripts/bandai_ablation.py table --recipe v2 --out runs/v2
+    python scripts/bandai_ablation.py run --recipe v2 --data-root data/bu_val --out runs/v2_agcn \
+        --encoder agcn_loc --encoder-args '{"base_channels": 16}' --pretrain-seeds 0 1 2 --heads ufusion
+
+``--encoder`` / ``--encoder-args`` choose the backbone (default the quarter-width ``stgcn_ssl``; the paper's
+encoder is ``agcn_loc``); ``--protocols`` a subset of the protocols.
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "examples" / "configs" / "ablation"
@@ -73,7 +79,25 @@ class Run:
         return (self.out / "summary.json").is_file()
 
 
-def pretrain_runs(out: Path, data_root: str, seed: int, recipe: str = "v1") -> list[Run]:
+@dataclass(frozen=True)
+class Encoder:
+    """The backbone of the ablation: a registered architecture and its builder arguments (e.g. a width)."""
+
+    arch: str = ENCODER
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def pretrain_sets(self) -> list[str]:
+        if self.arch == ENCODER and not self.args:
+            return []
+        return ["--set", f"model.backbone={self.arch}", "--set", f"model.backbone_args={json.dumps(dict(self.args))}"]
+
+    def model_args(self) -> str | None:
+        """``model.model_args`` of its localizers (the localizer sizes the persons itself)."""
+        bb = {k: v for k, v in self.args if k != "num_person"}
+        return json.dumps({"backbone_args": bb}) if bb else None
+
+
+def pretrain_runs(out: Path, data_root: str, seed: int, recipe: str = "v1", encoder: Encoder = Encoder()) -> list[Run]:
     cfg = RECIPES[recipe]
     runs = []
     for method in ("skeletonclr", "snipclr"):
@@ -81,19 +105,21 @@ def pretrain_runs(out: Path, data_root: str, seed: int, recipe: str = "v1") -> l
         argv = ["skelzoo", "pretrain", "--config", str(CONFIGS.relative_to(ROOT) / cfg["pretrain"])]
         if cfg["pretrain_root"]:
             argv += ["--set", f"data.root={data_root}"]
+        argv += encoder.pretrain_sets()
         argv += ["--set", f"model.method={method}", "--set", f"run.seed={seed}", "--output-dir", str(d)]
         runs.append(Run(d.name, d, tuple(argv)))
     return runs
 
 
 def finetune_runs(out: Path, data_root: str, seeds: list[int], pretrain_seeds: list[int], recipe: str = "v1",
-                  inits: tuple[str, ...] = INITS, heads: tuple[str, ...] = HEADS) -> list[Run]:
+                  inits: tuple[str, ...] = INITS, heads: tuple[str, ...] = HEADS,
+                  protocols: tuple[str, ...] = PROTOCOLS, encoder: Encoder = Encoder()) -> list[Run]:
     """Seed-major: every (finetuning seed, pretraining seed) pair is complete for all rows before the next."""
     cfg = RECIPES[recipe]
     runs = []
     for seed in seeds:
         for k, pseed in enumerate(pretrain_seeds):
-            for protocol in PROTOCOLS:
+            for protocol in protocols:
                 for init in inits:
                     if init == "scratch" and k > 0:
                         continue  # a scratch row has no pretraining seed
@@ -103,8 +129,10 @@ def finetune_runs(out: Path, data_root: str, seeds: list[int], pretrain_seeds: l
                         else:
                             name = f"{protocol}-{init}-{head}" + (f"-p{pseed}" if init != "scratch" else "") + f"-s{seed}"
                         d = out / "finetune" / name
-                        sets = {"protocol": protocol, "model.arch": f"{ENCODER}_{head}", "run.seed": seed,
+                        sets = {"protocol": protocol, "model.arch": f"{encoder.arch}_{head}", "run.seed": seed,
                                 "data.root": data_root}
+                        if encoder.model_args():
+                            sets["model.model_args"] = encoder.model_args()
                         if init != "scratch":
                             enc = out / f"pretrain_{init}_s{pseed}"
                             sets["model.pretrained"] = str(enc / cfg["encoder"]) if cfg["encoder"] else str(enc)
@@ -297,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--pretrain-seeds", type=int, nargs="+", default=[0], help="pretraining seeds")
     r.add_argument("--inits", nargs="+", choices=INITS, default=list(INITS))
     r.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS))
+    r.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS))
+    r.add_argument("--encoder", default=ENCODER, help=f"backbone architecture (default {ENCODER})")
+    r.add_argument("--encoder-args", default="{}", help='its builder arguments as JSON, e.g. \'{"base_channels": 16}\'')
     r.add_argument("--skip-pretrain", action="store_true",
                    help="only finetune, on the pretraining runs that are finished (others are skipped)")
     r.add_argument("--jobs", type=int, default=2, help="runs in parallel (one thread each)")
@@ -327,9 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     out = args.out.resolve()
-    pre = [r for s in args.pretrain_seeds for r in pretrain_runs(out, args.data_root, s, args.recipe)]
+    enc = Encoder(args.encoder, tuple(sorted(json.loads(args.encoder_args).items())))
+    pre = [r for s in args.pretrain_seeds for r in pretrain_runs(out, args.data_root, s, args.recipe, enc)]
     fine = finetune_runs(out, args.data_root, args.seeds, args.pretrain_seeds, args.recipe, tuple(args.inits),
-                         tuple(args.heads))
+                         tuple(args.heads), tuple(args.protocols), enc)
     out.mkdir(parents=True, exist_ok=True)
     (out / "commands.txt").write_text("".join(shlex.join(r.argv) + "\n" for r in pre + fine))
     if args.dry_run:

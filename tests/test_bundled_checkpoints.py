@@ -34,8 +34,9 @@ def test_every_bundled_file_is_registered_and_within_budget():
     on_disk = {p.name for p in api.ASSETS.glob("*.safetensors")}
     assert files == on_disk, "every bundled file has exactly one registry entry"
     total = sum((api.ASSETS / f).stat().st_size for f in files)
-    # 3-D and 2-D defaults with their encoders, two baselines: 28.5 MB in float32. Storing them as float16
-    # (issue #17) would halve that; until then the budget is 30 MB (a wheel far below PyPI's 100 MB limit)
+    # 3-D and 2-D defaults with their encoders, two baselines and the backbone table's encoder + localizer of
+    # every family: float16 where the outputs agree (scripts/bundle_float16.py, issue #17). The budget keeps
+    # the wheel far below PyPI's 100 MB limit
     assert total < 30_000_000, f"bundled weights {total / 1e6:.2f} MB exceed the 30 MB wheel budget"
 
 

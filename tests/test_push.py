@@ -110,11 +110,10 @@ def test_bad_repo_id_is_refused(saved, no_network, monkeypatch, capsys) -> None:
     assert "org/name" in capsys.readouterr().err
 
 
-def test_push_then_load_back_from_the_hub(saved, monkeypatch, capsys, tmp_path: Path) -> None:
-    """Push (HfApi recorded), serve the uploaded bytes from the local Hub, load with hf-hub: and compare."""
+def _recording_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[HubServer, list[tuple[str, dict]]]:
+    """A started local Hub whose repos receive what a recording ``HfApi`` is asked to upload; online env."""
     import huggingface_hub.constants as hfc
 
-    folder, model = saved
     monkeypatch.setattr(hfc, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", False)
     for var in ("HF_HUB_OFFLINE", "SKELZOO_OFFLINE", "HF_TOKEN", "HF_HOME"):
@@ -145,6 +144,13 @@ def test_push_then_load_back_from_the_hub(saved, monkeypatch, capsys, tmp_path: 
     monkeypatch.setattr("huggingface_hub.HfApi", RecordingApi)
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    return server, calls
+
+
+def test_push_then_load_back_from_the_hub(saved, monkeypatch, capsys, tmp_path: Path) -> None:
+    """Push (HfApi recorded), serve the uploaded bytes from the local Hub, load with hf-hub: and compare."""
+    folder, model = saved
+    server, calls = _recording_hub(monkeypatch, tmp_path)
     try:
         assert _cli(["push", str(folder), "--repo-id", "skelzoo-test/stgcn-ssl", "--token", "t0k",
                      "--revision", "v1", "--private"], monkeypatch) == 0
@@ -167,4 +173,40 @@ def test_push_then_load_back_from_the_hub(saved, monkeypatch, capsys, tmp_path: 
         with pytest.raises(skelzoo.errors.WeightsError):  # nothing went to main's files
             skelzoo.load_model("hf-hub:skelzoo-test/stgcn-ssl")
     finally:
+        server.stop()
+
+
+def test_registered_weights_pinned_on_the_hub(monkeypatch, capsys, tmp_path: Path) -> None:
+    """A checkpoint that is not bundled: pushed with ``skelzoo push``, registered with ``hf_hub_id`` + the sha256
+    the push printed, loaded by name from the local Hub; a wrong pin is refused and nothing is loaded."""
+    import dataclasses
+
+    from skelzoo.models import get_entry
+
+    name = "agcn_loc_ufusion.snipclr_bandai_w16"  # a family localizer of the backbone table
+    if name not in skelzoo.list_models(pretrained=True):
+        pytest.skip(f"{name} is not registered")
+    model = skelzoo.load_model(name, pretrained=True)
+    folder = skelzoo.save_pretrained(model, tmp_path / "model")
+    server, _ = _recording_hub(monkeypatch, tmp_path)
+    entry = get_entry("agcn_loc_ufusion")
+    try:
+        assert _cli(["push", str(folder), "--repo-id", "skelzoo-test/agcn-family", "--revision", "v1"],
+                    monkeypatch) == 0
+        sha = json.loads(capsys.readouterr().out)["sha256"]["model.safetensors"]
+        bundled = entry.weights["snipclr_bandai_w16"]
+        entry.weights["hub_pinned"] = dataclasses.replace(bundled, tag="hub_pinned", file=None, sha256=sha,
+                                                          hf_hub_id="skelzoo-test/agcn-family", revision="v1")
+        entry.weights["hub_wrong_pin"] = dataclasses.replace(entry.weights["hub_pinned"], tag="hub_wrong_pin",
+                                                             sha256="0" * 64)
+        back = skelzoo.load_model("agcn_loc_ufusion.hub_pinned")
+        x = example_input(model, 64, 1)
+        with torch.no_grad():
+            torch.testing.assert_close(back(x), model.eval()(x), atol=0, rtol=0)
+        assert back.class_names == model.class_names and back.preprocess == "ntu_bodysize"
+        with pytest.raises(skelzoo.errors.ChecksumError):
+            skelzoo.load_model("agcn_loc_ufusion.hub_wrong_pin")
+    finally:
+        entry.weights.pop("hub_pinned", None)
+        entry.weights.pop("hub_wrong_pin", None)
         server.stop()

@@ -1,4 +1,4 @@
-"""``skelzoo list [PATTERN] [--pretrained] [--json]``."""
+"""``skelzoo list [PATTERN] [--pretrained] [--task TASK] [--json]``."""
 from __future__ import annotations
 
 import argparse
@@ -12,21 +12,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "checkpoints with dataset, metric, licence, layout and source.")
     p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern (default: *)")
     p.add_argument("--pretrained", action="store_true", help="list arch.tag names that have weights")
+    p.add_argument("--task", choices=("classification", "features", "localization"), default=None,
+                   help="only models (checkpoints, with --pretrained) for this task: features = encoders without "
+                        "a classifier (e.g. the snippet-contrast encoders)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models import get_entry, get_weights, list_models, split_name
+    from ..models import checkpoint_task, get_entry, get_weights, list_models, split_name
 
-    names = list_models(args.pattern, pretrained=args.pretrained)
+    names = list_models(args.pattern, pretrained=args.pretrained, task=args.task)
     rows = []
     for n in names:
         arch, tag = split_name(n)
         e = get_entry(arch)
         if args.pretrained:
             w = get_weights(arch, tag)
-            rows.append({"name": n, "task": e.task, "dataset": w.dataset,
+            rows.append({"name": n, "task": checkpoint_task(arch, tag), "dataset": w.dataset,
                          "metrics": dict(w.metrics), "license": w.license, "layout": w.layout,
                          "fps": w.fps, "preprocess": w.preprocess, "num_person": w.num_person,
                          "weights": _where(w), "location": w.location,
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     if not rows:
-        print(f"no models match {args.pattern!r}")
+        print(f"no models match {args.pattern!r}" + (f" with task {args.task!r}" if args.task else ""))
         return 0
     from ._table import format_table
 

@@ -5,7 +5,9 @@ checkpoint converters, its weight table (``arch.tag`` records) and the ``@regist
 
 - :mod:`.stgcn`, :mod:`.stgcnpp`, :mod:`.agcn`, :mod:`.aagcn`, :mod:`.ctrgcn`, :mod:`.msg3d`: the backbones;
 - :mod:`.localizers`: ``<backbone>_ufusion`` / ``<backbone>_simple`` localizers built on every backbone above
-  (so it is imported last), the SnipCLR converter and the bundled localizer weights;
+  (so it is imported after them), the SnipCLR converter and the bundled localizer weights;
+- :mod:`.snipclr_families`: the snippet-contrast encoder / localizer pairs of every family (the backbone
+  comparison), registered from the manifest that ``scripts/family_campaign.py`` writes;
 - ``_registry`` (entries carry their weights and converters), ``_weights`` (:class:`WeightCfg`),
   ``_convert`` (state-dict mapping), ``_builder`` (build, verify, load, convert, adapt the head), ``_base``
   (the backbone interface), :mod:`.api` (the public functions) and :mod:`.published_cards` (``model_cards/``).
@@ -20,6 +22,7 @@ from . import aagcn as aagcn
 from . import ctrgcn as ctrgcn
 from . import msg3d as msg3d
 from . import localizers as localizers
+from . import snipclr_families as snipclr_families
 from ._base import Backbone as Backbone
 from ._base import StageInfo as StageInfo
 from ._builder import adapt_head as adapt_head
@@ -31,6 +34,7 @@ from ._convert import to_skelzoo_state_dict as to_skelzoo_state_dict
 from ._convert import to_source_state_dict as to_source_state_dict
 from ._convert import unwrap_checkpoint as unwrap_checkpoint
 from ._registry import ModelEntry as ModelEntry
+from ._registry import checkpoint_task as checkpoint_task
 from ._registry import get_converter as get_converter
 from ._registry import get_entry as get_entry
 from ._registry import get_weights as get_weights
@@ -57,8 +61,8 @@ from .localizers import build_localizer as build_localizer
 __all__ = [
     "Backbone", "StageInfo", "ModelEntry", "WeightCfg", "Converter", "SOURCES", "adapt_head", "build_model",
     "convert_checkpoint", "to_skelzoo_state_dict", "to_source_state_dict", "unwrap_checkpoint", "get_converter",
-    "get_entry", "get_weights", "list_architectures", "list_converters", "list_models", "register_converter",
-    "register_model", "split_name", "ntu_checkpoint", "load_model", "model_fps", "model_info", "save_pretrained",
-    "CARD_NAME", "CONFIG_NAME", "WEIGHTS_NAME", "BANDAI_CLASSES", "DEFAULT_LOCALIZER", "DEFAULT_LOCALIZER_2D",
-    "build_localizer",
+    "checkpoint_task", "get_entry", "get_weights", "list_architectures", "list_converters", "list_models",
+    "register_converter", "register_model", "split_name", "ntu_checkpoint", "load_model", "model_fps", "model_info",
+    "save_pretrained", "CARD_NAME", "CONFIG_NAME", "WEIGHTS_NAME", "BANDAI_CLASSES", "DEFAULT_LOCALIZER",
+    "DEFAULT_LOCALIZER_2D", "build_localizer",
 ]

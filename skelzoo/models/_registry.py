@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -17,8 +18,8 @@ from ..errors import UnknownModelError
 from ._convert import SOURCES, Converter
 from ._weights import WeightCfg
 
-__all__ = ["ModelEntry", "register_model", "list_models", "get_entry", "get_weights", "split_name",
-           "list_architectures", "register_converter", "get_converter", "list_converters"]
+__all__ = ["ModelEntry", "register_model", "list_models", "checkpoint_task", "TASKS", "get_entry", "get_weights",
+           "split_name", "list_architectures", "register_converter", "get_converter", "list_converters"]
 
 
 @dataclass
@@ -116,13 +117,41 @@ def list_architectures() -> list[str]:
     return sorted(_MODELS)
 
 
-def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
-    """Registered names matching an fnmatch ``pattern``; ``pretrained=True`` lists ``arch.tag`` with weights."""
+#: what a model or checkpoint does (``model_info(name)["task"]``)
+TASKS = ("classification", "features", "localization")
+
+
+def checkpoint_task(arch: str, tag: str | None = None) -> str:
+    """``"localization"``, ``"features"`` (no classifier: ``num_classes=0``) or ``"classification"``.
+
+    The same rule as ``model_info``: a localization architecture localizes; otherwise the checkpoint's (or,
+    without a tag, the builder's default) ``num_classes`` decides, so a self-supervised encoder of an
+    architecture registered for classification is a feature extractor.
+    """
+    entry = get_entry(arch)
+    if entry.task == "localization":
+        return "localization"
+    w = entry.weights.get(tag) if tag else None
+    default = inspect.signature(entry.builder).parameters.get("num_classes")
+    n = (w.model_args if w else {}).get("num_classes", default.default if default is not None else None)
+    return "features" if n == 0 else "classification"
+
+
+def list_models(pattern: str = "*", pretrained: bool = False, task: str | None = None) -> list[str]:
+    """Registered names matching an fnmatch ``pattern``; ``pretrained=True`` lists ``arch.tag`` with weights.
+
+    ``task`` (one of :data:`TASKS`) keeps the names whose :func:`checkpoint_task` it is.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if pretrained:
         names = [f"{a}.{t}" for a, e in _MODELS.items() for t in e.weights]
     else:
         names = list(_MODELS)
-    return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+    names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    if task is not None:
+        names = [n for n in names if checkpoint_task(*split_name(n)) == task]
+    return sorted(names)
 
 
 def register_converter(conv: Converter, *, name: str | None = None) -> Converter:

@@ -221,6 +221,8 @@ def _args(sd: Mapping[str, torch.Tensor], *, prefix: str, head: str, pyskl: bool
     args: dict[str, Any] = {}
     if l1 + "conv_d.0.weight" in sd:
         args["in_channels"] = int(sd[l1 + "conv_d.0.weight"].shape[1])
+        if int(sd[l1 + "conv_d.0.weight"].shape[0]) != 64:  # a reduced-width model (official width 64)
+            args["base_channels"] = int(sd[l1 + "conv_d.0.weight"].shape[0])
     if head + ".weight" in sd:
         args["num_classes"] = int(sd[head + ".weight"].shape[0])
     else:
@@ -345,8 +347,16 @@ AAGCN_WEIGHTS = (
                       "(TIP 2020)",
                 weights=AAGCN_WEIGHTS)
 def aagcn(in_channels: int = 3, num_classes: int = 60, layout: str = "ntu25", num_person: int = 2,
-          dropout: float = 0.0, attention: bool = True, coff_embedding: int = 4) -> AAGCN:
+          dropout: float = 0.0, attention: bool = True, coff_embedding: int = 4, base_channels: int = 64) -> AAGCN:
     """AAGCN (one MS-AAGCN stream): 3,781,668 parameters at NTU-60 defaults; ``attention=False`` gives the
-    mmaction2 "2s-agcn" model. ``in_channels`` sizes both data-BN and the first block."""
+    mmaction2 "2s-agcn" model. ``in_channels`` sizes both data-BN and the first block.
+
+    ``base_channels`` b scales the width: blocks ``b×4, 2b×3, 4b×3`` (official b = 64; skelzoo's CPU-trained
+    snippet-contrast encoders use 16). It must be a multiple of ``coff_embedding`` (the attention width b/4).
+    """
+    b = int(base_channels)
+    if b <= 0 or b % coff_embedding:
+        raise ValueError(f"base_channels must be a positive multiple of coff_embedding={coff_embedding}, got {b}")
+    channels = tuple(c * b // 64 for c in AAGCN_CHANNELS)
     return AAGCN(in_channels=in_channels, num_classes=num_classes, layout=layout, num_person=num_person,
-                 dropout=dropout, attention=attention, coff_embedding=coff_embedding)
+                 dropout=dropout, attention=attention, coff_embedding=coff_embedding, channels=channels)

@@ -462,7 +462,7 @@ STGCN_SSL_WEIGHTS = (
     WeightCfg(
         tag="snipclr_bandai",
         file="stgcn_ssl.snipclr_bandai.safetensors",
-        sha256="805264ee6d396c8f77b98fcdd62b9cde5a29e3d0cdf7594e5cb76571e7f45b76",
+        sha256="5547694593e820f9677f06abd8031a6ab2c8ca42f55ef879c607dfaa60254ec0",
         license=_BANDAI_TERMS, source=_SSL2_SOURCE, dataset=_SSL2_DATA,
         eval_dataset="Bandai-Namco clips (skelzoo), validation style exhausted and unseen test styles elderly+youthful",
         metrics={"val_knn1_top1": 53.82, "val_linear_probe_top1": 61.19, "test_knn1_top1": 47.69,
@@ -474,7 +474,7 @@ STGCN_SSL_WEIGHTS = (
     WeightCfg(
         tag="snipclr_bandai2d",
         file="stgcn_ssl.snipclr_bandai2d.safetensors",
-        sha256="8ebf5f1ebd7ff51317b2c9348c0662148499b4899e26cd4c5f38c7688ca62dd1",
+        sha256="73e11a28c3ce1120af6805b9a7b1055e47b250ff0ad0721111b59533d4a47577",
         license=_BANDAI_TERMS,
         source=("trained by skelzoo: skelzoo pretrain --config examples/configs/ablation/pretrain_2d.yaml (the second "
                 "recipe on COCO-17 2-D keypoints; 10 epochs, seed 0, CPU; the last epoch); docs/results.md"),
@@ -491,7 +491,7 @@ STGCN_SSL_WEIGHTS = (
     WeightCfg(
         tag="skeletonclr_bandai",
         file="stgcn_ssl.skeletonclr_bandai.safetensors",
-        sha256="639450a2ab8a55ae99ed6c86aa5d0a371d1257e9b0edcd7ac456ec0ac743db33",
+        sha256="51686879eefd26f3a66a366625ac60c73d0d0b1b8f44a647637526a59b7c2dc1",
         license=_BANDAI_TERMS, source=_SSL_SOURCE.format(method="skeletonclr"), dataset=_SSL_DATA,
         eval_dataset="Bandai-Namco untrimmed (skelzoo), test styles elderly+youthful (localizers built on it)",
         metrics={"linear_ufusion_mAP_clean_avg": 17.02, "finetune_ufusion_mAP_clean_avg": 24.32,
