@@ -3,7 +3,7 @@
 
 Steps (skelzoo's public API):
 
-1. ``skelzoo.load_model(NAME)`` loads a localizer; by default the bundled default localizer (``stgcn_ssl_ufusion.snipclr_bandai``)
+1. ``skelzoo.load_model(NAME)`` loads a localizer; by default the bundled default localizer (``stgcnpp_ufusion.snipclr_bandai_w16``)
    (AGCN + SnipCLR U-fusion neck, 10 Bandai-Namco actions, weights inside the package, offline), or any
    ``--model`` (``arch.tag``, ``local-dir:FOLDER`` such as ``OUT/run/model`` of
    ``examples/finetune_own_data.py``, ``hf-hub:ORG/REPO``);
@@ -51,7 +51,7 @@ import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
 
-DEFAULT_MODEL = "stgcn_ssl_ufusion.snipclr_bandai"  # the bundled default localizer
+DEFAULT_MODEL = "stgcnpp_ufusion.snipclr_bandai_w16"  # the bundled default localizer
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -50,7 +50,7 @@ def data_dir() -> Path:
 
 
 #: skelzoo's bundled default localizer (offline: its weights ship with the package)
-DEFAULT_LOCALIZER = "stgcn_ssl_ufusion.snipclr_bandai"
+DEFAULT_LOCALIZER = "stgcnpp_ufusion.snipclr_bandai_w16"
 
 
 @pytest.fixture(scope="session")

@@ -278,7 +278,7 @@ def test_cli_picks_the_2d_default_for_2d_keypoints(tmp_path: Path) -> None:
     assert "holds 2-D keypoints" in r.stderr and "stgcn_ssl_ufusion.snipclr_bandai2d" in r.stderr
     doc = json.loads(r.stdout)
     models = {Path(e["input"]).name: e["model"] for e in doc["results"]}
-    assert models == {"op": "stgcn_ssl_ufusion.snipclr_bandai2d", "rec3d.npz": "stgcn_ssl_ufusion.snipclr_bandai"}
+    assert models == {"op": "stgcn_ssl_ufusion.snipclr_bandai2d", "rec3d.npz": "stgcnpp_ufusion.snipclr_bandai_w16"}
     assert all(e["segments"] for e in doc["results"])
     r = subprocess.run([sys.executable, "-m", "skelzoo.cli.main", "extract", str(tmp_path / "op"), "--out",
                         str(tmp_path / "f.npz")], capture_output=True, text=True, timeout=300)

@@ -107,7 +107,7 @@ def test_sparse_kinect_v1_recording_is_localized(tmp_path: Path, capsys) -> None
         assert s.start_s == pytest.approx((ids[s.start] - ids[0]) / 30.0)
     walks = [s for s in segs if s.name == "walk"]
     assert abs(walks[0].start_s - 2.0) < 1.0 and abs(walks[-1].start_s - 19.0) < 1.0
-    assert main(["localize", str(path), "--json"]) == 0
+    assert main(["localize", str(path), "--json", "--model", "stgcn_ssl_ufusion.snipclr_bandai"]) == 0
     doc = json.loads(capsys.readouterr().out)["results"][0]
     assert doc["segments"] == [s.to_dict() for s in segs] and doc["format"] == "kinect_v1"
     assert doc["layout"] == "kinect20" and doc["model_fps"] == 30.0

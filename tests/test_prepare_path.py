@@ -15,7 +15,7 @@ import skelzoo
 from skelzoo.errors import InputWarning
 from skelzoo.io import SkeletonSequence
 
-DEFAULT = "stgcn_ssl_ufusion.snipclr_bandai"
+DEFAULT = "stgcnpp_ufusion.snipclr_bandai_w16"  # skelzoo.models.DEFAULT_LOCALIZER
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,9 @@ def _dicts(segments) -> list[dict]:
 def test_weights_carry_their_input_spec(loc, tmp_path: Path) -> None:
     spec = loc.input_spec
     assert isinstance(spec, skelzoo.InputSpec)
+    # STGCN++'s graph is pyskl's: the NTU-25 joints in the same order, hands attached the pyskl way
     assert (spec.layout, spec.in_channels, spec.num_joints, spec.num_person, spec.fps, spec.preprocess) == \
-        ("ntu25", 3, 25, 1, 30.0, "ntu_bodysize")
+        ("ntu25_pyskl", 3, 25, 1, 30.0, "ntu_bodysize")
     cfg = loc.pretrained_cfg
     assert cfg["name"] == DEFAULT and cfg["input_spec"] == spec.to_dict() and cfg["class_names"][0] == "walk"
     for name in skelzoo.list_models(pretrained=True):  # every registered weight states what it expects

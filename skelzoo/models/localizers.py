@@ -55,8 +55,11 @@ _PAPER = ("SnipCLR: Skeleton-Snippet Contrastive Learning with Multiscale Featur
 # available. How each was made is in its model card. Metrics are the last epoch's, measured on the unseen-style
 # test split (125 sequences), segment mAP averaged over tIoU 0.1-0.5.
 
-#: the model of ``skelzoo localize`` when ``--model`` is not given
-DEFAULT_LOCALIZER = "stgcn_ssl_ufusion.snipclr_bandai"
+#: the model of ``skelzoo localize`` when ``--model`` is not given: the quarter-width STGCN++ of the backbone
+#: table (``snipclr_families``), the best family on the validation style among those that label the README
+#: example's walks ``walk`` (docs/results.md "Backbone table"); ``stgcn_ssl_ufusion.snipclr_bandai`` was the
+#: default before it
+DEFAULT_LOCALIZER = "stgcnpp_ufusion.snipclr_bandai_w16"
 #: the same for 2-D keypoints (a video pose estimator's output): the COCO-17 version of the default
 DEFAULT_LOCALIZER_2D = "stgcn_ssl_ufusion.snipclr_bandai2d"
 
@@ -119,8 +122,8 @@ LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
             preprocess="ntu_bodysize",
             model_args={"num_classes": 10},
             paper="SnipCLR (arXiv 2512.16504): snippet-contrast pretrained encoder + U-shaped multiscale fusion neck",
-            description="bundled default localizer: SnipCLR-pretrained quarter-width ST-GCN + U-fusion neck "
-                        "(512 channels), 10 Bandai-Namco actions + background",
+            description="SnipCLR-pretrained quarter-width ST-GCN + U-fusion neck (512 channels), 10 Bandai-Namco "
+                        "actions + background (skelzoo's default localizer before stgcnpp_ufusion.snipclr_bandai_w16)",
             default=True,
         ),
         WeightCfg(
