@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -73,11 +72,8 @@ def within_tolerance(agreement: dict[str, float]) -> bool:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from skelzoo.hub.cache import sha256_file
+    return sha256_file(path)
 
 
 def write_weights(state: dict[str, torch.Tensor], path: Path, half: bool) -> None:
