@@ -53,7 +53,7 @@ import json
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,6 @@ class Family:
     tag: str                        #: registry tag of the encoder and of the localizer
     width: str                      #: the width, in words
     shipped: bool = False           #: trained and bundled by the science issue (not re-exported)
-    seeds: tuple[int, ...] = field(default=(0,))
 
     @property
     def localizer_arch(self) -> str:
@@ -344,8 +343,8 @@ def localizer_name(key: str) -> str:
     return f"{fam.localizer_arch}.{fam.tag}"
 
 
-def measure_fps(names: list[str], frames: int, repeats: int) -> dict[str, float]:
-    """Frames per second of each bundled localizer on one ``frames``-long recording (interleaved, 1 thread)."""
+def measure_fps(models: dict[str, Any], frames: int, repeats: int) -> dict[str, float]:
+    """Frames per second of each loaded localizer on one ``frames``-long recording (interleaved, 1 thread)."""
     import torch
     from _common import interleaved
 
@@ -355,8 +354,8 @@ def measure_fps(names: list[str], frames: int, repeats: int) -> dict[str, float]
     torch.set_num_threads(1)
     seq, _ = example_sequence()
     fns = {}
-    for name in names:
-        model = skelzoo.load_model(name, pretrained=True).eval()
+    for name, model in models.items():
+        model.eval()
         x, _ = skelzoo.prepare(seq, model)
         x = x.repeat(1, 1, math.ceil(frames / x.shape[2]), 1, 1)[:, :, :frames]
 
@@ -372,17 +371,17 @@ def backbone_table(out: Path, keys: list[str], frames: int, repeats: int) -> str
     import skelzoo
     from skelzoo.models import get_weights, split_name
 
-    names, rows = [], []
+    models, rows = {}, []
     for key in keys:
         name = localizer_name(key)
         try:
             w = get_weights(*split_name(name))
         except Exception:
             continue
-        names.append(name)
+        models[name] = skelzoo.load_model(name, pretrained=True)
         res = family_results(out, key)
         rows.append((key, name, w, res))
-    fps = measure_fps(names, frames, repeats) if frames else {}
+    fps = measure_fps(models, frames, repeats) if frames else {}
     from evaluate_localizer import readme_example
 
     head = ("| family | localizer | width | parameters | mAP clean avg | mAP line avg | mAP clean@0.5 | F1@50 | "
@@ -390,7 +389,7 @@ def backbone_table(out: Path, keys: list[str], frames: int, repeats: int) -> str
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for key, name, w, res in rows:
         fam = FAMILIES[key]
-        model = skelzoo.load_model(name, pretrained=True)
+        model = models[name]
         params = sum(p.numel() for p in model.parameters())
         cells = []
         for metric in LOCALIZER_METRICS:  # one seed: the shipped file's own numbers (registry)
