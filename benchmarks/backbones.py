@@ -6,23 +6,35 @@ model runs in its own subprocess; the fast path (under ``torch.inference_mode``)
 ``torch.no_grad()`` as the official test loops run it) are timed round-robin in that process (medians,
 and the ratio of the fastest runs), so machine load affects both alike. FLOPs from
 ``torch.utils.flop_counter.FlopCounterMode`` on the plain path (2 per multiply-add). A 2048² float32 GEMM
-(``torch.mm``) runs in the same round-robin, so every backbone's *efficiency* (fast GFLOP/s / GEMM GFLOP/s) is
-a ratio of two rates measured under the same load.
+runs in the same round-robin twice, through the BLAS (``torch.mm``) and through oneDNN's matmul (the route the
+fast paths take, :mod:`skelzoo.blocks.gemm`); the machine's GEMM rate is the faster of the two (on the AMD
+EPYC machine oneDNN's is about twice the BLAS one), so every backbone's *efficiency* (fast GFLOP/s / GEMM
+GFLOP/s) is a ratio of two rates measured under the same load.
+
+**The official code, live** (``--official DIR``): ``DIR`` holds the user's own clones of the official
+repositories (``DIR/st-gcn`` = yysijie/st-gcn, ``DIR/2s-AGCN`` = lshiwjx/2s-AGCN, ``DIR/CTR-GCN`` =
+Uason-Chen/CTR-GCN, ``DIR/MS-G3D`` = kenziyuliu/MS-G3D; skelzoo ships none of their code). Each official
+model is built with its repository's NTU-60 joint constructor (:data:`OFFICIAL`), its random weights are
+converted into the skelzoo model (``convert_checkpoint(..., source="official")``, so both compute the same
+function: the table prints the max relative logit difference), and it runs under ``torch.no_grad()`` (as
+its test loop does) in the same round-robin as the fast path, the plain path and the GEMM.
 
 Criterion per backbone (issue #20): the fast path at >= 1.5x the official time, or, where the FLOPs make that
-impossible, >= 85 % of the GEMM rate. The official code is not run here: its live time is the reference
-file's figure (``OFFICIAL_LIVE_S``, another run), printed for calibration only. 1.5x the official speed
-needs ``GFLOP / (official_s / 1.5)`` GFLOP/s; when that exceeds 85 % of the measured GEMM rate the 85 %
-criterion applies, else the 1.5x one, judged on the same-run fast/plain ratio (the plain path restates
-the official forward op by op; its own ratio to the reference figure is printed as context).
-Also checks that the fast logits equal the baseline's (max abs diff). Never asserts timings.
+impossible, >= 85 % of the GEMM rate. 1.5x the official speed needs ``GFLOP / (official_s / 1.5)`` GFLOP/s;
+when that exceeds 85 % of this run's fastest GEMM rate the 85 % criterion applies, else the 1.5x one, judged
+on the same-run fast/official ratio. Without ``--official`` the official time is the reference file's live
+figure from ANOTHER run (``OFFICIAL_LIVE_S``), printed as context only, and the criterion is judged on the
+same-run fast/plain ratio (the plain path restates the official forward op by op; it is not the official
+code and may be slower than it). Also checks that the fast logits equal the baseline's (max abs diff).
+Never asserts timings.
 
-    python benchmarks/backbones.py [--threads 2] [--repeats 5] [--pattern '*'] [--frames 64]
+    python benchmarks/backbones.py [--threads 2] [--repeats 5] [--pattern '*'] [--frames 64] [--official DIR]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +45,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 #: the official code's single-forward CPU seconds at batch 8, T = 64, M = 2, fp32, 2 threads, ``no_grad``,
 #: measured LIVE in another run (shared/reference/backbones.md §1): for calibration context only
 OFFICIAL_LIVE_S = {"stgcn": 0.410, "agcn": 0.475, "ctrgcn": 0.485, "aagcn": 0.590, "msg3d": 2.011}
+#: how to build each official model from a clone of its repository: (folder under --official, module, class,
+#: constructor arguments of the repository's NTU-60 joint config)
+OFFICIAL: dict[str, tuple[str, str, str, dict]] = {
+    "stgcn": ("st-gcn", "net.st_gcn", "Model",
+              dict(in_channels=3, num_class=60, edge_importance_weighting=True,
+                   graph_args={"layout": "ntu-rgb+d", "strategy": "spatial"})),
+    "agcn": ("2s-AGCN", "model.agcn", "Model",
+             dict(num_class=60, num_point=25, num_person=2, graph="graph.ntu_rgb_d.Graph",
+                  graph_args={"labeling_mode": "spatial"})),
+    "aagcn": ("2s-AGCN", "model.aagcn", "Model",
+              dict(num_class=60, num_point=25, num_person=2, graph="graph.ntu_rgb_d.Graph",
+                   graph_args={"labeling_mode": "spatial"})),
+    "ctrgcn": ("CTR-GCN", "model.ctrgcn", "Model",
+               dict(num_class=60, num_point=25, num_person=2, graph="graph.ntu_rgb_d.Graph",
+                    graph_args={"labeling_mode": "spatial"})),
+    "msg3d": ("MS-G3D", "model.msg3d", "Model",
+              dict(num_class=60, num_point=25, num_person=2, num_gcn_scales=13, num_g3d_scales=6,
+                   graph="graph.ntu_rgb_d.AdjMatrixGraph")),
+}
 GEMM_SIZE = 2048
 #: the 2048² GEMM rate of this machine type when quieter (issue #20: 210-256 GFLOP/s, the upper value). The
 #: CHOICE of criterion (is 1.5x possible at all?) is a property of the machine, so it uses the larger of this
@@ -59,7 +90,41 @@ def _model_flops(model, x) -> int:
     return fc.get_total_flops()
 
 
-def _one(name: str, threads: int, repeats: int, frames: int, batch: int) -> dict:
+def official_model(name: str, root: Path):
+    """The official implementation of ``name`` from the user's clone under ``root`` (eval mode, random
+    weights), or None when ``name`` has no entry in :data:`OFFICIAL`. Imports the repository's own modules,
+    so call it in a fresh process (their package names, ``model`` / ``graph`` / ``net``, collide)."""
+    import importlib
+
+    if name not in OFFICIAL:
+        return None
+    folder, module, cls, kwargs = OFFICIAL[name]
+    repo = (root / folder).resolve()
+    if not repo.is_dir():
+        raise FileNotFoundError(f"--official: no clone of the official {name} code at {repo}")
+    os.chdir(repo)  # the repositories' graph modules put '../' / '' on sys.path: they expect to run from here
+    sys.path.insert(0, str(repo))
+    model = getattr(importlib.import_module(module), cls)(**kwargs).eval()
+    if name == "agcn":  # model/agcn.py moves its graph with `self.A.cuda(x.get_device())` in every forward
+        _cpu_cuda_shim()
+    return model
+
+
+def _cpu_cuda_shim() -> None:
+    """Make ``Tensor.cuda(-1)`` (what ``x.get_device()`` gives for a CPU tensor) a no-op in this process:
+    the official 2s-AGCN forward's only CPU incompatibility. Costs nothing measurable (no copy)."""
+    import torch
+
+    cuda = torch.Tensor.cuda
+
+    def cuda_or_stay(self, device=None, *args, **kwargs):
+        if device == -1 or (device is None and not torch.cuda.is_available()):
+            return self
+        return cuda(self, device, *args, **kwargs)
+    torch.Tensor.cuda = cuda_or_stay  # type: ignore[method-assign]
+
+
+def _one(name: str, threads: int, repeats: int, frames: int, batch: int, official: Path | None = None) -> dict:
     import statistics
 
     import torch
@@ -69,7 +134,12 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int) -> dict
     import skelzoo
 
     torch.set_num_threads(threads)
-    model = skelzoo.load_model(name).eval()
+    torch.manual_seed(0)
+    off_model = official_model(name, official) if official is not None else None
+    if off_model is not None:  # the same function on both sides: the official random weights, converted
+        model = skelzoo.convert_checkpoint(off_model.state_dict(), name, source="official").eval()
+    else:
+        model = skelzoo.load_model(name).eval()
     m = model.num_person or 1
     x = torch.randn(batch, model.in_channels, frames, model.num_joints, m)
     flops = _model_flops(model, x)
@@ -86,28 +156,66 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int) -> dict
     def gemm() -> torch.Tensor:
         return torch.mm(a, b)
 
+    from skelzoo.blocks.gemm import onednn_linear_available
+    bt = b.t().contiguous()
+
+    def gemm_onednn() -> torch.Tensor:  # the same product through oneDNN's matmul (what the fast paths call)
+        return torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")
+
+    from skelzoo.blocks.gemm import set_onednn_linear
+
+    def fast_blas() -> torch.Tensor:  # the fast path with its GEMMs on the BLAS (before the oneDNN route)
+        old = set_onednn_linear(False)
+        try:
+            return fast()
+        finally:
+            set_onednn_linear(old)
+
+    fns = {"fast": fast, "base": base, "gemm": gemm}
+    if onednn_linear_available():
+        fns.update(gemm_onednn=gemm_onednn, fast_blas=fast_blas)
     fast_out, base_out = fast(), base()
-    t = interleaved_samples({"fast": fast, "base": base, "gemm": gemm}, repeats)
+    row = {}
+    if off_model is not None:
+        def off() -> torch.Tensor:
+            with torch.no_grad():
+                return off_model(x)
+        fns["official"] = off
+        off_out = off()
+        row["official_rel_diff"] = float((fast_out - off_out).abs().max() / off_out.abs().max())
+    t = interleaved_samples(fns, repeats)
     gemm_gflop = 2 * GEMM_SIZE ** 3 / 1e9
+    if off_model is not None:
+        row.update(official_s=statistics.median(t["official"]), official_best_s=min(t["official"]))
+    # the machine's GEMM rate: the faster of the two routes (BLAS via torch.mm, oneDNN), each median / fastest
+    gemm_keys = [k for k in ("gemm", "gemm_onednn") if k in t]
+    if "fast_blas" in t:
+        row.update(fast_blas_s=statistics.median(t["fast_blas"]))
+    row.update(gemm_blas_gflops=gemm_gflop / statistics.median(t["gemm"]),
+               gemm_onednn_gflops=gemm_gflop / statistics.median(t["gemm_onednn"]) if "gemm_onednn" in t else None)
     return {"name": name, "params": sum(p.numel() for p in model.parameters()), "gflop": flops / 1e9,
             "fast_s": statistics.median(t["fast"]), "base_s": statistics.median(t["base"]),
             "fast_best_s": min(t["fast"]), "base_best_s": min(t["base"]),
-            "gemm_gflops": gemm_gflop / statistics.median(t["gemm"]),
-            "gemm_best_gflops": gemm_gflop / min(t["gemm"]),
-            "max_diff": float((fast_out - base_out).abs().max()), "scale": float(base_out.abs().max())}
+            "gemm_gflops": max(gemm_gflop / statistics.median(t[k]) for k in gemm_keys),
+            "gemm_best_gflops": max(gemm_gflop / min(t[k]) for k in gemm_keys),
+            "max_diff": float((fast_out - base_out).abs().max()), "scale": float(base_out.abs().max()), **row}
 
 
 def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64, batch: int = 8,
-        names: list[str] | None = None) -> list[dict]:
+        names: list[str] | None = None, official: Path | None = None) -> list[dict]:
     import skelzoo
 
     if names is None:
         names = [n for n in skelzoo.list_models(pattern) if skelzoo.model_info(n)["task"] != "localization"]
+        if official is not None:
+            names = [n for n in names if n in OFFICIAL]
     rows = []
     for name in names:
-        r = subprocess.run([sys.executable, __file__, "--one", name, "--threads", str(threads), "--repeats",
-                            str(repeats), "--frames", str(frames), "--batch", str(batch)],
-                           capture_output=True, text=True)
+        cmd = [sys.executable, __file__, "--one", name, "--threads", str(threads), "--repeats", str(repeats),
+               "--frames", str(frames), "--batch", str(batch)]
+        if official is not None:
+            cmd += ["--official", str(official)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             print(f"{name}: failed\n{r.stderr[-2000:]}", file=sys.stderr)
             continue
@@ -119,56 +227,75 @@ def criterion(r: dict, best: bool = False) -> tuple[str, bool, str]:
     """Which issue-#20 criterion applies to row ``r`` and whether it is met, with the arithmetic.
 
     ``best``: judge on the fastest runs (fastest fast / fastest plain / fastest GEMM: the samples least
-    disturbed by other load) instead of the medians."""
-    off = OFFICIAL_LIVE_S.get(r["name"])
+    disturbed by other load) instead of the medians. With the official code timed live in the same run the
+    speed-up is fast/official and the GEMM limit is this run's fastest GEMM; otherwise fast/plain against
+    the reference file's figure (another run) and the quiet GEMM rate of issue #20."""
+    live = "official_s" in r
     fast, base = (r["fast_best_s"], r["base_best_s"]) if best else (r["fast_s"], r["base_s"])
+    if live:
+        base = r["official_best_s"] if best else r["official_s"]
+    vs = "official (live)" if live else "plain"
+    off = base if live else OFFICIAL_LIVE_S.get(r["name"])
     gemm = r["gemm_best_gflops"] if best else r["gemm_gflops"]
     eff = r["gflop"] / fast / gemm
     speedup = base / fast
     if off is None:
         return "-", eff >= 0.85 or speedup >= 1.5, f"no official reference; {speedup:.2f}x plain, {100 * eff:.0f}% GEMM"
     need = r["gflop"] / (off / 1.5)
-    limit = max(GEMM_QUIET_GFLOPS, r["gemm_best_gflops"])
+    limit = r["gemm_best_gflops"] if live else max(GEMM_QUIET_GFLOPS, r["gemm_best_gflops"])
     if need > 0.85 * limit:
         return ("85% GEMM", eff >= 0.85,
                 f"1.5x needs {r['gflop']:.1f}/({off:.3f}/1.5) = {need:.0f} GFLOP/s > 85% of {limit:.0f}; "
                 f"at {100 * eff:.0f}% of this run's GEMM {gemm:.0f}")
     return ("1.5x", speedup >= 1.5,
             f"1.5x needs {r['gflop']:.1f}/({off:.3f}/1.5) = {need:.0f} GFLOP/s <= 85% of {limit:.0f} "
-            f"({100 * need / limit:.0f}% of it); fast/plain {speedup:.2f}x")
+            f"({100 * need / limit:.0f}% of it); fast/{vs} {speedup:.2f}x")
 
 
 def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch: int) -> None:
     from _common import cpu_peak_gflops
 
     peak, how = cpu_peak_gflops(threads)
+    live = any("official_s" in r for r in rows)
     print(f"backbone forward, N={batch} C=3 T={frames} V=25 M=2, float32, {threads} threads, median of {repeats} "
-          f"(fast, plain and the measured {GEMM_SIZE}² GEMM interleaved in one process per backbone; fast: "
-          f"inference_mode, plain: no_grad); nominal peak {peak:.0f} GFLOP/s = {how}")
-    print(f"{'model':<14} {'GFLOP':>6} {'off.ref s':>9} {'plain s':>7} {'fast s':>7} {'fast/plain':>10} "
-          f"{'(best)':>6} {'plain/off':>9} {'GFLOP/s':>7} {'GEMM':>5} {'eff.':>5} {'(best)':>6} {'criterion':>9} {'met':>4} {'(best)':>6} "
-          f"{'rel diff':>8}")
+          f"(fast, plain{', the official code' if live else ''} and a {GEMM_SIZE}² GEMM interleaved in one process "
+          f"per backbone; fast: inference_mode, plain{' and official' if live else ''}: no_grad); nominal peak "
+          f"{peak:.0f} GFLOP/s = {how}")
+    print(f"{'model':<8} {'GFLOP':>6} {'official s':>10} {'plain s':>7} {'BLAS s':>6} {'fast s':>7} {'fast/off':>8} {'(best)':>6} "
+          f"{'fast/plain':>10} {'plain/off':>9} {'GFLOP/s':>7} {'BLAS':>5} {'oneDNN':>6} {'GEMM':>5} {'eff.':>5} "
+          f"{'(best)':>6} "
+          f"{'criterion':>9} {'met':>4} {'(best)':>6} {'diff plain':>10} {'diff off':>8}")
     for r in rows:
         gfs = r["gflop"] / r["fast_s"]
-        off = OFFICIAL_LIVE_S.get(r["name"])
-        best = r["base_best_s"] / r["fast_best_s"]
+        if "official_s" in r:
+            off, off_best, tag = r["official_s"], r["official_best_s"], "live"
+        else:
+            off, off_best, tag = OFFICIAL_LIVE_S.get(r["name"]), None, "ref"
         crit, met, _ = criterion(r)
         met_best = criterion(r, best=True)[1]
         eff_best = r["gflop"] / r["fast_best_s"] / r["gemm_best_gflops"]
-        rel = f"{r['base_s'] / off:.2f}" if off else "-"
-        print(f"{r['name']:<14} {r['gflop']:>6.1f} {(f'{off:.3f}' if off else '-'):>9} {r['base_s']:>7.3f} "
-              f"{r['fast_s']:>7.3f} {r['base_s'] / r['fast_s']:>9.2f}x {best:>5.2f}x "
-              f"{rel:>9} {gfs:>7.0f} {r['gemm_gflops']:>5.0f} "
-              f"{100 * gfs / r['gemm_gflops']:>4.0f}% {100 * eff_best:>5.0f}% {crit:>9} {('yes' if met else 'NO'):>4} "
-              f"{('yes' if met_best else 'NO'):>6} "
-              f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>8.1e}")
+        f_off = f"{off / r['fast_s']:.2f}x" if off and tag == "live" else "-"
+        f_off_best = f"{off_best / r['fast_best_s']:.2f}x" if off_best else "-"
+        offs = f"{off:.3f} {tag}" if off else "-"
+        d_off = f"{r['official_rel_diff']:.1e}" if "official_rel_diff" in r else "-"
+        plain_off = f"{r['base_s'] / off:.2f}" if off else "-"
+        blas = f"{r['fast_blas_s']:.3f}" if r.get("fast_blas_s") else "-"
+        print(f"{r['name']:<8} {r['gflop']:>6.1f} {offs:>10} {r['base_s']:>7.3f} {blas:>6} {r['fast_s']:>7.3f} {f_off:>8} "
+              f"{f_off_best:>6} {r['base_s'] / r['fast_s']:>9.2f}x {plain_off:>9} "
+              f"{gfs:>7.0f} {r.get('gemm_blas_gflops') or 0:>5.0f} {r.get('gemm_onednn_gflops') or 0:>6.0f} "
+              f"{r['gemm_gflops']:>5.0f} {100 * gfs / r['gemm_gflops']:>4.0f}% {100 * eff_best:>5.0f}% "
+              f"{crit:>9} {('yes' if met else 'NO'):>4} {('yes' if met_best else 'NO'):>6} "
+              f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>10.1e} {d_off:>8}")
     for r in rows:
         print(f"  {r['name']}: medians: {criterion(r)[2]}; fastest runs: {criterion(r, best=True)[2]}")
-    print("off.ref s = the official code's live time from shared/reference/backbones.md §1 (ANOTHER run, "
-          "calibration context only; plain/off compares across runs); fast/plain = median plain / median fast "
-          "(same run); best = fastest plain / fastest fast; GFLOP = the model's math counted on the plain path; "
-          "GEMM = median 2048² fp32 GEMM GFLOP/s in the same round-robin; eff. = fast GFLOP/s / GEMM GFLOP/s "
-          "((best): fastest fast run vs fastest GEMM run); met (best): the criterion judged on the fastest runs")
+    print("official s: 'live' = the official code timed in this run (same process, interleaved); 'ref' = the "
+          "reference file's live figure from ANOTHER run (context only, no ratio is taken against it); "
+          "BLAS s = the fast path with its GEMMs on the BLAS instead of oneDNN (skelzoo.blocks.gemm switched off); "
+          "fast/off = median official / median fast, (best) = fastest official / fastest fast; fast/plain = "
+          "median plain / median fast; plain/off = how this run's plain path compares with the official time; "
+          "GFLOP = the model's math counted on the plain path; BLAS / oneDNN = median 2048² fp32 GEMM GFLOP/s "
+          "through torch.mm / oneDNN's matmul in the same round-robin, GEMM = the faster; eff. = fast GFLOP/s / GEMM GFLOP/s ((best): fastest fast run vs fastest GEMM run); "
+          "diff plain / diff off = max |fast - plain| / max |plain| and max |fast - official| / max |official|")
 
 
 def main() -> None:
@@ -178,12 +305,18 @@ def main() -> None:
     ap.add_argument("--pattern", default="*")
     ap.add_argument("--frames", type=int, default=64)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--official", type=Path, default=None,
+                    help="folder with clones of the official repositories (st-gcn, 2s-AGCN, CTR-GCN, MS-G3D): "
+                         "time the official code live in the same run")
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one, args.threads, args.repeats, args.frames, args.batch)))
+        print(json.dumps(_one(args.one, args.threads, args.repeats, args.frames, args.batch, args.official)))
         return
-    rows = run(args.threads, args.repeats, args.pattern, args.frames, args.batch)
+    rows = run(args.threads, args.repeats, args.pattern, args.frames, args.batch, official=args.official)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print_table(rows, args.threads, args.repeats, args.frames, args.batch)
 
 

@@ -12,7 +12,11 @@ Table 3 (``--steps``, issue #20): one full optimisation step of the example conf
 ``examples/configs/ablation/pretrain_v2.yaml`` (SnipCLR on ``stgcn_ssl``, batch 32, T=96, in-batch negatives,
 cosine snippet matching, SGD) and ``localizer_v2.yaml`` (``stgcn_ssl_ufusion``, batch 8, 256-frame crops,
 Adam), at the configs' thread count (1): today's code path ("before") and the current one ("after")
-interleaved in one process, with the loss and every gradient of the two compared on the same seed.
+interleaved in one process, with the loss and every gradient of the two compared on the same seed. Also the
+step's FLOPs (``FlopCounterMode`` over forward + backward, key encoder included) and two machine rates timed
+in the same round-robin: a 2048² ``torch.mm`` and the step's largest convolution alone (the 256-channel
+(9, 1) temporal convolution of the last block, channels-last oneDNN). "ceiling" = the faster of the two;
+"bound" = ceiling / the step's own GFLOP/s: the largest speed-up any rewrite that keeps the FLOPs could give.
 
     python benchmarks/pretrain.py [--batch 8] [--frames 64] [--width 32] [--repeats 3] [--loc-frames 192]
     python benchmarks/pretrain.py --steps [--repeats 7] [--threads 1]
@@ -107,8 +111,9 @@ def loc_rows(batch: int, frames: int, repeats: int) -> list[dict]:
 def _before_patches() -> list[tuple[object, str, object]]:
     from torch import nn
 
+    from skelzoo.blocks import gemm
     from skelzoo.blocks.dropout import ExactDropout
-    return [(ExactDropout, "forward", nn.Dropout.forward)]
+    return [(ExactDropout, "forward", nn.Dropout.forward), (gemm, "_ENABLED", False)]
 
 
 class _Before:
@@ -167,10 +172,32 @@ def _config_steps() -> dict[str, tuple[object, object]]:
             f"localizer_v2: stgcn_ssl_ufusion N={bf} T={tf} (Adam)": (loc_model, loc_loss)}
 
 
+def _rate_fns(bf: int, tf: int) -> dict[str, object]:
+    """Two machine rates for the same round-robin: a 2048² GEMM and the step's largest convolution alone
+    (256 -> 256, kernel (9, 1), on the last block's ``(N, 256, T/4, 25)`` channels-last map), as callables."""
+    import torch
+    import torch.nn.functional as F
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    x = torch.randn(bf, 256, tf // 4, 25).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(256, 256, 9, 1).contiguous(memory_format=torch.channels_last)
+
+    def gemm():
+        return torch.mm(a, b)
+
+    def conv():
+        with torch.no_grad():
+            return F.conv2d(x, w, None, 1, (4, 0))
+    gemm.gflop = 2 * 2048 ** 3 / 1e9
+    conv.gflop = 2 * bf * (tf // 4) * 25 * 256 * 256 * 9 / 1e9
+    return {"gemm": gemm, "conv": conv}
+
+
 def step_rows(repeats: int) -> list[dict]:
     """Before/after seconds of one optimisation step (interleaved) + loss/gradient equality on one seed."""
     import torch
     from _common import interleaved
+    from torch.utils.flop_counter import FlopCounterMode
 
     rows = []
     for name, (make, loss_fn) in _config_steps().items():
@@ -183,9 +210,17 @@ def step_rows(repeats: int) -> list[dict]:
                 loss = loss_fn(m)
                 loss.backward()
             grads[side] = (float(loss.detach()), {k: p.grad.clone() for k, p in m.named_parameters() if p.grad is not None})
+        m, _ = make()
+        torch.manual_seed(3)
+        with _Before(), FlopCounterMode(display=False) as fc:  # the counter does not see oneDNN's linear
+            loss_fn(m).backward()
+        gflop = fc.get_total_flops() / 1e9
         lb, gb = grads["before"]
         la, ga = grads["after"]
-        gdiff = max(float((gb[k] - ga[k]).abs().max()) / max(float(gb[k].abs().max()), 1e-30) for k in gb)
+        # relative to the largest gradient entry of the model: a per-tensor ratio is meaningless for tensors
+        # whose exact gradient is zero (a conv bias followed by BatchNorm), where both sides hold rounding noise
+        gmax = max(float(g.abs().max()) for g in gb.values())
+        gdiff = max(float((gb[k] - ga[k]).abs().max()) for k in gb) / max(gmax, 1e-30)
         fns = {}
         for side in ("before", "after"):
             m, opt = make()
@@ -197,8 +232,12 @@ def step_rows(repeats: int) -> list[dict]:
                     loss.backward()
                     opt.step()
             fns[side] = step
-        t = interleaved(fns, repeats)
-        rows.append({"name": name, "before_s": t["before"], "after_s": t["after"], "loss_before": lb,
+        n_clip, t_clip = (32, 96) if name.startswith("pretrain") else (8, 256)
+        rates = _rate_fns(n_clip, t_clip)
+        t = interleaved({**fns, **rates}, repeats)
+        rows.append({"name": name, "before_s": t["before"], "after_s": t["after"], "gflop": gflop,
+                     "gemm_gflops": rates["gemm"].gflop / t["gemm"], "conv_gflops": rates["conv"].gflop / t["conv"],
+                     "loss_before": lb,
                      "loss_after": la, "grad_rel_diff": gdiff, "same_grad_keys": set(gb) == set(ga)})
     return rows
 
@@ -207,11 +246,20 @@ def print_steps(rows: list[dict], threads: int, repeats: int) -> None:
     print(f"training step of the example configs, {threads} thread(s), median of {repeats} interleaved steps; "
           f"before = the code before issue #20, after = now; losses/gradients on one seed")
     print(f"{'step':<52} {'before s':>8} {'after s':>8} {'speed-up':>8} {'loss before':>12} {'loss after':>12} "
-          f"{'max grad rel diff':>17}")
+          f"{'max grad rel diff':>17} {'GFLOP':>6} {'GFLOP/s':>7} {'GEMM':>5} {'conv':>5} {'bound':>6} {'bound/before':>12}")
     for r in rows:
+        rate = r["gflop"] / r["after_s"]
+        ceiling = max(r["gemm_gflops"], r["conv_gflops"])
         print(f"{r['name']:<52} {r['before_s']:>8.3f} {r['after_s']:>8.3f} {r['before_s'] / r['after_s']:>7.2f}x "
-              f"{r['loss_before']:>12.7f} {r['loss_after']:>12.7f} {r['grad_rel_diff']:>17.1e}"
+              f"{r['loss_before']:>12.7f} {r['loss_after']:>12.7f} {r['grad_rel_diff']:>17.1e} "
+              f"{r['gflop']:>6.1f} {rate:>7.0f} {r['gemm_gflops']:>5.0f} {r['conv_gflops']:>5.0f} "
+              f"{ceiling / rate:>5.2f}x {ceiling / (r['gflop'] / r['before_s']):>11.2f}x"
               + ("" if r["same_grad_keys"] else "  (gradient sets differ!)"))
+    print("GFLOP = one step's forward + backward (key encoder included), FlopCounterMode; GFLOP/s = GFLOP / after s; "
+          "max grad rel diff = max |g_before - g_after| over every parameter / max |g_before|; "
+          "GEMM / conv = this run's 2048² torch.mm rate and the step's largest convolution alone (same round-robin); "
+          "bound = max(GEMM, conv) / the step's GFLOP/s: the largest speed-up possible without cutting FLOPs "
+          "(bound/before: the same from the code before issue #20)")
 
 
 def print_tables(pre: list[dict], loc: list[dict], batch: int, frames: int, width: int) -> None:

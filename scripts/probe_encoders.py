@@ -8,7 +8,10 @@ averaged over time, joints and persons (:func:`skelzoo.evaluation.probe.pooled_f
 
 Encoders: registered names (``stgcn_ssl.snipclr_bandai``), ``local-dir:PATH`` / a folder written by
 ``skelzoo pretrain`` (``.../encoder``), or ``random:ARCH:INIT:SEED`` with INIT ``torch`` (PyTorch's default
-initialisation) or ``moco`` (the pretraining initialisation, N(0, 0.02²)). Each encoder's own preprocessing
+initialisation) or ``moco`` (the pretraining initialisation, N(0, 0.02²)). ARCH may be a registered
+``arch.tag`` name: the random encoder then has exactly that checkpoint's architecture and builder arguments
+(width, persons, layout) and its preprocessing, without its weights (``random:ctrgcn.snipclr_bandai_w16:torch:0``
+is the same-architecture control for ``ctrgcn.snipclr_bandai_w16``). Each encoder's own preprocessing
 is applied (``ntu_bodysize`` scales every clip to a common torso length).
 
 Usage::
@@ -33,14 +36,19 @@ def load_encoder(spec: str) -> tuple[torch.nn.Module, str]:
     if spec.startswith("random:"):
         _, arch, init, seed = spec.split(":")
         torch.manual_seed(int(seed))
-        model = skelzoo.load_model(arch, num_classes=0)
+        if "." in arch:  # a registered checkpoint's architecture and arguments, without its weights
+            info = skelzoo.model_info(arch)
+            model = skelzoo.load_model(info["arch"], **info["model_args"])
+            pre = info["preprocess"] or "ntu"
+        else:
+            model, pre = skelzoo.load_model(arch, num_classes=0), "ntu"
         if init == "moco":
             from skelzoo.contrastive.moco import init_moco_weights
             init_moco_weights(model)
         elif init != "torch":
             raise ValueError(f"random init must be 'torch' or 'moco', got {init!r}")
-        model.preprocess = "ntu"
-        return model, "ntu"
+        model.preprocess = pre
+        return model, pre
     path = Path(spec.removeprefix("local-dir:"))
     if path.is_dir():
         model = skelzoo.load_model(f"local-dir:{path}")
@@ -99,9 +107,42 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         pc = r["linear"]["per_class"]
         print(f"| `{r['encoder']}` | " + " | ".join(f"{100 * pc.get(n, float('nan')):.0f}" for n in names) + " |")
+    print_groups(rows)
     if args.json:
         args.json.write_text(json.dumps({"split": args.split, "data": args.data, "rows": rows}, indent=2) + "\n")
     return 0
+
+
+def group_key(spec: str) -> str:
+    """The encoder spec without its seed: ``random:ARCH:INIT:SEED`` -> ``random:ARCH:INIT``; a run folder
+    ``.../pretrain_<family>_s<seed>/...`` -> ``.../pretrain_<family>_s*/...``; anything else unchanged."""
+    import re
+
+    if spec.startswith("random:"):
+        return spec.rsplit(":", 1)[0]
+    return re.sub(r"_s\d+(?=/|$)", "_s*", spec)
+
+
+def print_groups(rows: list[dict]) -> None:
+    """Mean ± sample sd over the seeds of each group (:func:`group_key`), for the kNN-1 and linear probes."""
+    import statistics
+
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(group_key(r["encoder"]), []).append(r)
+    if all(len(g) == 1 for g in groups.values()):
+        return
+
+    def ms(vals: list[float]) -> str:
+        vals = [100 * v for v in vals]
+        return f"{statistics.mean(vals):.1f}" + (f" ± {statistics.stdev(vals):.1f}" if len(vals) > 1 else "")
+    print("\nover seeds (mean ± sample sd):")
+    print("| encoders | seeds | kNN-1 top-1 | kNN-20 top-1 | linear top-1 | linear balanced |")
+    print("|---|---|---|---|---|---|")
+    for key, g in groups.items():
+        print(f"| `{key}` | {len(g)} | {ms([r['knn1']['accuracy'] for r in g])} | "
+              f"{ms([r['knn20']['accuracy'] for r in g])} | {ms([r['linear']['accuracy'] for r in g])} | "
+              f"{ms([r['linear']['balanced_accuracy'] for r in g])} |")
 
 
 if __name__ == "__main__":

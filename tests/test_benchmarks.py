@@ -25,9 +25,22 @@ def test_backbones_table():
     out = _run(str(BENCH / "backbones.py"), "--pattern", "stgcn_ssl", "--frames", "16", "--repeats", "1",
                "--batch", "2")
     row = next(line for line in out.splitlines() if line.startswith("stgcn_ssl "))
-    rel_diff = float(row.split()[-1])
+    rel_diff = float(row.split()[-2])  # "diff plain" (the last column, "diff off", needs --official)
+    assert row.split()[-1] == "-"
     assert rel_diff < 1e-5  # the fast path equals the plain one
-    assert "GFLOP" in out and "measured 2048² GEMM" in out
+    assert "GFLOP" in out and "2048² GEMM" in out
+
+
+def test_backbones_official_needs_a_clone(tmp_path):
+    """``--official DIR`` without the official repositories under DIR says where it looked."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import backbones
+    finally:
+        sys.path.remove(str(BENCH))
+    with pytest.raises(FileNotFoundError, match="no clone of the official stgcn code"):
+        backbones.official_model("stgcn", tmp_path)
+    assert backbones.official_model("stgcn_ssl", tmp_path) is None  # no official counterpart: not timed
 
 
 def test_evaluation_table_identical_numbers():

@@ -49,6 +49,20 @@ def test_every_family_has_an_encoder_and_a_localizer():
     assert "stgcn_ssl.snipclr_bandai" not in out  # an encoder is not a localizer
 
 
+
+@pytest.mark.parametrize("name", sorted(RECORDS)[:3])
+def test_model_info_model_args_rebuild_the_architecture(name):
+    """``model_info(name)["model_args"]`` rebuilds the checkpoint's exact architecture without its weights:
+    the same-architecture random control of ``scripts/probe_encoders.py`` (``random:NAME:INIT:SEED``)."""
+    info = skelzoo.model_info(name)
+    assert info["model_args"] == RECORDS[name]["model_args"]
+    trained = skelzoo.load_model(name).state_dict()
+    torch.manual_seed(0)
+    fresh = skelzoo.load_model(info["arch"], **info["model_args"]).state_dict()
+    assert {k: v.shape for k, v in fresh.items()} == {k: v.shape for k, v in trained.items()}
+    assert any(not torch.equal(fresh[k], trained[k].to(fresh[k].dtype)) for k in fresh if fresh[k].is_floating_point())
+    assert skelzoo.model_info(info["arch"])["model_args"] == {}
+
 def test_task_filter_and_checkpoint_task():
     assert checkpoint_task("stgcn_ssl", "snipclr_bandai") == "features"        # num_classes=0 weights
     assert checkpoint_task("stgcn", "pyskl_ntu60_xsub_3d_joint") == "classification"

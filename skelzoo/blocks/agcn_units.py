@@ -16,6 +16,7 @@ from torch import nn
 
 from .channels_last import bn_fold, fast_paths_enabled, fold_into, foldable
 from .common import TemporalConvBN
+from .gemm import pointwise_conv
 
 __all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "graph_unit_fast", "tconv_fast", "aggregate",
            "make_down", "AGCNBlock", "ResidualKind"]
@@ -67,8 +68,7 @@ def embedded_sum_fast(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Ten
     ce = conv_a[0].out_channels
     wa = torch.stack([m.weight.flatten(1) for m in conv_a])                          # (K, C_e, C)
     wb = torch.stack([m.weight.flatten(1) for m in conv_b])
-    q = torch.matmul(torch.stack([wa, wb], 1).view(k * 2 * ce, c), x.reshape(n, c, t * v))
-    q = q.view(n * k, 2, ce * t, v)
+    q = pointwise_conv(x, torch.stack([wa, wb], 1).view(k * 2 * ce, c)).view(n * k, 2, ce * t, v)
     e = torch.bmm(q[:, 0].transpose(1, 2), q[:, 1]).view(n, k, v, v)
     if conv_a[0].bias is not None:
         ba = torch.stack([m.bias for m in conv_a])                                   # (K, C_e)
@@ -101,9 +101,7 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
     if records or not foldable(bn):
         xa = torch.stack([torch.bmm(xv, g[:, i]) for i in range(k)], 1).view(n, k * c, t * wv)
     if not foldable(bn):
-        y = torch.matmul(w, xa).view(n, o, t, wv)
-        if b is not None:
-            y = y.add_(b.view(o, 1, 1))
+        y = pointwise_conv(xa.view(n, k * c, t, wv), w, b)
         return torch.relu_(bn(y) + (x if down is None else down(x)))
     scale, shift = bn_fold(bn)
     w = w * scale.unsqueeze(1)
@@ -112,7 +110,7 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
         acc = (x + shift.view(o, 1, 1)).view(n, o, t * wv)
     elif foldable(down[1]):
         wd, bd, _ = fold_into(down[0].weight.flatten(1), down[0].bias, down[1])
-        acc = torch.matmul(wd, x.reshape(n, c, t * v)).add_((shift if bd is None else bd + shift).unsqueeze(-1))
+        acc = pointwise_conv(x, wd, shift if bd is None else bd + shift).view(n, o, t * wv)
     else:
         acc = down(x).add_(shift.view(o, 1, 1)).view(n, o, t * wv)
     if records:
@@ -123,7 +121,7 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
         e = min(n, s + m)
         for i in range(k):  # bmm(out=) does not record autograd: only used when nothing is recorded
             torch.bmm(xv[s:e], g[s:e, i], out=buf[:e - s, i])
-        acc[s:e].baddbmm_(w.expand(e - s, -1, -1), buf[:e - s].view(e - s, k * c, t * wv))
+        acc[s:e].add_(pointwise_conv(buf[:e - s].view(e - s, k * c, t, wv), w).view(e - s, o, t * wv))
     return torch.relu_(acc.view(n, o, t, wv))
 
 
@@ -140,12 +138,8 @@ def tconv_fast(x: torch.Tensor, conv: nn.Conv2d, bn: nn.Module) -> torch.Tensor:
     """``bn(conv(x))`` for a ``(k, 1)`` conv on NCHW ``x`` (BN folded in eval; a 1×1 conv as one GEMM).
     Returns a fresh tensor whose backward does not need it (safe for in-place ops)."""
     if conv.kernel_size == (1, 1) and conv.padding == (0, 0) and conv.groups == 1:
-        s = conv.stride[0]
-        xs = x if s == 1 else x[:, :, ::s]
-        n, c, t, v = xs.shape
         w, b, rest = fold_into(conv.weight.flatten(1), conv.bias, bn)
-        y = torch.matmul(w, xs.reshape(n, c, t * v))
-        y = (y if b is None else y.add_(b.unsqueeze(-1))).view(n, w.shape[0], t, v)
+        y = pointwise_conv(x, w, b, conv.stride[0])
     else:
         w, b, rest = fold_into(conv.weight, conv.bias, bn)
         y = torch.nn.functional.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)

@@ -4,7 +4,8 @@ Every backbone keeps its plain, official-structure ``forward`` (per-subset convo
 tensors). With fast paths enabled (the default) the backbones run their blocks on ``(N, T, V, C)``
 ("NHWC") tensors instead:
 
-- 1×1 convolutions are ``F.linear`` over the channel axis (one GEMM, no reorders);
+- 1×1 convolutions are one GEMM over the channel axis (no reorders), by oneDNN where available
+  (:func:`skelzoo.blocks.gemm.linear`);
 - temporal ``(k, 1)`` convolutions run as channels-last ``conv2d`` (oneDNN's native layout);
 - in eval mode every BatchNorm that follows a convolution (or a linear graph aggregation) is folded
   into its weights *on the fly* (computed in each forward from the current parameters and running
@@ -35,6 +36,8 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .gemm import linear
 
 __all__ = ["fast_paths_enabled", "set_fast_paths", "plain_paths", "to_nhwc", "to_nchw", "bn_fold",
            "apply_bn", "linear_bn", "tconv_bn", "graph_linear", "graph_bn", "stride_t", "has_fast"]
@@ -122,7 +125,7 @@ def linear_bn(x: Tensor, conv: nn.Module, bn: nn.Module | None = None, stride: i
     """``bn(conv1x1(x))`` on NHWC ``x`` as one GEMM (BN folded in eval); ``stride`` on T."""
     w = conv.weight.reshape(conv.weight.shape[0], -1)
     w, b, rest = fold_into(w, conv.bias, bn)
-    return apply_bn(F.linear(stride_t(x, stride), w, b), rest)
+    return apply_bn(linear(stride_t(x, stride), w, b), rest)
 
 
 def tconv_bn(x: Tensor, conv: nn.Conv2d, bn: nn.Module | None = None) -> Tensor:
@@ -162,7 +165,7 @@ def graph_linear(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None,
         g = g.reshape(n, 1, wv * k, v) if per_sample else g.reshape(wv * k, v)
         xa = torch.matmul(g, x)                                                 # (N, T, W·K, C)
         wf = weight.permute(1, 0, 2).reshape(o, k * c)                          # [o, k·C + c]
-        y = F.linear(xa.view(n, t, wv, k * c), wf)
+        y = linear(xa.reshape(n, t, wv, k * c), wf)
         if bias is not None:
             # Σ_k Σ_v graph[k, v, w] · bias[k, o], added together with the shift in one pass
             gsum = graph.sum(-2)                                                # (..., K, W)
@@ -170,7 +173,7 @@ def graph_linear(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None,
                      else torch.matmul(gsum.t(), bias))
             return y.add_(const if shift is None else const + shift)
     else:
-        z = F.linear(x, weight.reshape(k * o, c), None if bias is None else bias.reshape(k * o))
+        z = linear(x, weight.reshape(k * o, c), None if bias is None else bias.reshape(k * o))
         # z rows: [v, k·O + o] -> view (N, T, V·K, O)
         g = graph.permute(0, 3, 2, 1) if per_sample else graph.permute(2, 1, 0)  # (..., W, V, K)
         g = g.reshape(n, 1, wv, v * k) if per_sample else g.reshape(wv, v * k)

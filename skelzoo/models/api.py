@@ -96,6 +96,7 @@ def model_info(name: str) -> dict[str, Any]:
         "paper": (w.paper if w and w.paper else entry.paper),
         "default_tag": entry.default_tag,
         "tags": list(entry.weights),
+        "model_args": args,
         "feature_info": [dict(f) for f in getattr(model, "feature_info", [])],
     }
 

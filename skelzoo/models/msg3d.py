@@ -45,6 +45,7 @@ from torch import nn
 from .. import graphs
 from ..blocks.channels_last import apply_bn, fold_into, graph_bn, has_fast, to_nchw, to_nhwc
 from ..blocks.common import fold_persons, make_data_bn
+from ..blocks.gemm import linear
 from ..blocks.mstcn import MSG3D_BRANCHES, MultiScaleTCN
 from ._base import Backbone, StageInfo
 from ._convert import Converter, pyskl_layout
@@ -191,7 +192,7 @@ class G3DWindow(nn.Module):
         ce = self.embed_channels
         wo = self.out_conv.weight.view(-1, ce, w).transpose(1, 2).reshape(-1, w * ce)
         wo, bo, rest = fold_into(wo, self.out_conv.bias, self.out_bn)
-        return apply_bn(F.linear(h.view(n, t_out, v, w * ce), wo, bo), rest)
+        return apply_bn(linear(h.view(n, t_out, v, w * ce), wo, bo), rest)
 
 
 class MSG3DStage(nn.Module):

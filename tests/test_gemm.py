@@ -1,0 +1,99 @@
+"""The oneDNN route of the fast paths' GEMMs (``skelzoo.blocks.gemm.linear``): equal to ``F.linear`` in value and
+gradients (float32 rounding), in place safe, switchable, and a no-op where it does not apply."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import skelzoo
+from skelzoo.blocks import gemm
+from skelzoo.blocks.channels_last import plain_paths
+
+needs_onednn = pytest.mark.skipif(not gemm.onednn_linear_available(), reason="PyTorch build without oneDNN linear")
+
+
+@pytest.fixture
+def onednn_off():
+    old = gemm.set_onednn_linear(False)
+    yield
+    gemm.set_onednn_linear(old)
+
+
+@needs_onednn
+@pytest.mark.parametrize("shape", [(7, 5), (2, 3, 4, 5), (3, 1, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_equals_f_linear_value_and_gradients(shape, bias):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(*shape, generator=g, requires_grad=True)
+    w = torch.randn(4, shape[-1], generator=g, requires_grad=True)
+    b = torch.randn(4, generator=g, requires_grad=True) if bias else None
+    gy = torch.randn(*shape[:-1], 4, generator=g)
+    ins = (x, w) + ((b,) if bias else ())
+    y1, y2 = gemm.linear(x, w, b), F.linear(x, w, b)
+    torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-5)
+    for a, c in zip(torch.autograd.grad(y1, ins, gy), torch.autograd.grad(y2, ins, gy)):
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
+def test_linear_strided_input_and_inplace_on_output():
+    """Strided views in (a temporal stride, a transpose); the result may be modified in place under autograd."""
+    x = torch.randn(2, 6, 3, 5, requires_grad=True)
+    w = torch.randn(4, 5, requires_grad=True)
+    for view in (lambda t: t[:, ::2], lambda t: t.transpose(1, 2)):
+        y1 = gemm.linear(view(x), w).add_(1.0)
+        y2 = F.linear(view(x), w) + 1.0
+        torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-5)
+        g1, = torch.autograd.grad(y1.square().sum(), x)
+        g2, = torch.autograd.grad(y2.square().sum(), x)
+        torch.testing.assert_close(g1, g2, rtol=1e-5, atol=1e-4)
+
+
+def test_linear_falls_back_where_onednn_does_not_apply(onednn_off):
+    x, w = torch.randn(3, 5), torch.randn(2, 5)
+    assert not gemm.onednn_linear_enabled()
+    assert torch.equal(gemm.linear(x, w), F.linear(x, w))                    # switched off: exactly F.linear
+    gemm.set_onednn_linear(True)
+    xd, wd = x.double(), w.double()
+    assert torch.equal(gemm.linear(xd, wd), F.linear(xd, wd))                # float64: F.linear
+    assert gemm.linear(torch.randn(0, 5), w).shape == (0, 2)                 # empty input
+
+
+@needs_onednn
+@pytest.mark.parametrize("name", ["stgcn", "stgcnpp", "msg3d", "agcn", "aagcn"])
+def test_backbones_equal_with_and_without_onednn(name, onednn_off):
+    """The fast path with oneDNN GEMMs / 1×1 convolutions gives the plain path's logits (and the fast path's
+    without oneDNN): the channels-last families and the NCHW 2s-AGCN ones."""
+    torch.manual_seed(0)
+    model = skelzoo.load_model(name).eval()
+    x = torch.randn(2, 3, 20, 25, 2)
+    with torch.inference_mode():
+        blas = model(x)
+        with plain_paths():
+            plain = model(x)
+        gemm.set_onednn_linear(True)
+        fast = model(x)
+    scale = plain.abs().max()
+    assert float((fast - plain).abs().max() / scale) < 1e-5
+    assert float((fast - blas).abs().max() / scale) < 1e-5
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_pointwise_conv_equals_the_batched_matmul(stride, onednn_off):
+    """``pointwise_conv`` (oneDNN convolution) equals its BLAS form ``matmul(w, x)`` (+ bias), gradients too."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 6, 9, 5, generator=g, requires_grad=True)
+    w = torch.randn(4, 6, generator=g, requires_grad=True)
+    b = torch.randn(4, generator=g, requires_grad=True)
+    y_blas = gemm.pointwise_conv(x, w, b, stride)                    # switched off: matmul
+    gemm.set_onednn_linear(True)
+    y = gemm.pointwise_conv(x, w, b, stride)
+    assert y.shape == y_blas.shape == (2, 4, (9 + stride - 1) // stride, 5) and y.is_contiguous()
+    ref = torch.einsum("oc,nctv->notv", w, x[:, :, ::stride]) + b.view(-1, 1, 1)
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(y_blas, ref, rtol=1e-5, atol=1e-5)
+    gy = torch.randn(y.shape, generator=g)
+    for a, c in zip(torch.autograd.grad(y, (x, w, b), gy), torch.autograd.grad(ref, (x, w, b), gy)):
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-5)
+
