@@ -14,12 +14,23 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .channels_last import bn_fold, fast_paths_enabled, fold_into, foldable
+from .channels_last import (
+    bn_fold,
+    fast_paths_enabled,
+    fold_into,
+    foldable,
+    graph_bn,
+    has_fast,
+    linear_bn,
+    tconv_bn,
+    to_nchw,
+    to_nhwc,
+)
 from .common import TemporalConvBN
-from .gemm import pointwise_conv
+from .gemm import linear, pointwise_conv
 
-__all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "graph_unit_fast", "tconv_fast", "aggregate",
-           "make_down", "AGCNBlock", "ResidualKind"]
+__all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "embedded_sum_nhwc", "graph_unit_fast",
+           "graph_unit_nhwc", "tconv_fast", "aggregate", "make_down", "AGCNBlock", "AGCNBlockNHWC", "ResidualKind"]
 
 ResidualKind = Literal["none", "identity", "conv"]
 
@@ -78,6 +89,36 @@ def embedded_sum_fast(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Ten
         rb = torch.matmul(torch.matmul(ba.unsqueeze(1), wb), xs.unsqueeze(1))        # (N, K, 1, V): column term
         e = e + ra.transpose(-1, -2) + (rb + t * (ba * bb).sum(-1).view(k, 1, 1))
     return e / ce
+
+
+def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """:func:`embedded_sum` on channels-last ``x`` ``(N, T, V, C)``: ``Σ_t θ_tᵀφ_t / C_e`` of all subsets,
+    ``(N, K, V, V)`` (the same canonical layout, so streamed values are shared with the NCHW paths).
+
+    One GEMM computes every θ_k, φ_k (biases included) as ``(N, T, V, 2·K·C_e)``; one copy each lays θ out as
+    ``(N·K, V, T·C_e)`` and φ as ``(N·K, T·C_e, V)`` and one bmm contracts ``(t, c_e)``."""
+    n, t, v, c = x.shape
+    k, ce = len(conv_a), conv_a[0].out_channels
+    w = torch.cat([torch.stack([m.weight.flatten(1) for m in convs]).view(k * ce, c) for convs in (conv_a, conv_b)])
+    b = (torch.cat([torch.stack([m.bias for m in convs]).view(k * ce) for convs in (conv_a, conv_b)])
+         if conv_a[0].bias is not None else None)
+    q = linear(x, w, b).view(n, t, v, 2, k, ce)
+    theta = q[:, :, :, 0].permute(0, 3, 2, 1, 4).reshape(n * k, v, t * ce)
+    phi = q[:, :, :, 1].permute(0, 3, 1, 4, 2).reshape(n * k, t * ce, v)
+    return torch.bmm(theta, phi).view(n, k, v, v) / ce
+
+
+def graph_unit_nhwc(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn: nn.Module,
+                    down: nn.Module | None) -> torch.Tensor:
+    """:func:`graph_unit_fast` on channels-last ``x`` ``(N, T, V, C)`` -> ``(N, T, W, O)``: the K
+    ``conv_d`` and aggregations over the per-sample graphs ``g`` ``(N, K, V, W)`` are one
+    :func:`~skelzoo.blocks.channels_last.graph_bn` (the ``conv_d`` biases added after the aggregation, the
+    BN folded in eval), the shortcut one GEMM."""
+    w = torch.stack([m.weight.flatten(1) for m in conv_d])                            # (K, O, C)
+    post = sum(m.bias for m in conv_d) if conv_d[0].bias is not None else None
+    y = graph_bn(x, g, w, None, bn, post_bias=post)
+    res = x if down is None else linear_bn(x, down[0], down[1])
+    return torch.relu_(y.add_(res))
 
 
 def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn: nn.Module,
@@ -200,3 +241,22 @@ class AGCNBlock(nn.Module):
         elif self.residual is not None:
             y = y + self.residual(x)
         return torch.relu(y)
+
+
+class AGCNBlockNHWC(AGCNBlock):
+    """:class:`AGCNBlock` with a channels-last fast path (``forward_nhwc``, ``(N, T, V, C)`` tensors), for graph
+    units that have one: the backbone then runs every stage channels-last, where oneDNN's convolutions run
+    up to twice as fast as on NCHW tensors (docs/performance.md). Same parameters and state dict."""
+
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        y = tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn)
+        if self.residual_kind == "identity":
+            y = y.add_(x)
+        elif self.residual is not None:
+            y = y.add_(tconv_bn(x, self.residual.conv, self.residual.bn))
+        return torch.relu_(y)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if has_fast(self):
+            return to_nchw(self.forward_nhwc(to_nhwc(x)))
+        return super().forward(x)

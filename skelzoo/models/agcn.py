@@ -29,12 +29,14 @@ import torch
 from torch import nn
 
 from ..blocks.agcn_units import (
-    AGCNBlock,
+    AGCNBlockNHWC,
     aggregate,
     embedded_affinity,
     embedded_sum,
     embedded_sum_fast,
+    embedded_sum_nhwc,
     graph_unit_fast,
+    graph_unit_nhwc,
     make_down,
 )
 from ..blocks.channels_last import fast_paths_enabled
@@ -111,6 +113,14 @@ class AdaptiveGraphConv(ContextUnit):
         g = torch.softmax(e, dim=-2) + (self.A + self.PA)
         return graph_unit_fast(x, g, self.conv_d, self.bn, self.down)
 
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last fast path on ``(N, T, V, C)`` (:func:`embedded_sum_nhwc`, :func:`graph_unit_nhwc`)."""
+        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
+        if e is None:
+            e = embedded_sum_nhwc(self.conv_a, self.conv_b, x) / x.shape[1]
+        g = torch.softmax(e, dim=-2) + (self.A + self.PA)
+        return graph_unit_nhwc(x, g, self.conv_d, self.bn, self.down)
+
 class AGCN(Backbone):
     """2s-AGCN backbone: data-BN, 10 blocks ``AdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.
 
@@ -140,7 +150,7 @@ class AGCN(Backbone):
         c_in, reduction = in_channels, 1
         for i, (c_out, s) in enumerate(zip(channels, strides)):
             gcn = AdaptiveGraphConv(c_in, c_out, a, coff_embedding)
-            stages.append(AGCNBlock(gcn, c_in, c_out, stride=s, residual=i > 0))
+            stages.append(AGCNBlockNHWC(gcn, c_in, c_out, stride=s, residual=i > 0))
             reduction *= s
             self.feature_info.append(StageInfo(num_chs=c_out, reduction=reduction, module=f"stages.{i}", index=i))
             c_in = c_out
