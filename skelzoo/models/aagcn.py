@@ -25,15 +25,17 @@ import torch
 from torch import nn
 
 from ..blocks.agcn_units import (
-    AGCNBlock,
+    AGCNBlockNHWC,
     aggregate,
     embedded_affinity,
     embedded_sum,
     embedded_sum_fast,
+    embedded_sum_nhwc,
     graph_unit_fast,
+    graph_unit_nhwc,
     make_down,
 )
-from ..blocks.channels_last import fast_paths_enabled
+from ..blocks.channels_last import fast_paths_enabled, to_nchw, to_nhwc
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
 from ..errors import CheckpointError
@@ -126,6 +128,17 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         g = self.PA + torch.tanh(e) * self.alpha
         return self._attend(graph_unit_fast(x, g, self.conv_d, self.bn, self.down), fused=True)
 
+    def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last fast path on ``(N, T, V, C)`` (:func:`embedded_sum_nhwc`, :func:`graph_unit_nhwc`); the
+        attention runs on the NCHW view of the channels-last result (its means, gates and streamed statistics
+        are layout-free), in place."""
+        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
+        if e is None:
+            e = embedded_sum_nhwc(self.conv_a, self.conv_b, x) / x.shape[1]
+        g = self.PA + torch.tanh(e) * self.alpha
+        y = graph_unit_nhwc(x, g, self.conv_d, self.bn, self.down)
+        return to_nhwc(self._attend(to_nchw(y), fused=True))
+
     def _attend(self, y: torch.Tensor, fused: bool = False) -> torch.Tensor:
         """Spatial, temporal and channel attention (each ``y <- y·a + y``) on NCHW ``y``. ``fused``: each
         step as one ``addcmul`` (``y + y·a``, the same sum), in place when autograd does not record."""
@@ -173,7 +186,7 @@ class AAGCN(Backbone):
         c_in, reduction = in_channels, 1
         for i, (c_out, s) in enumerate(zip(channels, strides)):
             gcn = AttentionAdaptiveGraphConv(c_in, c_out, a, coff_embedding, attention)
-            stages.append(AGCNBlock(gcn, c_in, c_out, stride=s, residual=i > 0))
+            stages.append(AGCNBlockNHWC(gcn, c_in, c_out, stride=s, residual=i > 0))
             reduction *= s
             self.feature_info.append(StageInfo(num_chs=c_out, reduction=reduction, module=f"stages.{i}", index=i))
             c_in = c_out
