@@ -9,7 +9,7 @@ Letters: N batch (persons folded in), C channels, T frames, V joints, C_e embedd
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 from torch import nn
@@ -226,15 +226,20 @@ class AGCNBlock(nn.Module):
         self.out_channels = out_channels
         self.stride = stride
 
+    def _fused(self, x: torch.Tensor, unit: Callable[[torch.Tensor], torch.Tensor],
+               tconv: Callable[..., torch.Tensor]) -> torch.Tensor:
+        """``ReLU(tconv(unit(x)) + residual(x))`` with the fast path's ``unit`` and ``tconv`` (BNs folded in
+        eval), accumulating in place: shared by the NCHW and the channels-last fast paths."""
+        y = tconv(unit(x), self.tcn.conv, self.tcn.bn)
+        if self.residual_kind == "identity":
+            y = y.add_(x)
+        elif self.residual is not None:
+            y = y.add_(tconv(x, self.residual.conv, self.residual.bn))
+        return torch.relu_(y)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if fast_paths_enabled() and hasattr(self.gcn, "forward_fast"):
-            # NCHW fast path: the graph unit's forward_fast, the (k, 1) convs with their BNs folded (eval)
-            y = tconv_fast(self.gcn.forward_fast(x), self.tcn.conv, self.tcn.bn)
-            if self.residual_kind == "identity":
-                y = y.add_(x)
-            elif self.residual is not None:
-                y = y.add_(tconv_fast(x, self.residual.conv, self.residual.bn))
-            return torch.relu_(y)
+            return self._fused(x, self.gcn.forward_fast, tconv_fast)  # NCHW fast path
         y = self.tcn(self.gcn(x))
         if self.residual_kind == "identity":
             y = y + x
@@ -249,12 +254,8 @@ class AGCNBlockNHWC(AGCNBlock):
     up to twice as fast as on NCHW tensors (docs/performance.md). Same parameters and state dict."""
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        y = tconv_bn(self.gcn.forward_nhwc(x), self.tcn.conv, self.tcn.bn)
-        if self.residual_kind == "identity":
-            y = y.add_(x)
-        elif self.residual is not None:
-            y = y.add_(tconv_bn(x, self.residual.conv, self.residual.bn))
-        return torch.relu_(y)
+        """``(N, T, V, C_in) -> (N, ⌈T/s⌉, V, C_out)``."""
+        return self._fused(x, self.gcn.forward_nhwc, tconv_bn)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if has_fast(self):

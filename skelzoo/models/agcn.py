@@ -23,7 +23,7 @@ Converters (all ``source="official"``):
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -105,21 +105,24 @@ class AdaptiveGraphConv(ContextUnit):
         y = y + (x if self.down is None else self.down(x))
         return torch.relu(y)
 
+    def _graph(self, x: torch.Tensor, time_dim: int, frame_sum: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``softmax_over_source(θᵀφ / (C_e·T)) + A + PA`` ``(N, K, V, V)`` from ``frame_sum`` (the layout's
+        :func:`embedded_sum_fast` / :func:`embedded_sum_nhwc`), streamed when a stream is attached."""
+        e = self.context_stat("affinity", x, time_dim, frame_sum)
+        if e is None:
+            e = frame_sum(x) / x.shape[time_dim]
+        return torch.softmax(e, dim=-2) + (self.A + self.PA)
+
     def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path on NCHW ``(N, C, T, V)`` (:func:`embedded_sum_fast`, :func:`graph_unit_fast`)."""
-        e = self.context_stat("affinity", x, 2, lambda z: embedded_sum_fast(self.conv_a, self.conv_b, z))
-        if e is None:
-            e = embedded_sum_fast(self.conv_a, self.conv_b, x) / x.shape[2]
-        g = torch.softmax(e, dim=-2) + (self.A + self.PA)
+        g = self._graph(x, 2, lambda z: embedded_sum_fast(self.conv_a, self.conv_b, z))
         return graph_unit_fast(x, g, self.conv_d, self.bn, self.down)
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
         """Channels-last fast path on ``(N, T, V, C)`` (:func:`embedded_sum_nhwc`, :func:`graph_unit_nhwc`)."""
-        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
-        if e is None:
-            e = embedded_sum_nhwc(self.conv_a, self.conv_b, x) / x.shape[1]
-        g = torch.softmax(e, dim=-2) + (self.A + self.PA)
+        g = self._graph(x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
         return graph_unit_nhwc(x, g, self.conv_d, self.bn, self.down)
+
 
 class AGCN(Backbone):
     """2s-AGCN backbone: data-BN, 10 blocks ``AdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.
