@@ -14,12 +14,14 @@ tensors). With fast paths enabled (the default) the backbones run their blocks o
   become one batched matmul whose operand order makes every result land in the layout the next GEMM
   reads (no permute copies).
 
-CTR-GCN and the 2s-AGCN family (AGCN, AGCN-10, AAGCN) instead keep NCHW tensors on their fast path:
-their channel-wise / per-sample graph aggregations are large GEMMs only on ``(N, C·T, V)`` views
-(channels-last makes them N·T tiny matmuls plus permute copies). Their units' ``forward_fast`` fuse the
-subsets into a few batched GEMMs whose operand layouts need no copies, fold the BNs in eval and
-accumulate in place (:class:`~skelzoo.backbones.ctrgcn.CTRGCUnit`,
-:func:`~skelzoo.blocks.agcn_units.graph_unit_fast`, :meth:`~skelzoo.blocks.mstcn.MultiScaleTCN.forward_fast`).
+The 2s-AGCN family (AGCN, AGCN-10, AAGCN) runs channels-last too (per-sample graphs through
+:func:`graph_bn`, :class:`~skelzoo.blocks.agcn_units.AGCNBlockNHWC`); it also keeps an NCHW fast path
+(:func:`~skelzoo.blocks.agcn_units.graph_unit_fast`) for graph units without a channels-last one. CTR-GCN
+keeps NCHW tensors on its fast path: its channel-wise graph aggregations are large GEMMs only on
+``(N, C·T, V)`` views (channels-last makes them N·T tiny matmuls plus permute copies); its units'
+``forward_fast`` fuse the subsets into a few batched GEMMs whose operand layouts need no copies, fold the BNs
+in eval and accumulate in place (:class:`~skelzoo.models.ctrgcn.CTRGCUnit`,
+:meth:`~skelzoo.blocks.mstcn.MultiScaleTCN.forward_fast`).
 
 All of it is ordinary differentiable PyTorch, so training uses the same code (BatchNorms are then
 applied, not folded). Results equal the plain path up to float32 rounding (tests/test_fast_paths.py
