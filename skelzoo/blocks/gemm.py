@@ -1,4 +1,5 @@
-"""``linear`` through oneDNN's matmul on CPU: the GEMM of every channels-last 1×1 convolution.
+"""The fast paths' GEMMs through oneDNN on CPU: :func:`linear` (channels-last 1×1 convolutions and graph GEMMs)
+and :func:`pointwise_conv` (1×1 convolutions of NCHW tensors).
 
 ``F.linear`` / ``torch.mm`` on CPU call the BLAS PyTorch was built with (MKL in the x86 wheels). On some
 x86 CPUs that BLAS runs far below the machine's rate while oneDNN, which PyTorch already uses for its
@@ -10,10 +11,10 @@ layers on CPU) for float32 CPU tensors, and its own autograd (input and weight g
 matmuls too), so training uses it as well. Results equal ``F.linear`` to float32 rounding (a different
 summation order; ``tests/test_gemm.py``).
 
-It is used only by the fast paths (``skelzoo.blocks.channels_last``); the plain, official-structure
-forwards keep ``F.linear``. Off: ``SKELZOO_ONEDNN_LINEAR=0`` or :func:`set_onednn_linear` (then
-:func:`linear` is ``F.linear``). Where the op is missing (a PyTorch build without oneDNN) it falls back to
-``F.linear`` by itself.
+Both are used only by the fast paths (``skelzoo.blocks.channels_last``, ``skelzoo.blocks.agcn_units``); the
+plain, official-structure forwards keep ``F.linear`` / ``nn.Conv2d``. Off: ``SKELZOO_ONEDNN_LINEAR=0`` or
+:func:`set_onednn_linear` (then :func:`linear` is ``F.linear`` and :func:`pointwise_conv` a batched matmul).
+Where the op is missing (a PyTorch build without oneDNN) :func:`linear` falls back to ``F.linear`` by itself.
 """
 from __future__ import annotations
 
