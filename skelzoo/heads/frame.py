@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..blocks.gemm import linear
+
 __all__ = ["FrameHead", "interpolate_frames"]
 
 
@@ -34,7 +36,7 @@ class FrameHead(nn.Linear):
 
     def linear(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., D) -> (..., K)``."""
-        return F.linear(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """``(N, D, T) -> (N, T, K)``."""

@@ -35,6 +35,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..blocks.channels_last import fast_paths_enabled
+from ..blocks.gemm import linear
+
 __all__ = ["CBR1d", "UFusionNeck", "nearest_index", "resample_nearest", "pool_joints_persons"]
 
 
@@ -104,6 +107,14 @@ class UFusionNeck(nn.Module):
         self.conv0_2 = CBR1d(ch02)
         self.final = nn.Conv1d(c0 + ch01 + ch02, out_channels, 1)
 
+    def _final(self, z: torch.Tensor) -> torch.Tensor:
+        """The output 1×1 convolution ``(N, C, T) -> (N, out_channels, T)``; on the fast path one GEMM over the
+        channels (:func:`~skelzoo.blocks.gemm.linear`; PyTorch runs a 1×1 ``Conv1d`` on a slow non-oneDNN
+        kernel), returned as a transposed view (``(N, T, C)`` memory, what the frame head reads)."""
+        if not fast_paths_enabled():
+            return self.final(z)
+        return linear(z.transpose(1, 2), self.final.weight.squeeze(-1), self.final.bias).transpose(1, 2)
+
     # ------------------------------------------------------------------------------------------ forward
     def forward(self, taps: Sequence[torch.Tensor], out_len: int | None = None) -> torch.Tensor:
         """Fuse the taps.
@@ -121,7 +132,7 @@ class UFusionNeck(nn.Module):
         x01 = self.conv0_1(torch.cat([x00, resample_nearest(x10, t0)], 1))
         x11 = self.conv1_1(torch.cat([x10, resample_nearest(x20, t1)], 1))
         x02 = self.conv0_2(torch.cat([x00, x01, resample_nearest(x11, t0)], 1))
-        out = self.final(torch.cat([x00, x01, x02], 1))
+        out = self._final(torch.cat([x00, x01, x02], 1))
         if out_len is not None and out_len != t0:
             out = resample_nearest(out, out_len)
         return out
@@ -157,7 +168,7 @@ class UFusionNeck(nn.Module):
         i20 = nearest_index(t2, t1, a1, b1, device=dev)
         x11 = self.conv1_1(torch.cat([x10[..., a1:b1], x20.index_select(-1, i20)], 1))
         x02 = self.conv0_2(torch.cat([x00w, x01, x11.index_select(-1, i10 - a1)], 1))
-        out = self.final(torch.cat([x00w, x01, x02], 1))
+        out = self._final(torch.cat([x00w, x01, x02], 1))
         return out.index_select(-1, out_idx - a0)
 
     @property
