@@ -8,7 +8,7 @@ pretrained load times (benchmarks/loading.py); (6) GPU (benchmarks/gpu.py; says 
 without CUDA). ``--quick`` shrinks every workload for a smoke run (minutes, not tens of them).
 Run under ``nice`` on a shared machine; every ratio is measured within one process, interleaved.
 
-    python benchmarks/run_all.py [--quick] [--only backbones,pretrain,evaluate,loading,localize]
+    python benchmarks/run_all.py [--quick] [--only backbones,pretrain,evaluate,loading,localize] [--official DIR]
 """
 from __future__ import annotations
 
@@ -32,18 +32,20 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small workloads: a smoke run")
     ap.add_argument("--only", default="backbones,localize,evaluate,pretrain,loading,gpu")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--official", type=Path, default=None,
+                    help="clones of the official repositories: time the official code live in target 1")
     args = ap.parse_args()
     only = set(args.only.split(","))
     q = args.quick
     failed = []
     t0 = time.perf_counter()
     if "backbones" in only:
-        _section("target 1: backbone inference (fast / plain per-subset baseline)")
+        _section("target 1: backbone inference (fast / plain per-subset baseline / the official code with --official)")
         import backbones as bb
 
         frames, reps = (16, 2) if q else (64, 7)
         names = ["stgcn", "agcn"] if q else None  # None: every registered backbone
-        rows = bb.run(args.threads, reps, frames=frames, batch=8, names=names)
+        rows = bb.run(args.threads, reps, frames=frames, batch=8, names=names, official=args.official)
         bb.print_table(rows, args.threads, reps, frames, 8)
         if not rows or (names is not None and len(rows) != len(names)):
             failed.append("backbones")
