@@ -132,8 +132,8 @@ class _Before:
                 setattr(o, a, v)
 
 
-def _config_steps() -> dict[str, tuple[object, object]]:
-    """``{name: (make_model, step(model, opt) -> loss)}`` for the two example configs."""
+def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
+    """``{name: (make_model, loss(model), (batch, frames))}`` for the two example configs."""
     import torch
 
     from skelzoo.training.finetune import FinetuneConfig, build_finetune_model, frame_loss
@@ -168,11 +168,11 @@ def _config_steps() -> dict[str, tuple[object, object]]:
     def loc_loss(m):
         return frame_loss(m(xf), labels)
 
-    return {f"pretrain_v2: SnipCLR stgcn_ssl N={bp} T={tp} (SGD)": (pre_model, pre_loss),
-            f"localizer_v2: stgcn_ssl_ufusion N={bf} T={tf} (Adam)": (loc_model, loc_loss)}
+    return {f"pretrain_v2: SnipCLR stgcn_ssl N={bp} T={tp} (SGD)": (pre_model, pre_loss, (bp, tp)),
+            f"localizer_v2: stgcn_ssl_ufusion N={bf} T={tf} (Adam)": (loc_model, loc_loss, (bf, tf))}
 
 
-def _rate_fns(bf: int, tf: int) -> dict[str, object]:
+def _rate_fns(bf: int, tf: int) -> dict[str, tuple[object, float]]:
     """Two machine rates for the same round-robin: a 2048² GEMM and the step's largest convolution alone
     (256 -> 256, kernel (9, 1), on the last block's ``(N, 256, T/4, 25)`` channels-last map), as callables."""
     import torch
@@ -188,9 +188,7 @@ def _rate_fns(bf: int, tf: int) -> dict[str, object]:
     def conv():
         with torch.no_grad():
             return F.conv2d(x, w, None, 1, (4, 0))
-    gemm.gflop = 2 * 2048 ** 3 / 1e9
-    conv.gflop = 2 * bf * (tf // 4) * 25 * 256 * 256 * 9 / 1e9
-    return {"gemm": gemm, "conv": conv}
+    return {"gemm": (gemm, 2 * 2048 ** 3 / 1e9), "conv": (conv, 2 * bf * (tf // 4) * 25 * 256 * 256 * 9 / 1e9)}
 
 
 def step_rows(repeats: int) -> list[dict]:
@@ -200,7 +198,7 @@ def step_rows(repeats: int) -> list[dict]:
     from torch.utils.flop_counter import FlopCounterMode
 
     rows = []
-    for name, (make, loss_fn) in _config_steps().items():
+    for name, (make, loss_fn, (n_clip, t_clip)) in _config_steps().items():
         # equality: same init, same seed, one forward + backward each
         grads = {}
         for side in ("before", "after"):
@@ -232,11 +230,10 @@ def step_rows(repeats: int) -> list[dict]:
                     loss.backward()
                     opt.step()
             fns[side] = step
-        n_clip, t_clip = (32, 96) if name.startswith("pretrain") else (8, 256)
         rates = _rate_fns(n_clip, t_clip)
-        t = interleaved({**fns, **rates}, repeats)
+        t = interleaved({**fns, **{k: fn for k, (fn, _) in rates.items()}}, repeats)
         rows.append({"name": name, "before_s": t["before"], "after_s": t["after"], "gflop": gflop,
-                     "gemm_gflops": rates["gemm"].gflop / t["gemm"], "conv_gflops": rates["conv"].gflop / t["conv"],
+                     "gemm_gflops": rates["gemm"][1] / t["gemm"], "conv_gflops": rates["conv"][1] / t["conv"],
                      "loss_before": lb,
                      "loss_after": la, "grad_rel_diff": gdiff, "same_grad_keys": set(gb) == set(ga)})
     return rows

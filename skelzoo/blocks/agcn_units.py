@@ -27,9 +27,11 @@ from .channels_last import (
     to_nhwc,
 )
 from .common import TemporalConvBN
+from .context import ContextUnit
 from .gemm import linear, pointwise_conv
 
-__all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "embedded_sum_nhwc", "graph_unit_fast",
+__all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "embedded_sum_nhwc", "streamed_affinity",
+           "graph_unit_fast",
            "graph_unit_nhwc", "tconv_fast", "aggregate", "make_down", "AGCNBlock", "AGCNBlockNHWC", "ResidualKind"]
 
 ResidualKind = Literal["none", "identity", "conv"]
@@ -106,6 +108,19 @@ def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Ten
     theta = q[:, :, :, 0].permute(0, 3, 2, 1, 4).reshape(n * k, v, t * ce)
     phi = q[:, :, :, 1].permute(0, 3, 1, 4, 2).reshape(n * k, t * ce, v)
     return torch.bmm(theta, phi).view(n, k, v, v) / ce
+
+
+def streamed_affinity(unit: ContextUnit, x: torch.Tensor, time_dim: int) -> torch.Tensor:
+    """The ``"affinity"`` statistic ``θᵀφ / (C_e·T)`` ``(N, K, V, V)`` of a 2s-AGCN-family graph unit (with
+    ``conv_a`` / ``conv_b``) on its fast path: NCHW ``x`` (``time_dim`` 2, :func:`embedded_sum_fast`) or
+    channels-last ``x`` (``time_dim`` 1, :func:`embedded_sum_nhwc`); the streamed whole-sequence value when a
+    stream is attached (:meth:`~skelzoo.blocks.context.ContextUnit.context_stat`)."""
+    fn = embedded_sum_nhwc if time_dim == 1 else embedded_sum_fast
+
+    def frame_sum(z: torch.Tensor) -> torch.Tensor:
+        return fn(unit.conv_a, unit.conv_b, z)
+    e = unit.context_stat("affinity", x, time_dim, frame_sum)
+    return frame_sum(x) / x.shape[time_dim] if e is None else e
 
 
 def graph_unit_nhwc(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn: nn.Module,

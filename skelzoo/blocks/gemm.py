@@ -94,14 +94,10 @@ class _OneDNNLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, w = ctx.saved_tensors
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gx = _mm(gy, w.t())                                              # (M, O) @ (O, K)
-        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-            if ctx.needs_input_grad[1]:
-                gw = _mm(gy.t(), x.t())                                      # (O, M) @ (M, K)
-            if ctx.has_bias and ctx.needs_input_grad[2]:
-                gb = gy.sum(0)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = _mm(gy, w.t()) if need_x else None                              # (M, O) @ (O, K)
+        gw = _mm(gy.t(), x.t()) if need_w else None                          # (O, M) @ (M, K)
+        gb = gy.sum(0) if ctx.has_bias and need_b else None
         return gx, gw, gb
 
 
@@ -109,10 +105,8 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
     """``F.linear(x, w, b)``: ``x`` ``(..., K)``, ``w`` ``(O, K)``, ``b`` ``(O,)`` -> ``(..., O)``.
 
     Through oneDNN for float32 CPU tensors when enabled (see the module docstring), else ``F.linear``."""
-    if (not _ENABLED or x.device.type != "cpu" or x.dtype != torch.float32 or w.dtype != torch.float32
-            or x.shape[-1] == 0 or x.numel() == 0 or _tracing() or _op() is None):
-        return F.linear(x, w, b)
-    if b is not None and b.dtype != torch.float32:
+    if (not _ENABLED or x.device.type != "cpu" or x.numel() == 0 or _tracing() or _op() is None
+            or any(t is not None and t.dtype != torch.float32 for t in (x, w, b))):
         return F.linear(x, w, b)
     if torch.is_grad_enabled() and (x.requires_grad or w.requires_grad or (b is not None and b.requires_grad)):
         lead = x.shape[:-1]

@@ -18,8 +18,8 @@ from ..errors import UnknownModelError
 from ._convert import SOURCES, Converter
 from ._weights import WeightCfg
 
-__all__ = ["ModelEntry", "register_model", "list_models", "checkpoint_task", "TASKS", "get_entry", "get_weights",
-           "split_name", "list_architectures", "register_converter", "get_converter", "list_converters"]
+__all__ = ["ModelEntry", "register_model", "list_models", "checkpoint_task", "model_task", "TASKS", "get_entry",
+           "get_weights", "split_name", "list_architectures", "register_converter", "get_converter", "list_converters"]
 
 
 @dataclass
@@ -121,10 +121,19 @@ def list_architectures() -> list[str]:
 TASKS = ("classification", "features", "localization")
 
 
+def model_task(arch: str, model: object) -> str:
+    """The task of a built ``model`` of architecture ``arch``: ``"localization"`` for a localization
+    architecture, else the model's own ``task`` (``"classification"`` or ``"features"``, from its
+    ``num_classes``). The rule of ``model_info``, saved configs and model cards; :func:`checkpoint_task` applies
+    it to a registered name without building the model."""
+    entry = get_entry(arch)
+    return "localization" if entry.task == "localization" else getattr(model, "task", entry.task)
+
+
 def checkpoint_task(arch: str, tag: str | None = None) -> str:
     """``"localization"``, ``"features"`` (no classifier: ``num_classes=0``) or ``"classification"``.
 
-    The same rule as ``model_info``: a localization architecture localizes; otherwise the checkpoint's (or,
+    The rule of :func:`model_task`: a localization architecture localizes; otherwise the checkpoint's (or,
     without a tag, the builder's default) ``num_classes`` decides, so a self-supervised encoder of an
     architecture registered for classification is a feature extractor.
     """

@@ -29,11 +29,10 @@ from ..blocks.agcn_units import (
     aggregate,
     embedded_affinity,
     embedded_sum,
-    embedded_sum_fast,
-    embedded_sum_nhwc,
     graph_unit_fast,
     graph_unit_nhwc,
     make_down,
+    streamed_affinity,
 )
 from ..blocks.channels_last import fast_paths_enabled, to_nchw, to_nhwc
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
@@ -120,22 +119,16 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         return self._attend(y)
 
     def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on NCHW ``(N, C, T, V)`` (:func:`embedded_sum_fast`, :func:`graph_unit_fast`), then the
+        """Fast path on NCHW ``(N, C, T, V)`` (:func:`streamed_affinity`, :func:`graph_unit_fast`), then the
         attention as in :meth:`forward`."""
-        e = self.context_stat("affinity", x, 2, lambda z: embedded_sum_fast(self.conv_a, self.conv_b, z))
-        if e is None:
-            e = embedded_sum_fast(self.conv_a, self.conv_b, x) / x.shape[2]
-        g = self.PA + torch.tanh(e) * self.alpha
+        g = self.PA + torch.tanh(streamed_affinity(self, x, 2)) * self.alpha
         return self._attend(graph_unit_fast(x, g, self.conv_d, self.bn, self.down), fused=True)
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Channels-last fast path on ``(N, T, V, C)`` (:func:`embedded_sum_nhwc`, :func:`graph_unit_nhwc`); the
+        """Channels-last fast path on ``(N, T, V, C)`` (:func:`streamed_affinity`, :func:`graph_unit_nhwc`); the
         attention runs on the NCHW view of the channels-last result (its means, gates and streamed statistics
         are layout-free), in place."""
-        e = self.context_stat("affinity", x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
-        if e is None:
-            e = embedded_sum_nhwc(self.conv_a, self.conv_b, x) / x.shape[1]
-        g = self.PA + torch.tanh(e) * self.alpha
+        g = self.PA + torch.tanh(streamed_affinity(self, x, 1)) * self.alpha
         y = graph_unit_nhwc(x, g, self.conv_d, self.bn, self.down)
         return to_nhwc(self._attend(to_nchw(y), fused=True))
 

@@ -23,7 +23,7 @@ Converters (all ``source="official"``):
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -33,11 +33,10 @@ from ..blocks.agcn_units import (
     aggregate,
     embedded_affinity,
     embedded_sum,
-    embedded_sum_fast,
-    embedded_sum_nhwc,
     graph_unit_fast,
     graph_unit_nhwc,
     make_down,
+    streamed_affinity,
 )
 from ..blocks.channels_last import fast_paths_enabled
 from ..blocks.common import DataBNKind, bn_init, branch_init, conv_init, fold_persons, make_data_bn
@@ -105,22 +104,14 @@ class AdaptiveGraphConv(ContextUnit):
         y = y + (x if self.down is None else self.down(x))
         return torch.relu(y)
 
-    def _graph(self, x: torch.Tensor, time_dim: int, frame_sum: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """``softmax_over_source(θᵀφ / (C_e·T)) + A + PA`` ``(N, K, V, V)`` from ``frame_sum`` (the layout's
-        :func:`embedded_sum_fast` / :func:`embedded_sum_nhwc`), streamed when a stream is attached."""
-        e = self.context_stat("affinity", x, time_dim, frame_sum)
-        if e is None:
-            e = frame_sum(x) / x.shape[time_dim]
-        return torch.softmax(e, dim=-2) + (self.A + self.PA)
-
     def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        """Fast path on NCHW ``(N, C, T, V)`` (:func:`embedded_sum_fast`, :func:`graph_unit_fast`)."""
-        g = self._graph(x, 2, lambda z: embedded_sum_fast(self.conv_a, self.conv_b, z))
+        """Fast path on NCHW ``(N, C, T, V)`` (:func:`streamed_affinity`, :func:`graph_unit_fast`)."""
+        g = torch.softmax(streamed_affinity(self, x, 2), dim=-2) + (self.A + self.PA)
         return graph_unit_fast(x, g, self.conv_d, self.bn, self.down)
 
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
-        """Channels-last fast path on ``(N, T, V, C)`` (:func:`embedded_sum_nhwc`, :func:`graph_unit_nhwc`)."""
-        g = self._graph(x, 1, lambda z: embedded_sum_nhwc(self.conv_a, self.conv_b, z))
+        """Channels-last fast path on ``(N, T, V, C)`` (:func:`streamed_affinity`, :func:`graph_unit_nhwc`)."""
+        g = torch.softmax(streamed_affinity(self, x, 1), dim=-2) + (self.A + self.PA)
         return graph_unit_nhwc(x, g, self.conv_d, self.bn, self.down)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 from .. import __version__
 from ._builder import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, build_model, load_dir, load_registered, registered_fps
 from ._config import check_num_classes
-from ._registry import get_entry, get_weights, split_name
+from ._registry import get_entry, get_weights, model_task, split_name
 
 __all__ = ["load_model", "model_info", "model_fps", "save_pretrained", "CONFIG_NAME", "WEIGHTS_NAME", "CARD_NAME"]
 
@@ -75,7 +75,7 @@ def model_info(name: str) -> dict[str, Any]:
         "name": name,
         "arch": arch,
         "tag": tag,
-        "task": entry.task if entry.task == "localization" else getattr(model, "task", entry.task),
+        "task": model_task(arch, model),
         "layout": getattr(model, "layout", w.layout if w else None),
         "in_channels": getattr(model, "in_channels", None),
         "num_person": getattr(model, "num_person", None),
@@ -140,8 +140,7 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, model_card: bool
         "tag": cfg0.get("tag"),
         "preprocess": getattr(model, "preprocess", ""),
         "fps": cfg0.get("fps"),  # frame rate the weights were trained at (None: unknown)
-        "task": get_entry(cfg0["architecture"]).task if get_entry(cfg0["architecture"]).task == "localization"
-        else getattr(model, "task", None),
+        "task": model_task(cfg0["architecture"], model),
         "skelzoo_version": __version__,
     }
     from ..localization.input_spec import get_input_spec

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 import torch
 
 from ..hub.model_card import render_card
-from ._registry import get_entry, list_architectures
+from ._registry import get_entry, list_architectures, model_task
 from ._weights import WeightCfg
 
 __all__ = ["CardSpec", "registered_specs", "render_checkpoint_card", "handwritten_path", "stub_handwritten",
@@ -134,8 +134,7 @@ def _config(arch: str, w: WeightCfg) -> tuple[dict, int]:
 
     with torch.device("meta"):
         model = build_model(arch, **dict(w.model_args))
-    entry = get_entry(arch)
-    task = "localization" if entry.task == "localization" else getattr(model, "task", entry.task)
+    task = model_task(arch, model)
     cfg = {"architecture": arch, "tag": w.tag, "task": task, "model_args": dict(w.model_args),
            "in_channels": getattr(model, "in_channels", w.in_channels),
            "layout": getattr(model, "layout", w.layout), "num_classes": getattr(model, "num_classes", None),
