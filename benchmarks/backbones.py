@@ -124,7 +124,8 @@ def _cpu_cuda_shim() -> None:
     torch.Tensor.cuda = cuda_or_stay  # type: ignore[method-assign]
 
 
-def _one(name: str, threads: int, repeats: int, frames: int, batch: int, official: Path | None = None) -> dict:
+def _one(name: str, threads: int, repeats: int, frames: int, batch: int, official: Path | None = None,
+         allocator: str = "default") -> dict:
     import statistics
 
     import torch
@@ -132,7 +133,10 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
     from _common import interleaved_samples
 
     import skelzoo
+    from skelzoo.runtime import tune_allocator
 
+    if allocator == "tuned" and not tune_allocator():
+        raise SystemExit("--allocator tuned: this C library has no mallopt thresholds (glibc only)")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     off_model = official_model(name, official) if official is not None else None
@@ -202,7 +206,10 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
 
 
 def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64, batch: int = 8,
-        names: list[str] | None = None, official: Path | None = None) -> list[dict]:
+        names: list[str] | None = None, official: Path | None = None, allocator: str = "both") -> list[dict]:
+    """One row per backbone and allocator setting (``allocator``: ``default``, ``tuned`` or ``both``: the
+    whole process, the official code included, runs with glibc's default malloc thresholds or with
+    :func:`skelzoo.runtime.tune_allocator`)."""
     import skelzoo
 
     if names is None:
@@ -211,15 +218,18 @@ def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64
             names = [n for n in names if n in OFFICIAL]
     rows = []
     for name in names:
-        cmd = [sys.executable, __file__, "--one", name, "--threads", str(threads), "--repeats", str(repeats),
-               "--frames", str(frames), "--batch", str(batch)]
-        if official is not None:
-            cmd += ["--official", str(official)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode:
-            print(f"{name}: failed\n{r.stderr[-2000:]}", file=sys.stderr)
-            continue
-        rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
+        for alloc in (("default", "tuned") if allocator == "both" else (allocator,)):
+            cmd = [sys.executable, __file__, "--one", name, "--threads", str(threads), "--repeats", str(repeats),
+                   "--frames", str(frames), "--batch", str(batch), "--allocator", alloc]
+            if official is not None:
+                cmd += ["--official", str(official)]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                print(f"{name} ({alloc} malloc): failed\n{r.stderr[-2000:]}", file=sys.stderr)
+                continue
+            row = json.loads(r.stdout.strip().splitlines()[-1])
+            row["allocator"] = alloc
+            rows.append(row)
     return rows
 
 
@@ -261,7 +271,7 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
           f"(fast, plain{', the official code' if live else ''} and a {GEMM_SIZE}² GEMM interleaved in one process "
           f"per backbone; fast: inference_mode, plain{' and official' if live else ''}: no_grad); nominal peak "
           f"{peak:.0f} GFLOP/s = {how}")
-    print(f"{'model':<8} {'GFLOP':>6} {'official s':>10} {'plain s':>7} {'BLAS s':>6} {'fast s':>7} {'fast/off':>8} {'(best)':>6} "
+    print(f"{'model':<8} {'malloc':<7} {'GFLOP':>6} {'official s':>10} {'plain s':>7} {'BLAS s':>6} {'fast s':>7} {'fast/off':>8} {'(best)':>6} "
           f"{'fast/plain':>10} {'plain/off':>9} {'GFLOP/s':>7} {'BLAS':>5} {'oneDNN':>6} {'GEMM':>5} {'eff.':>5} "
           f"{'(best)':>6} "
           f"{'criterion':>9} {'met':>4} {'(best)':>6} {'diff plain':>10} {'diff off':>8}")
@@ -280,14 +290,14 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
         d_off = f"{r['official_rel_diff']:.1e}" if "official_rel_diff" in r else "-"
         plain_off = f"{r['base_s'] / off:.2f}" if off else "-"
         blas = f"{r['fast_blas_s']:.3f}" if r.get("fast_blas_s") else "-"
-        print(f"{r['name']:<8} {r['gflop']:>6.1f} {offs:>10} {r['base_s']:>7.3f} {blas:>6} {r['fast_s']:>7.3f} {f_off:>8} "
+        print(f"{r['name']:<8} {r.get('allocator', 'default'):<7} {r['gflop']:>6.1f} {offs:>10} {r['base_s']:>7.3f} {blas:>6} {r['fast_s']:>7.3f} {f_off:>8} "
               f"{f_off_best:>6} {r['base_s'] / r['fast_s']:>9.2f}x {plain_off:>9} "
               f"{gfs:>7.0f} {r.get('gemm_blas_gflops') or 0:>5.0f} {r.get('gemm_onednn_gflops') or 0:>6.0f} "
               f"{r['gemm_gflops']:>5.0f} {100 * gfs / r['gemm_gflops']:>4.0f}% {100 * eff_best:>5.0f}% "
               f"{crit:>9} {('yes' if met else 'NO'):>4} {('yes' if met_best else 'NO'):>6} "
               f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>10.1e} {d_off:>8}")
     for r in rows:
-        print(f"  {r['name']}: medians: {criterion(r)[2]}; fastest runs: {criterion(r, best=True)[2]}")
+        print(f"  {r['name']} ({r.get('allocator', 'default')} malloc): medians: {criterion(r)[2]}; fastest runs: {criterion(r, best=True)[2]}")
     print("official s: 'live' = the official code timed in this run (same process, interleaved); 'ref' = the "
           "reference file's live figure from ANOTHER run (context only, no ratio is taken against it); "
           "BLAS s = the fast path with its GEMMs on the BLAS instead of oneDNN (skelzoo.blocks.gemm switched off); "
@@ -295,7 +305,10 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
           "median plain / median fast; plain/off = how this run's plain path compares with the official time; "
           "GFLOP = the model's math counted on the plain path; BLAS / oneDNN = median 2048² fp32 GEMM GFLOP/s "
           "through torch.mm / oneDNN's matmul in the same round-robin, GEMM = the faster; eff. = fast GFLOP/s / GEMM GFLOP/s ((best): fastest fast run vs fastest GEMM run); "
-          "diff plain / diff off = max |fast - plain| / max |plain| and max |fast - official| / max |official|")
+          "diff plain / diff off = max |fast - plain| / max |plain| and max |fast - official| / max |official|; "
+          "malloc = the whole process (official code included) with glibc's default malloc thresholds or with "
+          "skelzoo.runtime.tune_allocator() (large freed blocks kept for reuse: no fresh zeroed pages per "
+          "forward; the skelzoo CLI's setting)")
 
 
 def main() -> None:
@@ -308,13 +321,18 @@ def main() -> None:
     ap.add_argument("--official", type=Path, default=None,
                     help="folder with clones of the official repositories (st-gcn, 2s-AGCN, CTR-GCN, MS-G3D): "
                          "time the official code live in the same run")
+    ap.add_argument("--allocator", choices=("default", "tuned", "both"), default="both",
+                    help="glibc malloc thresholds of the benchmark processes: default, tuned "
+                         "(skelzoo.runtime.tune_allocator) or both (two rows per backbone)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one, args.threads, args.repeats, args.frames, args.batch, args.official)))
+        print(json.dumps(_one(args.one, args.threads, args.repeats, args.frames, args.batch, args.official,
+                              args.allocator)))
         return
-    rows = run(args.threads, args.repeats, args.pattern, args.frames, args.batch, official=args.official)
+    rows = run(args.threads, args.repeats, args.pattern, args.frames, args.batch, official=args.official,
+               allocator=args.allocator)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print_table(rows, args.threads, args.repeats, args.frames, args.batch)

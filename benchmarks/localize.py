@@ -84,6 +84,9 @@ def _worker(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
+    if args.allocator == "tuned":
+        from skelzoo.runtime import tune_allocator
+        tune_allocator()
     torch.set_num_threads(args.threads)
     model, x = _model_and_input(args.model, args.frames, args.input)
     rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -100,7 +103,7 @@ def _worker(args: argparse.Namespace) -> None:
         "model": args.model, "mode": args.mode, "cache_mb": args.cache_mb, "frames": args.frames, "chunk": args.chunk if args.mode != "whole" else None,
         "threads": args.threads, "forward_s": t1 - t0, "decode_s": t2 - t1, "fps": args.frames / (t2 - t0),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "rss_after_build_mb": rss_model / 1024.0, "segments": len(segs),
+        "rss_after_build_mb": rss_model / 1024.0, "segments": len(segs), "allocator": args.allocator,
     }))
 
 
@@ -131,9 +134,9 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _run(model: str, frames: int, mode: str, threads: int, chunk: int, save: str | None = None,
-         kind: str = "random", cache_mb: float | None = None) -> dict:
+         kind: str = "random", cache_mb: float | None = None, allocator: str = "tuned") -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--model", model, "--frames", str(frames),
-           "--mode", mode, "--threads", str(threads), "--chunk", str(chunk), "--input", kind]
+           "--mode", mode, "--threads", str(threads), "--chunk", str(chunk), "--input", kind, "--allocator", allocator]
     if cache_mb is not None:
         cmd += ["--cache-mb", str(cache_mb)]
     if save:
@@ -148,7 +151,7 @@ def _run(model: str, frames: int, mode: str, threads: int, chunk: int, save: str
 def _row(r: dict, diff: str = "") -> str:
     chunk = str(r["chunk"]) if r["chunk"] else "-"
     return (f"| {r['model']} | {r['mode']} | {r['frames']} | {chunk} | {r['fps']:.0f} | {r['peak_rss_mb']:.0f} | "
-            f"{r['segments']} | {diff} |")
+            f"{r['segments']} | {diff} | {r.get('allocator', 'default')} |")
 
 
 def main() -> None:
@@ -172,6 +175,9 @@ def main() -> None:
                    help="exact mode: budget for stored stage outputs (default: chunked.DEFAULT_CACHE_MB)")
     p.add_argument("--hour-mode", choices=("chunked", "windowed"), default="chunked",
                    help="chunked = exact mode (default), windowed = exact=False")
+    p.add_argument("--allocator", choices=("default", "tuned", "both"), default="tuned",
+                   help="glibc malloc thresholds of the workers: tuned (skelzoo.runtime.tune_allocator, what the "
+                        "skelzoo CLI does), default, or both (the one-hour run twice)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--mode", choices=("whole", "chunked", "windowed"), help=argparse.SUPPRESS)
@@ -186,26 +192,28 @@ def main() -> None:
     import numpy as np
 
     print(f"threads={args.threads}, cpu_count={os.cpu_count()}, load average={os.getloadavg()[0]:.1f}")
-    print("| model | mode | frames | chunk | fps | peak RSS (MB) | segments | max abs diff vs whole |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | mode | frames | chunk | fps | peak RSS (MB) | segments | max abs diff vs whole | malloc |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    alloc = "tuned" if args.allocator == "both" else args.allocator
     with tempfile.TemporaryDirectory() as tmp:
         if not args.hour_only:
             for m in args.models:
-                w = _run(m, args.frames, "whole", args.threads, 0, f"{tmp}/{m}_w.npy", args.input)
+                w = _run(m, args.frames, "whole", args.threads, 0, f"{tmp}/{m}_w.npy", args.input, allocator=alloc)
                 print(_row(w), flush=True)
                 for mode in ("chunked", "windowed") if args.windowed else ("chunked",):
                     c = _run(m, args.frames, mode, args.threads, args.short_chunk, f"{tmp}/{m}_{mode}.npy", args.input,
-                             cache_mb=args.cache_mb)
+                             cache_mb=args.cache_mb, allocator=alloc)
                     d = float(np.abs(np.load(f"{tmp}/{m}_w.npy") - np.load(f"{tmp}/{m}_{mode}.npy")).max())
                     print(_row(c, f"{d:.2e}"), flush=True)
-        if not args.skip_hour:
+        for alloc in ((("default", "tuned") if args.allocator == "both" else (args.allocator,))
+                      if not args.skip_hour else ()):
             h = _run(args.hour_model, args.hour_frames, args.hour_mode, args.threads, args.chunk, kind=args.input,
-                     cache_mb=args.cache_mb)
+                     cache_mb=args.cache_mb, allocator=alloc)
             print(_row(h), flush=True)
             status = "OK" if h["peak_rss_mb"] < 1536 else "OVER"
-            print(f"one-hour run ({args.hour_frames} frames): peak RSS {h['peak_rss_mb']:.0f} MB ({status} vs 1.5 GB), "
-                  f"{h['fps']:.0f} fps, {h['forward_s'] + h['decode_s']:.0f} s total "
-                  f"({h['forward_s']:.0f} s network, {h['decode_s']:.1f} s decoding)")
+            print(f"one-hour run ({args.hour_frames} frames, {alloc} malloc): peak RSS {h['peak_rss_mb']:.0f} MB "
+                  f"({status} vs 1.5 GB), {h['fps']:.0f} fps, {h['forward_s'] + h['decode_s']:.1f} s total "
+                  f"({h['forward_s']:.1f} s network, {h['decode_s']:.1f} s decoding)")
 
 
 if __name__ == "__main__":

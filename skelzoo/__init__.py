@@ -61,7 +61,8 @@ _LAZY_ATTRS: dict[str, str] = {
 # submodules reachable as attributes (``skelzoo.zoo``, ``skelzoo.io`` ...) without importing them first
 _SUBMODULES = frozenset({
     "backbones", "blocks", "cli", "convert", "data", "dataset_info", "errors", "evaluation", "export", "graphs",
-    "heads", "hub", "io", "layouts", "localization", "models", "necks", "contrastive", "training", "viz", "zoo",
+    "heads", "hub", "io", "layouts", "localization", "models", "necks", "contrastive", "runtime", "training", "viz",
+    "zoo",
 })
 
 

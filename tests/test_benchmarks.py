@@ -24,10 +24,12 @@ def _run(*args: str) -> str:
 def test_backbones_table():
     out = _run(str(BENCH / "backbones.py"), "--pattern", "stgcn_ssl", "--frames", "16", "--repeats", "1",
                "--batch", "2")
-    row = next(line for line in out.splitlines() if line.startswith("stgcn_ssl "))
-    rel_diff = float(row.split()[-2])  # "diff plain" (the last column, "diff off", needs --official)
-    assert row.split()[-1] == "-"
-    assert rel_diff < 1e-5  # the fast path equals the plain one
+    rows = [line for line in out.splitlines() if line.startswith("stgcn_ssl ")]
+    assert [r.split()[1] for r in rows] == ["default", "tuned"]  # one row per malloc setting (--allocator both)
+    for row in rows:
+        rel_diff = float(row.split()[-2])  # "diff plain" (the last column, "diff off", needs --official)
+        assert row.split()[-1] == "-"
+        assert rel_diff < 1e-5  # the fast path equals the plain one
     assert "GFLOP" in out and "2048² GEMM" in out
 
 

@@ -25,7 +25,7 @@ PKG = Path(__file__).resolve().parents[1] / "skelzoo"
 #: lowest first; a unit may import units of its own layer or below. ``skelzoo/__init__.py`` (the lazy facade)
 #: sits above everything; ``backbones``, ``zoo`` and ``convert`` are aliases kept for old import paths.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "layouts", "graphs", "dataset_info", "ranking", "progress"),
+    ("errors", "layouts", "graphs", "dataset_info", "ranking", "progress", "runtime"),
     ("io",),
     ("data",),
     ("blocks", "necks", "heads", "hub"),

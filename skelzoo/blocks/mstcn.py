@@ -55,6 +55,7 @@ from torch import nn
 from .channels_last import apply_bn, bn_fold, fold_into, foldable, linear_bn, tconv_bn
 from .common import TemporalConvBN, conv_init
 from .dropout import ExactDropout
+from .gemm import pointwise_conv
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]
@@ -229,23 +230,21 @@ class MultiScaleTCN(nn.Module):
     def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path on NCHW ``(N, C_in, T, V) -> (N, C_out, T', V)`` (same function as :meth:`forward`).
 
-        Every 1×1 conv is one batched GEMM over ``(C, T·V)`` with its BN folded in eval; the (k, 1) convs
-        run with their BNs folded; without autograd the (3, 1) max-pool is a max over shifted frames
+        Every 1×1 conv is one GEMM (:func:`~skelzoo.blocks.gemm.pointwise_conv`) with its BN folded in eval;
+        the (k, 1) convs run with their BNs folded; without autograd the (3, 1) max-pool is a max over shifted frames
         (same values as ``max_pool2d``, none of its index bookkeeping; with autograd ``max_pool2d`` keeps
         the plain path's gradient routing on ties).
         """
         fused = self._forward_fused(x)
         if fused is not None:
             return fused
-        n, cin, t, v = x.shape
-        xf = x.reshape(n, cin, t * v)
         parts: list[torch.Tensor] = []
         for br, spec in zip(self.branches, self.branch_spec):
             if spec == "1x1":
                 conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
                 parts.append(gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], conv, bn))
                 continue
-            h = torch.relu_(gemm_bn(x, br[0], br[1], xf))
+            h = torch.relu_(gemm_bn(x, br[0], br[1]))
             if spec[0] == "max":
                 pool = br[3]
                 if torch.is_grad_enabled() and h.requires_grad:
@@ -293,9 +292,7 @@ class MultiScaleTCN(nn.Module):
                 return None
             ws.append(w)
             bs.append(b if b is not None else w.new_zeros(w.shape[0]))
-        n, cin, t, v = x.shape
-        y = torch.matmul(torch.cat(ws), x.reshape(n, cin, t * v)).add_(torch.cat(bs).unsqueeze(-1))
-        y = y.view(n, -1, t, v)
+        y = pointwise_conv(x, torch.cat(ws), torch.cat(bs))
         o = 0
         for br, spec, c in zip(self.branches, self.branch_spec, self.branch_channels):
             part = y[:, o:o + c]
@@ -331,14 +328,11 @@ class MultiScaleTCN(nn.Module):
                 f"channels={list(self.branch_channels)}, stride={self.stride}, final_act={self.final_act}")
 
 
-def gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, xf: torch.Tensor | None = None) -> torch.Tensor:
-    """``bn(conv1x1(x))`` on NCHW ``x`` as one batched GEMM ``(O, C) @ (C, T·V)`` (BN folded in eval)."""
-    n, c, t, v = x.shape
+def gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None) -> torch.Tensor:
+    """``bn(conv1x1(x))`` on NCHW ``x`` as one GEMM (:func:`~skelzoo.blocks.gemm.pointwise_conv`, BN folded
+    in eval)."""
     w, b, rest = fold_into(conv.weight.reshape(conv.weight.shape[0], -1), conv.bias, bn)
-    y = torch.matmul(w, x.reshape(n, c, t * v) if xf is None else xf)
-    if b is not None:
-        y = y.add_(b.unsqueeze(-1))
-    y = y.view(n, w.shape[0], t, v)
+    y = pointwise_conv(x, w, b)
     return y if rest is None else rest(y)
 
 

@@ -38,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="skelzoo: %(levelname)s: %(message)s")
+    from ..runtime import tune_allocator_from_env
+    # an application may set process-wide options (a library import does not): skelzoo.runtime
+    if tune_allocator_from_env():
+        logging.getLogger("skelzoo").info("malloc tuned: large freed blocks kept for reuse "
+                                          "(SKELZOO_TUNE_MALLOC=0: off)")
     from ..errors import SkelzooError
     try:
         return int(args.func(args) or 0)

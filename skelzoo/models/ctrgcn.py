@@ -44,6 +44,7 @@ from torch import nn
 from ..blocks.channels_last import bn_fold, fast_paths_enabled, foldable
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
+from ..blocks.gemm import pointwise_conv
 from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, gemm_bn
 from ..graphs import agcn_spatial
 from ._base import Backbone, StageInfo
@@ -167,7 +168,6 @@ class CTRGCUnit(ContextUnit):
         n, cin, t, v = x.shape
         k, r, c = self.num_subsets, self.rel, self.out_channels
         convs = list(self.convs)
-        xf = x.reshape(n, cin, t * v)
         w12 = torch.cat([w.flatten(1) for m in convs for w in (m.conv1.weight, m.conv2.weight)])
         b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
         xm = self.context_stat("mean", x, 2, lambda z: z.sum(2))
@@ -197,12 +197,12 @@ class CTRGCUnit(ContextUnit):
             s2, h2 = bn_fold(self.down[1])
             wd = self.down[0].weight.flatten(1) * s2.unsqueeze(1)
             hd = h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2
-            y = torch.matmul(wd, xf).view(n, c, t, v).add_((const + (shift + hd).unsqueeze(-1)).unsqueeze(2))
+            y = pointwise_conv(x, wd).add_((const + (shift + hd).unsqueeze(-1)).unsqueeze(2))
         else:
             res = self.down(x)
         if fold and y is None:
             y = res + (const + shift.unsqueeze(-1)).unsqueeze(2)
-        x3 = torch.matmul(w3.transpose(0, 1).reshape(c * k, cin), xf).view(n * c, k, t, v)
+        x3 = pointwise_conv(x, w3.transpose(0, 1).reshape(c * k, cin)).view(n * c, k, t, v)
         for i in range(k):
             adj = torch.matmul(w4x[i], relx[:, i]).view(n * c, v, v)
             if self.aggregation == "target":

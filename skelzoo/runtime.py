@@ -1,0 +1,77 @@
+"""Process-wide CPU runtime settings. Importing skelzoo changes none of them; the ``skelzoo`` command line
+applies :func:`tune_allocator` (switch: ``SKELZOO_TUNE_MALLOC=0``) and the benchmarks state whether they did.
+
+**The C allocator.** A CPU forward allocates its activations as fresh tensors: tens of megabytes each at
+the backbones' sizes (a ``(16, 192, 64, 25)`` float32 tensor is 20 MB). glibc's ``malloc`` hands such blocks
+out as new ``mmap`` pages and returns them to the kernel on ``free`` (its mmap / trim thresholds, which
+adapt to the history of the process), so every forward pays the kernel for zero-filled pages again: on the
+project's 2-core machine a float32 1×1 convolution of that size ran at 9-11 GFLOP/s with the default
+thresholds and at 40-65 with the blocks kept in the process (``benchmarks/backbones.py`` shows the effect
+on whole models, skelzoo's and the official code alike). :func:`tune_allocator` sets the two thresholds
+(``mallopt``) so that blocks up to ``mmap_threshold`` come from the heap and up to ``keep`` bytes of
+freed heap stay in the process for reuse: the behaviour of jemalloc / tcmalloc, which PyTorch's own CPU
+performance guide recommends preloading. The cost is memory the process keeps after its peak (at most
+``keep`` bytes above what it uses). Linux with glibc only; elsewhere it does nothing and returns False.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from typing import Any
+
+__all__ = ["tune_allocator", "allocator_tuned", "tune_allocator_from_env"]
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+#: glibc's static defaults (its dynamic adjustment, disabled by any explicit setting, starts from these)
+_GLIBC_DEFAULT = 128 * 1024
+_MIB = 1024 * 1024
+_TUNED = False
+
+
+def _libc() -> Any | None:
+    """glibc as a ctypes library, or None (not Linux, or a C library without ``mallopt``, e.g. musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version  # glibc only: musl has no mallopt thresholds
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def tune_allocator(enabled: bool = True, *, mmap_threshold: int = 256 * _MIB, keep: int = 512 * _MIB) -> bool:
+    """Keep large freed blocks in the process for reuse (see the module docstring); returns whether it applied.
+
+    Args:
+        enabled: False sets glibc's static defaults back (128 KiB each; glibc's dynamic adjustment stays off).
+        mmap_threshold: blocks up to this many bytes come from the heap instead of fresh ``mmap`` pages.
+        keep: freed heap up to this many bytes is not returned to the kernel (``M_TRIM_THRESHOLD``).
+    """
+    global _TUNED
+    if mmap_threshold <= 0 or keep <= 0:
+        raise ValueError(f"mmap_threshold and keep must be positive byte counts, got {mmap_threshold}, {keep}")
+    libc = _libc()
+    if libc is None:
+        return False
+    mmap_b, keep_b = (min(mmap_threshold, 2**31 - 1), min(keep, 2**31 - 1)) if enabled else (_GLIBC_DEFAULT,) * 2
+    ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_b)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, keep_b))
+    _TUNED = ok and enabled
+    return ok
+
+
+def allocator_tuned() -> bool:
+    """Whether :func:`tune_allocator` has applied the tuned thresholds in this process."""
+    return _TUNED
+
+
+def tune_allocator_from_env() -> bool:
+    """:func:`tune_allocator` unless ``SKELZOO_TUNE_MALLOC`` is ``0`` / ``false`` / ``no`` (the CLI's call)."""
+    if os.environ.get("SKELZOO_TUNE_MALLOC", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return tune_allocator()
