@@ -42,11 +42,12 @@ def family_weights(record: Mapping[str, Any]) -> tuple[str, WeightCfg]:
         preprocess="ntu_bodysize", model_args=dict(record["model_args"]))
     width = record["width"]
     stored = f"stored as {record['dtype']}"
+    sets = "".join(f", {kv}" for kv in record.get("pretrain_sets") or ())
     if kind == "encoder":
         return arch, WeightCfg(
             **common, dataset=_TRAIN, eval_dataset="Bandai-Namco clips, validation style exhausted",
             source="trained by skelzoo: scripts/family_campaign.py (examples/configs/ablation/pretrain_v2.yaml, "
-                   f"model.backbone={arch}, seed 0; the epoch with the best validation kNN); {stored}",
+                   f"model.backbone={arch}{sets}, seed 0; the epoch with the best validation kNN); {stored}",
             paper=f"{_PAPER}, {width}",
             description=f"SnipCLR-pretrained {arch} encoder at {width.split(' (')[0]} "
                         f"({record['params']:,} parameters), Bandai-Namco mocap, features only")
