@@ -242,7 +242,7 @@ class MultiScaleTCN(nn.Module):
         for br, spec in zip(self.branches, self.branch_spec):
             if spec == "1x1":
                 conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
-                parts.append(gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], conv, bn))
+                parts.append(gemm_bn(x, conv, bn, self.stride))
                 continue
             h = torch.relu_(gemm_bn(x, br[0], br[1]))
             if spec[0] == "max":
@@ -267,8 +267,7 @@ class MultiScaleTCN(nn.Module):
             if isinstance(self.residual, nn.Identity):
                 y = y.add_(x)
             else:
-                y = y.add_(gemm_bn(x if self.stride == 1 else x[:, :, ::self.stride], self.residual.conv,
-                                    self.residual.bn))
+                y = y.add_(gemm_bn(x, self.residual.conv, self.residual.bn, self.stride))
         if self.final_act:
             y = torch.relu_(y)
         return self.drop(y)
@@ -328,11 +327,11 @@ class MultiScaleTCN(nn.Module):
                 f"channels={list(self.branch_channels)}, stride={self.stride}, final_act={self.final_act}")
 
 
-def gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None) -> torch.Tensor:
-    """``bn(conv1x1(x))`` on NCHW ``x`` as one GEMM (:func:`~skelzoo.blocks.gemm.pointwise_conv`, BN folded
-    in eval)."""
+def gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, stride: int = 1) -> torch.Tensor:
+    """``bn(conv1x1(x))`` with temporal ``stride`` on NCHW ``x`` as one GEMM
+    (:func:`~skelzoo.blocks.gemm.pointwise_conv`, BN folded in eval)."""
     w, b, rest = fold_into(conv.weight.reshape(conv.weight.shape[0], -1), conv.bias, bn)
-    y = pointwise_conv(x, w, b)
+    y = pointwise_conv(x, w, b, stride)
     return y if rest is None else rest(y)
 
 

@@ -245,8 +245,7 @@ class CTRGCNBlock(nn.Module):
             if isinstance(self.residual, nn.Identity):
                 r = x
             elif self.residual is not None:
-                s = self.residual.conv.stride[0]
-                r = gemm_bn(x if s == 1 else x[:, :, ::s], self.residual.conv, self.residual.bn)
+                r = gemm_bn(x, self.residual.conv, self.residual.bn, self.residual.conv.stride[0])
             else:
                 return torch.relu(y)
             # y may be a saved ReLU output (MS-TCN final_act) when autograd records: add out of place then
