@@ -4,7 +4,7 @@
 The path from a file to features, step by step with skelzoo's public API:
 
 1. ``skelzoo.load_model(NAME)`` loads an encoder (a registry ``arch.tag``, ``local-dir:FOLDER``,
-   ``hf-hub:ORG/REPO``) - e.g. the SnipCLR-pretrained ST-GCN ``stgcn_ssl.snipclr_bandai`` or the
+   ``hf-hub:ORG/REPO``) - e.g. the SnipCLR-pretrained AGCN-10 ``agcn_loc.snipclr_bandai_w16_e40`` or the
    ``encoder/`` folder written by ``examples/pretrain_own_data.py``;
 2. ``skelzoo.read_skeleton(FILE)`` reads any supported format (NTU ``.skeleton``, PKU-MMD ``.txt``,
    Kinect v2 CSV, BVH, ``.npy``/``.npz``, JSON keypoints) into a ``SkeletonSequence``
@@ -53,7 +53,7 @@ import skelzoo
 from skelzoo.errors import SkelzooError
 from skelzoo.io import SkeletonSequence
 
-DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
+DEFAULT_ENCODER = "agcn_loc.snipclr_bandai_w16_e40"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

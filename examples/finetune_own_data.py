@@ -72,7 +72,7 @@ from skelzoo.data.synth import write_demo_recordings
 from skelzoo.errors import SkelzooError
 from skelzoo.io import find_recordings
 
-DEFAULT_ENCODER = "stgcn_ssl.snipclr_bandai"
+DEFAULT_ENCODER = "agcn_loc.snipclr_bandai_w16_e40"
 LABEL_SUFFIX = ".labels.txt"
 SEGMENT_SUFFIX = ".segments.txt"
 PROTOCOLS = {"finetune": "all weights train", "linear": "frozen encoder; U-fusion neck + frame head train",

@@ -13,13 +13,13 @@ MS-G3D — the campaign trains, with the science issue's fixed recipe and nothin
 The widths are reduced so that a 2-core CPU trains a family in well under an hour (one thread per run):
 every family at a quarter of its official width (ST-GCN's SkeletonCLR encoder already is), registered under
 tags that say so (``snipclr_bandai_w16``: base width 16 where the official model has 64; MS-G3D
-``snipclr_bandai_w24``: 24 of 96). ``stgcn`` is the science issue's shipped pair (``stgcn_ssl.snipclr_bandai``
-/ ``stgcn_ssl_ufusion.snipclr_bandai``, the same recipe and seed): the campaign does not retrain it unless
-asked (``--families stgcn``), and never overwrites its weights.
+``snipclr_bandai_w24``: 24 of 96). ``stgcn`` is the science issue's localizer ``stgcn_ssl_ufusion.snipclr_bandai``
+(the same recipe and seed; its encoder ``stgcn_ssl.snipclr_bandai`` failed the probe gate and is not shipped):
+the campaign does not retrain it unless asked (``--families stgcn``), and never overwrites its weights.
 
 Then:
 
-3. ``export``: each finished family's encoder (best validation-kNN epoch) and localizer (best validation epoch)
+3. ``export --probe VAL.json ...``: each finished family's encoder (best validation-kNN epoch) and localizer (best validation epoch)
    are written to ``skelzoo/assets/<arch>.<tag>.safetensors`` — float16 when the outputs of the float16
    weights agree with float32 within ``bundle_float16.FP16_TOLERANCE`` on the README example (measured and
    recorded),
@@ -27,6 +27,12 @@ Then:
    ``skelzoo/assets/snipclr_families.json`` (sha256, metrics, recipe, width, parameters, input), which
    :mod:`skelzoo.models.snipclr_families` turns into registry entries. The hand-written part of each model
    card is written from a template when missing, and ``scripts/make_model_cards.py`` renders the cards.
+   **An encoder ships only if it beats random encoders of its architecture** on the validation probes
+   (``scripts/probe_encoders.py --split val --json ...`` of every pretraining seed and of >= 2 random
+   ``torch``-initialised encoders; rule: :func:`skelzoo.evaluation.probe.beats_random`, clear on one probe
+   and behind on none, over seeds). The verdict is recorded in the manifest (``probe``); an encoder that
+   fails is removed from the manifest and from ``skelzoo/assets`` (its localizer, judged by localization,
+   stays). ``gate --probe ...`` applies the rule to the current manifest without re-exporting.
 4. ``table``: the backbone table — per family the localizer's test-split mAP (clean average over tIoU
    0.1-0.5, line average, clean @0.5), F1@50 and frame accuracy (mean ± sample sd over the seeds that
    finished), parameters, and CPU frames per second on a long recording measured now, interleaved in one
@@ -42,7 +48,9 @@ Usage::
     skelzoo data prepare bandai-clips --data ../shared/data --out data/bclips_val --val-styles default
     python scripts/family_campaign.py run --jobs 2                 # all families not yet trained
     python scripts/family_campaign.py run --dry-run                # the commands
-    python scripts/family_campaign.py export                       # weights + manifest + cards
+    python scripts/probe_encoders.py --split val --json runs/probe/families_val.json \\
+        random:aagcn.snipclr_bandai_w16:torch:{0,1,2} runs/fam/pretrain_aagcn_s{0,1,2}/encoder_best ...
+    python scripts/family_campaign.py export --probe runs/probe/families_val.json   # weights + manifest + cards
     python scripts/family_campaign.py table --write-docs           # measure fps, print / write the table
     python scripts/family_campaign.py publish --org ORG --dry-run  # what `skelzoo push` would upload
 """
@@ -214,6 +222,74 @@ def family_results(out: Path, key: str) -> list[dict[str, Any]]:
     return rows
 
 
+# ------------------------------------------------------------------------------------- the shipping gate
+def probe_rows(paths: list[Path]) -> list[dict[str, Any]]:
+    """The rows of ``scripts/probe_encoders.py --json`` files, each encoder once (the first file that has it).
+    Only validation-split probes are accepted: the gate selects, and selection never sees the test split."""
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        if data.get("split") != "val":
+            raise SystemExit(f"{path}: a probe of the {data.get('split')!r} split; the shipping gate selects on "
+                             "the validation split only (probe_encoders.py --split val)")
+        for row in data["rows"]:
+            rows.setdefault(row["encoder"], row)
+    return list(rows.values())
+
+
+def encoder_probe(out: Path, key: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The gate's verdict for one family's encoders: its pretraining seeds' rows (probe specs that resolve into
+    ``out/pretrain_<key>_s<seed>/``; symlinked run folders count) against the ``torch``-initialised random
+    encoders of its architecture (``random:<arch>.<tag>:torch:<seed>`` or ``random:<arch>:torch:<seed>``)."""
+    from skelzoo.evaluation.probe import beats_random, compare_to_random
+
+    fam = FAMILIES[key]
+    runs = {run_dirs(out, key, seed)[0].resolve() for seed in range(10)}
+
+    def own(spec: str) -> bool:
+        path = Path(spec.removeprefix("local-dir:"))
+        return not spec.startswith("random:") and (path.resolve().parent in runs or path.resolve() in runs)
+
+    def control(spec: str) -> bool:
+        parts = spec.split(":")
+        return (len(parts) == 4 and parts[0] == "random" and parts[2] == "torch"
+                and parts[1].split(".")[0] == fam.arch)
+
+    mine, rnd = [r for r in rows if own(r["encoder"])], [r for r in rows if control(r["encoder"])]
+    comps = {probe: compare_to_random([100 * r[field]["accuracy"] for r in mine],
+                                      [100 * r[field]["accuracy"] for r in rnd])
+             for probe, field in (("kNN-1", "knn1"), ("linear", "linear"))}
+    ships, reason = beats_random(comps)
+    return {"split": "val", "ships": ships, "reason": reason,
+            "knn1": comps["kNN-1"].as_dict(), "linear": comps["linear"].as_dict(),
+            "encoders": [r["encoder"] for r in mine], "random_encoders": [r["encoder"] for r in rnd]}
+
+
+def apply_gate(out: Path, keys: list[str], probes: list[Path]) -> list[str]:
+    """Record the probe verdict in every encoder entry of ``keys`` and drop the encoders that fail (manifest
+    entry, bundled file, hand-written card part). Returns the names dropped."""
+    manifest = _read(MANIFEST) or {"checkpoints": []}
+    rows = probe_rows(probes)
+    kept, dropped = [], []
+    for entry in manifest["checkpoints"]:
+        if entry["kind"] == "encoder" and entry["family"] in keys:
+            verdict = encoder_probe(out, entry["family"], rows)
+            name = f"{entry['arch']}.{entry['tag']}"
+            print(f"{name}: {'ships' if verdict['ships'] else 'NOT shipped'}: {verdict['reason']}")
+            if not verdict["ships"]:
+                dropped.append(name)
+                (ASSETS / entry["file"]).unlink(missing_ok=True)
+                (CARDS / "_handwritten" / f"{name}.md").unlink(missing_ok=True)
+                continue
+            entry["probe"] = verdict
+        kept.append(entry)
+    manifest["checkpoints"] = kept
+    tmp = MANIFEST.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(MANIFEST)
+    return dropped
+
+
 # ----------------------------------------------------------------------------------------------- export
 def stored_metrics(model: Any, state: dict[str, Any], data: str) -> dict[str, float]:
     """Test-split metrics of ``model`` with its weights rounded to float16 (what the bundled file holds)."""
@@ -300,13 +376,16 @@ sequences of the training styles, the style `exhausted` held out for selection, 
 ## Limitations
 
 Trained on one mocap rig's motions (10 everyday actions performed in 6 styles), on a 2-core CPU in about an
-hour: a small, reduced-width encoder. One pretraining seed. Inputs are body-size normalised
+hour: a small, reduced-width encoder. The file is pretraining seed 0. Inputs are body-size normalised
 (`ntu_bodysize`); very different skeleton sources (2-D keypoints, other joint sets) need another model.
 
 ## Evaluation
 
-{{metrics}}: top-1 (%) of a 1-nearest-neighbour probe of its pooled features on the held-out validation
-style (the epoch selected on it). Its localizer `{loc}.{{tag}}` carries the localization metrics.
+{{metrics}}: top-1 (%) on the held-out validation style. `val_knn1_top1`: a 1-nearest-neighbour probe of this
+file's pooled features (the epoch selected on it). `val_probe_*`: the shipping gate (`scripts/family_campaign.py
+gate`): kNN-1 and linear probes, mean over the recipe's pretraining seeds (`*_mean`) against random encoders of
+the same architecture (`*_random_mean`); it ships because it beats them clearly on one probe and is behind on
+none (`docs/results.md`). Its localizer `{loc}.{{tag}}` carries the localization metrics.
 """
 
 _CARD_LOCALIZER = """## Intended use
@@ -465,6 +544,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--dry-run", action="store_true")
     ex = sub.add_parser("export", parents=[common], help="bundle the finished families' weights, manifest and cards")
     ex.add_argument("--data", default="data/bu_val", help="prepared benchmark for the float16 re-evaluation")
+    ex.add_argument("--probe", nargs="+", type=Path, required=True,
+                    help="validation probe JSON files (probe_encoders.py --split val --json) of the encoders and "
+                         "of random encoders of their architectures: the shipping gate")
+    gate = sub.add_parser("gate", parents=[common], help="apply the probe gate to the bundled encoders")
+    gate.add_argument("--probe", nargs="+", type=Path, required=True, help="as for export")
     pub = sub.add_parser("publish", parents=[common], help="push the family checkpoints to the Hugging Face Hub")
     pub.add_argument("--org", required=True, help="Hub user or organisation")
     pub.add_argument("--folder", type=Path, default=Path("runs/fam/publish"))
@@ -480,8 +564,10 @@ def main(argv: list[str] | None = None) -> int:
         keys = args.families or [k for k, f in FAMILIES.items() if not f.shipped]
         return 1 if run_campaign(args.out, keys, args.seeds, args.jobs, args.dry_run) else 0
     keys = args.families or list(FAMILIES)
-    if args.cmd == "export":
-        export(args.out, keys, args.data)
+    if args.cmd in ("export", "gate"):
+        if args.cmd == "export":
+            export(args.out, keys, args.data)
+        apply_gate(args.out, keys, args.probe)
         import subprocess
         return subprocess.call([sys.executable, str(ROOT / "scripts" / "make_model_cards.py")], cwd=ROOT)
     if args.cmd == "publish":

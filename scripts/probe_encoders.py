@@ -6,18 +6,19 @@ probe's training set) is the ``train`` split; the queries are ``--split`` (``val
 the unseen styles, to report once). Labels: the 10 dataset-2 contents. Features: the encoder's last map
 averaged over time, joints and persons (:func:`skelzoo.evaluation.probe.pooled_features`).
 
-Encoders: registered names (``stgcn_ssl.snipclr_bandai``), ``local-dir:PATH`` / a folder written by
+Encoders: registered names (``agcn_loc.snipclr_bandai_w16_e40``), ``local-dir:PATH`` / a folder written by
 ``skelzoo pretrain`` (``.../encoder``), or ``random:ARCH:INIT:SEED`` with INIT ``torch`` (PyTorch's default
 initialisation) or ``moco`` (the pretraining initialisation, N(0, 0.02²)). ARCH may be a registered
 ``arch.tag`` name: the random encoder then has exactly that checkpoint's architecture and builder arguments
-(width, persons, layout) and its preprocessing, without its weights (``random:ctrgcn.snipclr_bandai_w16:torch:0``
-is the same-architecture control for ``ctrgcn.snipclr_bandai_w16``). Each encoder's own preprocessing
+(width, persons, layout) and its preprocessing, without its weights (``random:aagcn.snipclr_bandai_w16:torch:0``
+is the same-architecture control for ``aagcn.snipclr_bandai_w16``; ``scripts/family_campaign.py gate`` counts
+such rows as the controls of every encoder of that architecture). Each encoder's own preprocessing
 is applied (``ntu_bodysize`` scales every clip to a common torso length).
 
 Usage::
 
     python scripts/probe_encoders.py --data data/bclips_val --split val \\
-        random:stgcn_ssl:torch:0 random:stgcn_ssl:moco:0 stgcn_ssl.snipclr_bandai runs/v2/pretrain_snipclr_s0/encoder
+        random:stgcn_ssl:torch:0 random:stgcn_ssl:moco:0 runs/v2/pretrain_snipclr_s0/encoder_best
 """
 from __future__ import annotations
 

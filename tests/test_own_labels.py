@@ -108,7 +108,8 @@ def test_example_linear_probe_random_encoder_and_cache(tmp_path: Path, capsys) -
     assert ft.localizer_args(None, None, "linear-probe")[0] == "stgcn_ssl_simple"
     assert ft.localizer_args(None, None, "linear")[0] == "stgcn_ssl_ufusion"
     assert "freezes a RANDOM encoder" in capsys.readouterr().err
-    assert ft.localizer_args("stgcn_ssl.snipclr_bandai", None, "linear-probe")[0] == "stgcn_ssl_simple"
+    arch, margs = ft.localizer_args("agcn_loc.snipclr_bandai_w16_e40", None, "linear-probe")
+    assert arch == "agcn_loc_simple" and margs == {"backbone_args": {"base_channels": 16}}
     with pytest.raises(ValueError, match="linear-probe"):
         ft.localizer_args(None, "stgcn_ssl_ufusion", "linear-probe")
     args = ft.parse_args(["--out", str(tmp_path / "ft"), "--demo", "4", "--demo-seconds", "4",

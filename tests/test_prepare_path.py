@@ -56,8 +56,8 @@ def test_weights_carry_their_input_spec(loc, tmp_path: Path) -> None:
     cfg_json = json.loads((tmp_path / "m" / "config.json").read_text())
     assert cfg_json["input_spec"] == spec.to_dict()
     assert skelzoo.load_model(f"local-dir:{tmp_path / 'm'}").input_spec == spec
-    enc = skelzoo.load_model("stgcn_ssl.snipclr_bandai")
-    assert enc.input_spec.preprocess == "ntu_bodysize" and enc.pretrained_cfg["tag"] == "snipclr_bandai"
+    enc = skelzoo.load_model("agcn_loc.snipclr_bandai_w16_e40")
+    assert enc.input_spec.preprocess == "ntu_bodysize" and enc.pretrained_cfg["tag"] == "snipclr_bandai_w16_e40"
 
 
 def test_prepare_applies_the_weights_preprocessing(loc, example) -> None:
@@ -111,7 +111,7 @@ def test_frame_features_of_a_recording(loc, example) -> None:
     with torch.no_grad():
         ref = rate.features_to_recording(loc.frame_features(x)[0].numpy())
     np.testing.assert_allclose(f[0].numpy(), ref, rtol=1e-5, atol=1e-6)
-    enc = skelzoo.load_model("stgcn_ssl.snipclr_bandai")
+    enc = skelzoo.load_model("agcn_loc.snipclr_bandai_w16_e40")
     feats = skelzoo.extract_features(enc, example)
     assert feats.shape == (720, enc.num_features)
 

@@ -34,19 +34,24 @@ RECORDS = {f"{r['arch']}.{r['tag']}": r for r in MANIFEST}
 
 
 # ------------------------------------------------------------------------------------------ the registry
-def test_every_family_has_an_encoder_and_a_localizer():
-    """``skelzoo list --pretrained`` shows a snippet-contrast encoder and a U-fusion localizer per family."""
+def test_every_family_has_a_localizer_and_encoders_ship_only_through_the_gate():
+    """``skelzoo list --pretrained`` shows a U-fusion localizer per family; a family's encoder is registered
+    exactly when the manifest records that it passed the probe gate (``family_campaign.py gate``)."""
     enc = set(list_models(pretrained=True, task="features"))
     loc = set(list_models(pretrained=True, task="localization"))
     for key, fam in CAMPAIGN.FAMILIES.items():
-        assert f"{fam.arch}.{fam.tag}" in enc, key
         assert f"{fam.localizer_arch}.{fam.tag}" in loc, key
+        name = f"{fam.arch}.{fam.tag}"
         if not fam.shipped:
-            assert f"{fam.arch}.{fam.tag}" in RECORDS and f"{fam.localizer_arch}.{fam.tag}" in RECORDS, key
+            assert f"{fam.localizer_arch}.{fam.tag}" in RECORDS, key
+            assert (name in enc) == (name in RECORDS), key
+            if name in RECORDS:
+                assert RECORDS[name]["probe"]["ships"], key
+    assert {"agcn_loc.snipclr_bandai_w16_e40", "aagcn.snipclr_bandai_w16", "stgcnpp.snipclr_bandai_w16"} <= enc
     out = subprocess.run([sys.executable, "-c", "from skelzoo.cli.main import main; main()", "list", "--pretrained",
                           "--task", "localization"], capture_output=True, text=True, check=True).stdout
     assert all(f"{f.localizer_arch}.{f.tag}" in out for f in CAMPAIGN.FAMILIES.values())
-    assert "stgcn_ssl.snipclr_bandai" not in out  # an encoder is not a localizer
+    assert "agcn_loc.snipclr_bandai_w16_e40" not in out  # an encoder is not a localizer
 
 
 
@@ -64,7 +69,7 @@ def test_model_info_model_args_rebuild_the_architecture(name):
     assert skelzoo.model_info(info["arch"])["model_args"] == {}
 
 def test_task_filter_and_checkpoint_task():
-    assert checkpoint_task("stgcn_ssl", "snipclr_bandai") == "features"        # num_classes=0 weights
+    assert checkpoint_task("agcn_loc", "snipclr_bandai_w16_e40") == "features"  # num_classes=0 weights
     assert checkpoint_task("stgcn", "pyskl_ntu60_xsub_3d_joint") == "classification"
     assert checkpoint_task("agcn_loc") == "features"                           # builder default: no classifier
     assert checkpoint_task("agcn_loc_ufusion", "bandai_w32") == "localization"
@@ -199,3 +204,66 @@ def test_backbone_table_in_docs_matches_the_registry():
             if cells[10] == "0":  # one seed: the registry's numbers
                 assert float(cells[4]) == pytest.approx(metrics["mAP_clean_avg_0.1-0.5"], abs=0.005), name
                 assert float(cells[7]) == pytest.approx(metrics["F1@50"], abs=0.005), name
+
+
+# ----------------------------------------------------------------------------------- the shipping gate
+def _probe_file(path: Path, split: str, rows: dict[str, tuple[float, float]]) -> Path:
+    path.write_text(json.dumps({"split": split, "rows": [
+        {"encoder": spec, "knn1": {"accuracy": k / 100}, "linear": {"accuracy": lin / 100}}
+        for spec, (k, lin) in rows.items()]}))
+    return path
+
+
+def test_probe_gate_drops_an_encoder_that_does_not_beat_random(tmp_path, monkeypatch):
+    """``gate`` keeps an encoder whose seeds beat random ones clearly, drops (manifest entry, bundled file,
+    hand-written card) one that does not, keeps every localizer, and refuses test-split probes."""
+    from skelzoo.evaluation.probe import beats_random, compare_to_random
+
+    assets, cards = tmp_path / "assets", tmp_path / "cards"
+    (cards / "_handwritten").mkdir(parents=True)
+    assets.mkdir()
+    records = []
+    for key in ("aagcn", "ctrgcn"):
+        fam = CAMPAIGN.FAMILIES[key]
+        for kind, arch in (("encoder", fam.arch), ("localizer", fam.localizer_arch)):
+            (assets / f"{arch}.{fam.tag}.safetensors").write_bytes(b"x")
+            (cards / "_handwritten" / f"{arch}.{fam.tag}.md").write_text("card")
+            records.append({"family": key, "kind": kind, "arch": arch, "tag": fam.tag,
+                            "file": f"{arch}.{fam.tag}.safetensors"})
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"checkpoints": records}))
+    monkeypatch.setattr(CAMPAIGN, "MANIFEST", manifest)
+    monkeypatch.setattr(CAMPAIGN, "ASSETS", assets)
+    monkeypatch.setattr(CAMPAIGN, "CARDS", cards)
+    out = tmp_path / "runs"
+    for key in ("aagcn", "ctrgcn"):
+        for s in range(3):
+            (out / f"pretrain_{key}_s{s}" / "encoder_best").mkdir(parents=True)
+    rows = {f"random:aagcn.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
+    rows |= {f"random:ctrgcn.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
+    rows["random:aagcn.snipclr_bandai_w16:moco:0"] = (90, 90)  # not a control: another initialisation
+    rows |= {str(out / f"pretrain_aagcn_s{s}" / "encoder_best"): (60 + s, 49 + s) for s in range(3)}  # kNN clear
+    rows |= {str(out / f"pretrain_ctrgcn_s{s}" / "encoder_best"): (70 + s, 45 + s) for s in range(3)}  # behind on linear
+    probe = _probe_file(tmp_path / "val.json", "val", rows)
+    dropped = CAMPAIGN.apply_gate(out, ["aagcn", "ctrgcn"], [probe])
+    assert dropped == ["ctrgcn.snipclr_bandai_w16"]
+    kept = json.loads(manifest.read_text())["checkpoints"]
+    assert [(r["arch"], r["kind"]) for r in kept] == [("aagcn", "encoder"), ("aagcn_ufusion", "localizer"),
+                                                      ("ctrgcn_ufusion", "localizer")]
+    verdict = kept[0]["probe"]
+    assert verdict["ships"] and verdict["knn1"]["clear"] and verdict["knn1"]["random"] == [50.0, 51.0, 52.0]
+    assert len(verdict["encoders"]) == 3 and len(verdict["random_encoders"]) == 3
+    assert not (assets / "ctrgcn.snipclr_bandai_w16.safetensors").exists()
+    assert not (cards / "_handwritten" / "ctrgcn.snipclr_bandai_w16.md").exists()
+    assert (assets / "ctrgcn_ufusion.snipclr_bandai_w16.safetensors").exists()
+    with pytest.raises(SystemExit, match="validation split only"):
+        CAMPAIGN.apply_gate(out, ["aagcn"], [_probe_file(tmp_path / "test.json", "test", rows)])
+    # the rule itself: one seed has no spread; clear needs margin > sd + sd; behind on any probe fails
+    one = {"kNN-1": compare_to_random([80.0], [50.0, 51.0])}
+    assert beats_random(one)[0] is False and "fewer than 2 seeds" in beats_random(one)[1]
+    close = {"kNN-1": compare_to_random([55.0, 60.0], [50.0, 55.0])}
+    assert beats_random(close)[0] is False
+    assert beats_random({**close, "linear": compare_to_random([70.0, 71.0], [50.0, 52.0])})[0] is True
+    assert beats_random({})[0] is False
+    with pytest.raises(ValueError, match="NaN"):
+        compare_to_random([float("nan"), 1.0], [1.0, 2.0])

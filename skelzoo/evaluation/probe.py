@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ProbeResult", "center_windows", "pooled_features", "knn_probe", "linear_probe"]
+__all__ = ["ProbeResult", "ProbeComparison", "center_windows", "pooled_features", "knn_probe", "linear_probe",
+           "compare_to_random", "beats_random"]
 
 
 @dataclass
@@ -163,3 +164,67 @@ def linear_probe(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Te
     with torch.no_grad():
         pred = lin(xte).argmax(dim=1)
     return _result(pred, test_labels)
+
+
+# --------------------------------------------------------------------------------- pretrained vs random
+@dataclass(frozen=True)
+class ProbeComparison:
+    """One probe's accuracies over seeds: pretrained encoders of one recipe against random encoders of the
+    same architecture. ``clear`` when the pretrained mean exceeds the random mean by more than the sum of the
+    two sample standard deviations (at least 2 seeds on each side: a single seed has no spread to judge by)."""
+
+    pretrained: tuple[float, ...]
+    random: tuple[float, ...]
+
+    @staticmethod
+    def _mean_sd(v: Sequence[float]) -> tuple[float, float]:
+        m = float(np.mean(v)) if len(v) else float("nan")
+        return m, (float(np.std(v, ddof=1)) if len(v) > 1 else float("nan"))
+
+    @property
+    def margin(self) -> float:
+        """pretrained mean - random mean."""
+        return self._mean_sd(self.pretrained)[0] - self._mean_sd(self.random)[0]
+
+    @property
+    def spread(self) -> float:
+        """sd(pretrained) + sd(random) (NaN with fewer than 2 seeds on a side)."""
+        return self._mean_sd(self.pretrained)[1] + self._mean_sd(self.random)[1]
+
+    @property
+    def clear(self) -> bool:
+        return len(self.pretrained) >= 2 and len(self.random) >= 2 and self.margin > self.spread
+
+    def as_dict(self) -> dict[str, Any]:
+        (mp, sp), (mr, sr) = self._mean_sd(self.pretrained), self._mean_sd(self.random)
+        r = lambda v: None if math.isnan(v) else round(v, 2)  # noqa: E731
+        return {"pretrained_mean": r(mp), "pretrained_sd": r(sp), "random_mean": r(mr), "random_sd": r(sr),
+                "pretrained": [round(v, 2) for v in self.pretrained], "random": [round(v, 2) for v in self.random],
+                "clear": self.clear}
+
+
+def compare_to_random(pretrained: Sequence[float], random: Sequence[float]) -> ProbeComparison:
+    """A :class:`ProbeComparison` of two lists of accuracies (any unit, the same for both)."""
+    vals = [float(v) for v in (*pretrained, *random)]
+    if any(math.isnan(v) for v in vals):
+        raise ValueError("probe accuracies must not be NaN")
+    return ProbeComparison(tuple(float(v) for v in pretrained), tuple(float(v) for v in random))
+
+
+def beats_random(comparisons: dict[str, ProbeComparison]) -> tuple[bool, str]:
+    """skelzoo's rule for shipping a self-supervised encoder: over its pretraining seeds it beats random encoders
+    of the same architecture **clearly on at least one probe** (:attr:`ProbeComparison.clear`) **and is not
+    behind on any** (pretrained mean >= random mean). Returns ``(verdict, reason in words)``."""
+    if not comparisons:
+        return False, "no probe results"
+    clear = [k for k, c in comparisons.items() if c.clear]
+    behind = [k for k, c in comparisons.items() if not c.margin >= 0]
+    few = [k for k, c in comparisons.items() if len(c.pretrained) < 2 or len(c.random) < 2]
+    words = "; ".join(f"{k} {c.margin:+.1f} (spread {c.spread:.1f})" for k, c in comparisons.items())
+    if few:
+        return False, f"fewer than 2 seeds on a side ({', '.join(few)}): {words}"
+    if behind:
+        return False, f"behind random on {', '.join(behind)}: {words}"
+    if not clear:
+        return False, f"no probe clears the seed spread: {words}"
+    return True, f"clear on {', '.join(clear)}: {words}"

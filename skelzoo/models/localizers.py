@@ -107,7 +107,8 @@ LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
             sha256="3d6244969d3f5754be8632248c6077d7f6f042a41fad81a9bd47e6668abcb062",
             license="CC-BY-NC-4.0",
             source="trained by skelzoo: skelzoo finetune --config examples/configs/ablation/localizer_v2.yaml "
-                   "from the encoder stgcn_ssl.snipclr_bandai (12 CPU epochs, seed 0; the last epoch, which is also "
+                   "from the encoder stgcn_ssl.snipclr_bandai (not shipped: fails the probe gate; "
+                   "12 CPU epochs, seed 0; the last epoch, which is also "
                    "the best on the validation style); docs/results.md",
             dataset="Bandai-Namco untrimmed (skelzoo), train split without the validation style exhausted",
             eval_dataset="Bandai-Namco untrimmed (skelzoo), test styles elderly+youthful",
@@ -132,7 +133,8 @@ LOCALIZER_WEIGHTS: dict[str, tuple[WeightCfg, ...]] = {
             sha256="a76a8cbac636d1d744bddf55cdf8360600eef91f91e0ab5b3e5fcd72635d5849",
             license="CC-BY-NC-4.0",
             source="trained by skelzoo: skelzoo finetune --config examples/configs/ablation/localizer_2d.yaml "
-                   "from the encoder stgcn_ssl.snipclr_bandai2d (12 CPU epochs, seed 0; the best epoch on the "
+                   "from the encoder stgcn_ssl.snipclr_bandai2d (not shipped: never probed; "
+                   "12 CPU epochs, seed 0; the best epoch on the "
                    "validation style and views, epoch 8); docs/results.md",
             dataset="Bandai-Namco untrimmed 2-D (skelzoo), train split (training styles without exhausted, "
                     "training camera azimuths)",

@@ -40,6 +40,11 @@ def family_weights(record: Mapping[str, Any]) -> tuple[str, WeightCfg]:
         tag=record["tag"], file=record["file"], sha256=record["sha256"], license=_LICENSE,
         metrics=dict(record["metrics"]), layout="ntu25", in_channels=3, num_person=1, fps=30.0,
         preprocess="ntu_bodysize", model_args=dict(record["model_args"]))
+    if kind == "encoder" and record.get("probe"):  # the shipping gate's evidence (validation probes, over seeds)
+        for probe in ("knn1", "linear"):
+            pr = record["probe"][probe]
+            common["metrics"][f"val_probe_{probe}_mean"] = pr["pretrained_mean"]
+            common["metrics"][f"val_probe_{probe}_random_mean"] = pr["random_mean"]
     width = record["width"]
     stored = f"stored as {record['dtype']}"
     sets = "".join(f", {kv}" for kv in record.get("pretrain_sets") or ())
