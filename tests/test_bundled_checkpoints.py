@@ -37,8 +37,8 @@ def test_every_bundled_file_is_registered_and_within_budget():
     on_disk = {p.name for p in api.ASSETS.glob("*.safetensors")}
     assert files == on_disk, "every bundled file has exactly one registry entry"
     total = sum((api.ASSETS / f).stat().st_size for f in files)
-    # 3-D and 2-D defaults with their encoders, two baselines and the backbone table's encoder + localizer of
-    # every family: float16 where the outputs agree (scripts/bundle_float16.py, issue #17). The budget keeps
+    # the 3-D and 2-D localizers, a baseline, every family's localizer of the backbone table and the encoders that
+    # pass the probe gate: float16 where the outputs agree (scripts/bundle_float16.py, issue #17). The budget keeps
     # the wheel far below PyPI's 100 MB limit
     assert total < 30_000_000, f"bundled weights {total / 1e6:.2f} MB exceed the 30 MB wheel budget"
 
