@@ -30,7 +30,8 @@ Then:
    **An encoder ships only if it beats random encoders of its architecture** on the validation probes
    (``scripts/probe_encoders.py --split val --json ...`` of every pretraining seed and of >= 2 random
    ``torch``-initialised encoders; rule: :func:`skelzoo.evaluation.probe.beats_random`, clear on one probe
-   and behind on none, over seeds). The verdict is recorded in the manifest (``probe``); an encoder that
+   and behind on none, over seeds; and the bundled seed-0 file itself above the random mean + sd on each probe
+   where the recipe is clear). The verdict is recorded in the manifest (``probe``); an encoder that
    fails is removed from the manifest and from ``skelzoo/assets`` (its localizer, judged by localization,
    stays). ``gate --probe ...`` applies the rule to the current manifest without re-exporting.
 4. ``table``: the backbone table — per family the localizer's test-split mAP (clean average over tIoU
@@ -256,11 +257,22 @@ def encoder_probe(out: Path, key: str, rows: list[dict[str, Any]]) -> dict[str, 
                 and parts[1].split(".")[0] == fam.arch)
 
     mine, rnd = [r for r in rows if own(r["encoder"])], [r for r in rows if control(r["encoder"])]
+    fields = (("kNN-1", "knn1"), ("linear", "linear"))
     comps = {probe: compare_to_random([100 * r[field]["accuracy"] for r in mine],
-                                      [100 * r[field]["accuracy"] for r in rnd])
-             for probe, field in (("kNN-1", "knn1"), ("linear", "linear"))}
+                                      [100 * r[field]["accuracy"] for r in rnd]) for probe, field in fields}
     ships, reason = beats_random(comps)
-    return {"split": "val", "ships": ships, "reason": reason,
+    # the bundled file (seed 0) itself must be above random mean + sd on every probe where the recipe is clear
+    seed0 = run_dirs(out, key, 0)[0].resolve()
+    row0 = next((r for r in mine if Path(r["encoder"].removeprefix("local-dir:")).resolve().parent == seed0), None)
+    bundled = {field: None if row0 is None else round(100 * row0[field]["accuracy"], 2) for _, field in fields}
+    if ships:
+        weak = [probe for probe, field in fields if comps[probe].clear and (
+            bundled[field] is None or not bundled[field] > comps[probe].as_dict()["random_mean"]
+            + comps[probe].as_dict()["random_sd"])]
+        if weak:
+            ships, reason = False, (f"the recipe is clear but its seed-0 file is not above random mean + sd on "
+                                    f"{', '.join(weak)}: {reason}")
+    return {"split": "val", "ships": ships, "reason": reason, "bundled_seed0": bundled,
             "knn1": comps["kNN-1"].as_dict(), "linear": comps["linear"].as_dict(),
             "encoders": [r["encoder"] for r in mine], "random_encoders": [r["encoder"] for r in rnd]}
 

@@ -223,7 +223,7 @@ def test_probe_gate_drops_an_encoder_that_does_not_beat_random(tmp_path, monkeyp
     (cards / "_handwritten").mkdir(parents=True)
     assets.mkdir()
     records = []
-    for key in ("aagcn", "ctrgcn"):
+    for key in ("aagcn", "ctrgcn", "stgcnpp"):
         fam = CAMPAIGN.FAMILIES[key]
         for kind, arch in (("encoder", fam.arch), ("localizer", fam.localizer_arch)):
             (assets / f"{arch}.{fam.tag}.safetensors").write_bytes(b"x")
@@ -236,7 +236,7 @@ def test_probe_gate_drops_an_encoder_that_does_not_beat_random(tmp_path, monkeyp
     monkeypatch.setattr(CAMPAIGN, "ASSETS", assets)
     monkeypatch.setattr(CAMPAIGN, "CARDS", cards)
     out = tmp_path / "runs"
-    for key in ("aagcn", "ctrgcn"):
+    for key in ("aagcn", "ctrgcn", "stgcnpp"):
         for s in range(3):
             (out / f"pretrain_{key}_s{s}" / "encoder_best").mkdir(parents=True)
     rows = {f"random:aagcn.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
@@ -244,14 +244,18 @@ def test_probe_gate_drops_an_encoder_that_does_not_beat_random(tmp_path, monkeyp
     rows["random:aagcn.snipclr_bandai_w16:moco:0"] = (90, 90)  # not a control: another initialisation
     rows |= {str(out / f"pretrain_aagcn_s{s}" / "encoder_best"): (60 + s, 49 + s) for s in range(3)}  # kNN clear
     rows |= {str(out / f"pretrain_ctrgcn_s{s}" / "encoder_best"): (70 + s, 45 + s) for s in range(3)}  # behind on linear
+    rows |= {f"random:stgcnpp.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
+    # the recipe is clear on kNN-1 (mean 64.7 vs 51) but the bundled seed 0 (52) is not above random mean + sd (52)
+    rows |= {str(out / f"pretrain_stgcnpp_s{s}" / "encoder_best"): (knn, 50) for s, knn in enumerate((52, 70, 72))}
     probe = _probe_file(tmp_path / "val.json", "val", rows)
-    dropped = CAMPAIGN.apply_gate(out, ["aagcn", "ctrgcn"], [probe])
-    assert dropped == ["ctrgcn.snipclr_bandai_w16"]
+    dropped = CAMPAIGN.apply_gate(out, ["aagcn", "ctrgcn", "stgcnpp"], [probe])
+    assert dropped == ["ctrgcn.snipclr_bandai_w16", "stgcnpp.snipclr_bandai_w16"]
     kept = json.loads(manifest.read_text())["checkpoints"]
     assert [(r["arch"], r["kind"]) for r in kept] == [("aagcn", "encoder"), ("aagcn_ufusion", "localizer"),
-                                                      ("ctrgcn_ufusion", "localizer")]
+                                                      ("ctrgcn_ufusion", "localizer"), ("stgcnpp_ufusion", "localizer")]
     verdict = kept[0]["probe"]
     assert verdict["ships"] and verdict["knn1"]["clear"] and verdict["knn1"]["random"] == [50.0, 51.0, 52.0]
+    assert verdict["bundled_seed0"] == {"knn1": 60.0, "linear": 49.0}
     assert len(verdict["encoders"]) == 3 and len(verdict["random_encoders"]) == 3
     assert not (assets / "ctrgcn.snipclr_bandai_w16.safetensors").exists()
     assert not (cards / "_handwritten" / "ctrgcn.snipclr_bandai_w16.md").exists()
