@@ -146,9 +146,55 @@ def finetune_runs(out: Path, data_root: str, seeds: list[int], pretrain_seeds: l
     return runs
 
 
+#: ``_execute``'s return code for a run another live campaign process holds (``running.lock``) or finished meanwhile
+BUSY = -1
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _take_lock(out: Path) -> bool:
+    """Claim ``out/running.lock`` for this process (its pid inside); a lock left by a dead process is taken
+    over. False when a live process holds it, so two campaign processes on one folder never run one run twice."""
+    lock = out / "running.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                return False
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
 def _execute(run: Run) -> tuple[Run, float, int]:
-    """Run one command (resuming when it left a checkpoint); the JSON summary it prints -> summary.json."""
+    """Run one command (resuming when it left a checkpoint); the JSON summary it prints -> summary.json.
+    Returns :data:`BUSY` without running when the run finished meanwhile or another live process runs it."""
     run.out.mkdir(parents=True, exist_ok=True)
+    if run.done or not _take_lock(run.out):
+        return run, 0.0, BUSY
+    try:
+        return _execute_locked(run)
+    finally:
+        (run.out / "running.lock").unlink(missing_ok=True)
+
+
+def _execute_locked(run: Run) -> tuple[Run, float, int]:
     argv = list(run.argv)
     if (run.out / "last.pt").is_file():
         argv.append("--resume")
@@ -175,6 +221,9 @@ def run_all(runs: list[Run], jobs: int) -> int:
         futures = [pool.submit(_execute, r) for r in todo]
         for i, fut in enumerate(as_completed(futures), 1):
             run, dt, rc = fut.result()
+            if rc == BUSY:
+                print(f"[{i}/{len(todo)}] {run.name}: skipped (finished or running in another process)", flush=True)
+                continue
             status = "ok" if rc == 0 else f"FAILED (exit {rc}, see {run.out / 'stderr.txt'})"
             failures += rc != 0
             print(f"[{i}/{len(todo)}] {run.name}: {status} in {dt:.0f} s", flush=True)

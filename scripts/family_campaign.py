@@ -70,7 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bandai_ablation import Run, _execute, _mean_std  # noqa: E402  (the ablation's runner)
+from bandai_ablation import BUSY, Run, _execute, _mean_std  # noqa: E402  (the ablation's runner)
 from bundle_float16 import fp16_agreement, sha256, within_tolerance, write_weights  # noqa: E402
 
 CONFIGS = Path("examples") / "configs" / "ablation"
@@ -170,8 +170,11 @@ def _chain(runs: list[Run]) -> list[tuple[Run, float, int]]:
             continue
         print(f"start {run.name}", flush=True)
         result = _execute(run)
-        done.append(result)
         run_, dt, rc = result
+        if rc == BUSY:  # another process runs it: its localizer must wait for it, so this chain stops here
+            print(f"{run_.name}: running in another process; this family's chain stops", flush=True)
+            break
+        done.append(result)
         status = "ok" if rc == 0 else f"FAILED (exit {rc}, see {run_.out / 'stderr.txt'})"
         print(f"{run_.name}: {status} in {dt:.0f} s", flush=True)
         if rc:
