@@ -244,7 +244,8 @@ def probe_rows(paths: list[Path]) -> list[dict[str, Any]]:
 def encoder_probe(out: Path, key: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The gate's verdict for one family's encoders: its pretraining seeds' rows (probe specs that resolve into
     ``out/pretrain_<key>_s<seed>/``; symlinked run folders count) against the ``torch``-initialised random
-    encoders of its architecture (``random:<arch>.<tag>:torch:<seed>`` or ``random:<arch>:torch:<seed>``)."""
+    encoders of its architecture (``random:<arch>.<tag>:torch:<seed>``, ``random:<arch>:torch:<seed>`` or
+    ``random:<saved encoder folder>:torch:<seed>``)."""
     from skelzoo.evaluation.probe import beats_random, compare_to_random
 
     fam = FAMILIES[key]
@@ -255,9 +256,13 @@ def encoder_probe(out: Path, key: str, rows: list[dict[str, Any]]) -> dict[str, 
         return not spec.startswith("random:") and (path.resolve().parent in runs or path.resolve() in runs)
 
     def control(spec: str) -> bool:
-        parts = spec.split(":")
-        return (len(parts) == 4 and parts[0] == "random" and parts[2] == "torch"
-                and parts[1].split(".")[0] == fam.arch)
+        if not spec.startswith("random:"):
+            return False
+        arch, init, _ = spec.split(":", 1)[1].rsplit(":", 2)
+        saved = Path(arch) / "config.json"  # random:<saved encoder folder>:torch:<seed>
+        if saved.is_file():
+            arch = json.loads(saved.read_text())["architecture"]
+        return init == "torch" and arch.split(".")[0] == fam.arch
 
     mine, rnd = [r for r in rows if own(r["encoder"])], [r for r in rows if control(r["encoder"])]
     fields = (("kNN-1", "knn1"), ("linear", "linear"))

@@ -12,7 +12,10 @@ initialisation) or ``moco`` (the pretraining initialisation, N(0, 0.02²)). ARCH
 ``arch.tag`` name: the random encoder then has exactly that checkpoint's architecture and builder arguments
 (width, persons, layout) and its preprocessing, without its weights (``random:aagcn.snipclr_bandai_w16:torch:0``
 is the same-architecture control for ``aagcn.snipclr_bandai_w16``; ``scripts/family_campaign.py gate`` counts
-such rows as the controls of every encoder of that architecture). Each encoder's own preprocessing
+such rows as the controls of every encoder of that architecture). ARCH may also be a saved encoder folder
+(``random:runs/v2/pretrain_snipclr_s0/encoder_best:torch:0``): its ``config.json`` architecture, builder
+arguments and preprocessing (e.g. ``ntu_bodysize``), without its weights — the control for encoders that are
+not registered. Each encoder's own preprocessing
 is applied (``ntu_bodysize`` scales every clip to a common torso length).
 
 Usage::
@@ -35,9 +38,14 @@ def load_encoder(spec: str) -> tuple[torch.nn.Module, str]:
     import skelzoo
 
     if spec.startswith("random:"):
-        _, arch, init, seed = spec.split(":")
+        arch, init, seed = spec.split(":", 1)[1].rsplit(":", 2)
         torch.manual_seed(int(seed))
-        if "." in arch:  # a registered checkpoint's architecture and arguments, without its weights
+        saved = Path(arch) / "config.json"
+        if saved.is_file():  # a saved encoder folder's architecture, arguments and preprocessing, not its weights
+            cfg = json.loads(saved.read_text())
+            model = skelzoo.load_model(cfg["architecture"], **(cfg.get("model_args") or {}))
+            pre = cfg.get("preprocess") or "ntu"
+        elif "." in arch:  # a registered checkpoint's architecture and arguments, without its weights
             info = skelzoo.model_info(arch)
             model = skelzoo.load_model(info["arch"], **info["model_args"])
             pre = info["preprocess"] or "ntu"

@@ -242,12 +242,18 @@ def test_probe_gate_drops_an_encoder_that_does_not_beat_random(tmp_path, monkeyp
     rows = {f"random:aagcn.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
     rows |= {f"random:ctrgcn.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
     rows["random:aagcn.snipclr_bandai_w16:moco:0"] = (90, 90)  # not a control: another initialisation
+    saved = tmp_path / "saved_ctrgcn_encoder"  # a saved encoder folder as the control's architecture
+    saved.mkdir()
+    (saved / "config.json").write_text(json.dumps({"architecture": "ctrgcn", "model_args": {}}))
+    rows[f"random:{saved}:torch:3"] = (53, 47)
     rows |= {str(out / f"pretrain_aagcn_s{s}" / "encoder_best"): (60 + s, 49 + s) for s in range(3)}  # kNN clear
     rows |= {str(out / f"pretrain_ctrgcn_s{s}" / "encoder_best"): (70 + s, 45 + s) for s in range(3)}  # behind on linear
     rows |= {f"random:stgcnpp.snipclr_bandai_w16:torch:{s}": (50 + s, 50 - s) for s in range(3)}
     # the recipe is clear on kNN-1 (mean 64.7 vs 51) but the bundled seed 0 (52) is not above random mean + sd (52)
     rows |= {str(out / f"pretrain_stgcnpp_s{s}" / "encoder_best"): (knn, 50) for s, knn in enumerate((52, 70, 72))}
     probe = _probe_file(tmp_path / "val.json", "val", rows)
+    ctr = CAMPAIGN.encoder_probe(out, "ctrgcn", CAMPAIGN.probe_rows([probe]))
+    assert f"random:{saved}:torch:3" in ctr["random_encoders"] and len(ctr["random_encoders"]) == 4
     dropped = CAMPAIGN.apply_gate(out, ["aagcn", "ctrgcn", "stgcnpp"], [probe])
     assert dropped == ["ctrgcn.snipclr_bandai_w16", "stgcnpp.snipclr_bandai_w16"]
     kept = json.loads(manifest.read_text())["checkpoints"]
