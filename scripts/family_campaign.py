@@ -246,37 +246,40 @@ def encoder_probe(out: Path, key: str, rows: list[dict[str, Any]]) -> dict[str, 
     ``out/pretrain_<key>_s<seed>/``; symlinked run folders count) against the ``torch``-initialised random
     encoders of its architecture (``random:<arch>.<tag>:torch:<seed>``, ``random:<arch>:torch:<seed>`` or
     ``random:<saved encoder folder>:torch:<seed>``)."""
+    from probe_encoders import parse_random
+
     from skelzoo.evaluation.probe import beats_random, compare_to_random
 
     fam = FAMILIES[key]
-    runs = {run_dirs(out, key, seed)[0].resolve() for seed in range(10)}
+    runs = {run_dirs(out, key, seed)[0].resolve(): seed for seed in range(10)}
 
-    def own(spec: str) -> bool:
-        path = Path(spec.removeprefix("local-dir:"))
-        return not spec.startswith("random:") and (path.resolve().parent in runs or path.resolve() in runs)
+    def seed_of(spec: str) -> int | None:
+        """The pretraining seed whose run folder the (non-random) spec lies in, else None."""
+        if spec.startswith("random:"):
+            return None
+        path = Path(spec.removeprefix("local-dir:")).resolve()
+        return runs.get(path, runs.get(path.parent))
 
     def control(spec: str) -> bool:
-        if not spec.startswith("random:"):
+        parsed = parse_random(spec)
+        if parsed is None:
             return False
-        arch, init, _ = spec.split(":", 1)[1].rsplit(":", 2)
-        saved = Path(arch) / "config.json"  # random:<saved encoder folder>:torch:<seed>
-        if saved.is_file():
-            arch = json.loads(saved.read_text())["architecture"]
-        return init == "torch" and arch.split(".")[0] == fam.arch
+        arch, init, _, cfg = parsed
+        arch = cfg["architecture"] if cfg is not None else arch.split(".")[0]
+        return init == "torch" and arch == fam.arch
 
-    mine, rnd = [r for r in rows if own(r["encoder"])], [r for r in rows if control(r["encoder"])]
+    mine = [r for r in rows if seed_of(r["encoder"]) is not None]
+    rnd = [r for r in rows if control(r["encoder"])]
     fields = (("kNN-1", "knn1"), ("linear", "linear"))
     comps = {probe: compare_to_random([100 * r[field]["accuracy"] for r in mine],
                                       [100 * r[field]["accuracy"] for r in rnd]) for probe, field in fields}
     ships, reason = beats_random(comps)
     # the bundled file (seed 0) itself must be above random mean + sd on every probe where the recipe is clear
-    seed0 = run_dirs(out, key, 0)[0].resolve()
-    row0 = next((r for r in mine if Path(r["encoder"].removeprefix("local-dir:")).resolve().parent == seed0), None)
+    row0 = next((r for r in mine if seed_of(r["encoder"]) == 0), None)
     bundled = {field: None if row0 is None else round(100 * row0[field]["accuracy"], 2) for _, field in fields}
     if ships:
-        weak = [probe for probe, field in fields if comps[probe].clear and (
-            bundled[field] is None or not bundled[field] > comps[probe].as_dict()["random_mean"]
-            + comps[probe].as_dict()["random_sd"])]
+        weak = [probe for probe, field in fields
+                if comps[probe].clear and (bundled[field] is None or not bundled[field] > comps[probe].random_bar)]
         if weak:
             ships, reason = False, (f"the recipe is clear but its seed-0 file is not above random mean + sd on "
                                     f"{', '.join(weak)}: {reason}")

@@ -34,15 +34,24 @@ from pathlib import Path
 import torch
 
 
+def parse_random(spec: str) -> tuple[str, str, int, dict | None] | None:
+    """``random:ARCH:INIT:SEED`` -> ``(ARCH, INIT, SEED, config)`` with ``config`` the ``config.json`` of ARCH
+    when ARCH is a saved encoder folder (else None); None for any other spec."""
+    if not spec.startswith("random:"):
+        return None
+    arch, init, seed = spec.split(":", 1)[1].rsplit(":", 2)
+    saved = Path(arch) / "config.json"
+    return arch, init, int(seed), (json.loads(saved.read_text()) if saved.is_file() else None)
+
+
 def load_encoder(spec: str) -> tuple[torch.nn.Module, str]:
     import skelzoo
 
-    if spec.startswith("random:"):
-        arch, init, seed = spec.split(":", 1)[1].rsplit(":", 2)
-        torch.manual_seed(int(seed))
-        saved = Path(arch) / "config.json"
-        if saved.is_file():  # a saved encoder folder's architecture, arguments and preprocessing, not its weights
-            cfg = json.loads(saved.read_text())
+    random_spec = parse_random(spec)
+    if random_spec is not None:
+        arch, init, seed, cfg = random_spec
+        torch.manual_seed(seed)
+        if cfg is not None:  # a saved encoder folder's architecture, arguments and preprocessing, not its weights
             model = skelzoo.load_model(cfg["architecture"], **(cfg.get("model_args") or {}))
             pre = cfg.get("preprocess") or "ntu"
         elif "." in arch:  # a registered checkpoint's architecture and arguments, without its weights

@@ -192,6 +192,11 @@ class ProbeComparison:
         return self._mean_sd(self.pretrained)[1] + self._mean_sd(self.random)[1]
 
     @property
+    def random_bar(self) -> float:
+        """mean(random) + sd(random) (NaN with fewer than 2 random seeds)."""
+        return sum(self._mean_sd(self.random))
+
+    @property
     def clear(self) -> bool:
         return len(self.pretrained) >= 2 and len(self.random) >= 2 and self.margin > self.spread
 
