@@ -120,27 +120,24 @@ class Family:
         return {"backbone_args": bb} if bb else {}
 
 
+#: the widths of the campaign's families, in words
+WIDTH_16 = "quarter width (base 16: 16-64 channels; official 64-256)"
+WIDTH_STGCN_SSL = "quarter width (SkeletonCLR's encoder: 16-64 channels + 256-d last layer; official 64-256)"
+
 FAMILIES: dict[str, Family] = {
-    "stgcn": Family("ST-GCN", "stgcn_ssl", {}, "snipclr_bandai",
-                    "quarter width (SkeletonCLR's encoder: 16-64 channels + 256-d last layer; official 64-256)",
+    "stgcn": Family("ST-GCN", "stgcn_ssl", {}, "snipclr_bandai", WIDTH_STGCN_SSL,
                     shipped=True),
-    "agcn": Family("AGCN-10", "agcn_loc", {"base_channels": 16}, "snipclr_bandai_w16",
-                   "quarter width (base 16: 16-64 channels; official 64-256)"),
+    "agcn": Family("AGCN-10", "agcn_loc", {"base_channels": 16}, "snipclr_bandai_w16", WIDTH_16),
     # the paper's encoder with a 4x longer pretraining schedule (issue #14: the 10-epoch one does not beat a random
     # encoder on the probes; 40 epochs, lr x0.1 at epoch 32, the rest of the recipe unchanged)
-    "agcn_e40": Family("AGCN-10, 40 epochs", "agcn_loc", {"base_channels": 16}, "snipclr_bandai_w16_e40",
-                       "quarter width (base 16: 16-64 channels; official 64-256)",
+    "agcn_e40": Family("AGCN-10, 40 epochs", "agcn_loc", {"base_channels": 16}, "snipclr_bandai_w16_e40", WIDTH_16,
                        pretrain_sets=("run.epochs=40", "optim.steps=[32]")),
     # SkeletonCLR's encoder with the same longer schedule (its 10-epoch encoders do not beat random ones either)
-    "stgcn_e40": Family("ST-GCN, 40 epochs", "stgcn_ssl", {}, "snipclr_bandai_e40",
-                        "quarter width (SkeletonCLR's encoder: 16-64 channels + 256-d last layer; official 64-256)",
+    "stgcn_e40": Family("ST-GCN, 40 epochs", "stgcn_ssl", {}, "snipclr_bandai_e40", WIDTH_STGCN_SSL,
                         pretrain_sets=("run.epochs=40", "optim.steps=[32]")),
-    "aagcn": Family("AAGCN", "aagcn", {"base_channels": 16, "num_person": 1}, "snipclr_bandai_w16",
-                    "quarter width (base 16: 16-64 channels; official 64-256)"),
-    "ctrgcn": Family("CTR-GCN", "ctrgcn", {"base_channels": 16, "num_person": 1}, "snipclr_bandai_w16",
-                     "quarter width (base 16: 16-64 channels; official 64-256)"),
-    "stgcnpp": Family("STGCN++", "stgcnpp", {"base_channels": 16, "num_person": 1}, "snipclr_bandai_w16",
-                      "quarter width (base 16: 16-64 channels; official 64-256)"),
+    "aagcn": Family("AAGCN", "aagcn", {"base_channels": 16, "num_person": 1}, "snipclr_bandai_w16", WIDTH_16),
+    "ctrgcn": Family("CTR-GCN", "ctrgcn", {"base_channels": 16, "num_person": 1}, "snipclr_bandai_w16", WIDTH_16),
+    "stgcnpp": Family("STGCN++", "stgcnpp", {"base_channels": 16, "num_person": 1}, "snipclr_bandai_w16", WIDTH_16),
     "msg3d": Family("MS-G3D", "msg3d", {"base_channels": 24, "num_person": 1}, "snipclr_bandai_w24",
                     "quarter width (base 24: 24-96 channels; official 96-384)"),
 }
