@@ -11,7 +11,7 @@ forward+backward seconds with fast paths vs the plain per-subset baseline, inter
 Table 3 (``--steps``, issue #20): one full optimisation step of the example configs,
 ``examples/configs/ablation/pretrain_v2.yaml`` (SnipCLR on ``stgcn_ssl``, batch 32, T=96, in-batch negatives,
 cosine snippet matching, SGD) and ``localizer_v2.yaml`` (``stgcn_ssl_ufusion``, batch 8, 256-frame crops,
-Adam), at the configs' thread count (1): today's code path ("before") and the current one ("after")
+Adam), at the configs' thread count (1): the code before issue #20 ("before") and the current one ("after")
 interleaved in one process, with the loss and every gradient of the two compared on the same seed. Also the
 step's FLOPs (``FlopCounterMode`` over forward + backward, key encoder included) and two machine rates timed
 in the same round-robin: a 2048² ``torch.mm`` and the step's largest convolution alone (the 256-channel
@@ -19,7 +19,12 @@ in the same round-robin: a 2048² ``torch.mm`` and the step's largest convolutio
 "bound" = ceiling / the step's own GFLOP/s: the largest speed-up any rewrite that keeps the FLOPs could give.
 
     python benchmarks/pretrain.py [--batch 8] [--frames 64] [--width 32] [--repeats 3] [--loc-frames 192]
-    python benchmarks/pretrain.py --steps [--repeats 7] [--threads 1]
+    python benchmarks/pretrain.py --steps [--repeats 7] [--threads 1] [--processes 3]
+
+``--processes P`` adds the steps as the ``skelzoo`` command line runs them, each side in its own processes
+(P pairs, alternating which runs first): before = the code before issue #20 with glibc's default malloc,
+after = now with :func:`skelzoo.runtime.tune_allocator` (set by ``skelzoo pretrain`` / ``finetune`` since
+issue #20; an allocator setting is per process, so this comparison cannot be made inside one process).
 """
 from __future__ import annotations
 
@@ -109,11 +114,16 @@ def loc_rows(batch: int, frames: int, repeats: int) -> list[dict]:
 
 #: what "before" undoes: every training-step change of issue #20, as (object, attribute, old value)
 def _before_patches() -> list[tuple[object, str, object]]:
+    import torch
     from torch import nn
 
-    from skelzoo.blocks import gemm
+    from skelzoo.blocks import channels_last, gemm
     from skelzoo.blocks.dropout import ExactDropout
-    return [(ExactDropout, "forward", nn.Dropout.forward), (gemm, "_ENABLED", False)]
+
+    def shared_graph_matmul(g, x):  # the shared-graph aggregation before its copy-free bmm (2026-12-04)
+        return torch.matmul(g, x)
+    return [(ExactDropout, "forward", nn.Dropout.forward), (gemm, "_ENABLED", False),
+            (channels_last, "_shared_graph_bmm", shared_graph_matmul)]
 
 
 class _Before:
@@ -133,7 +143,7 @@ class _Before:
 
 
 def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
-    """``{name: (make_model, loss(model), (batch, frames))}`` for the two example configs."""
+    """``{name: (make_model, loss(model, dtype=float32), (batch, frames))}`` for the two example configs."""
     import torch
 
     from skelzoo.training.finetune import FinetuneConfig, build_finetune_model, frame_loss
@@ -155,8 +165,8 @@ def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
         m = build_pretrain_model(pcfg.model).train()
         return m, build_optimizer([p for p in m.parameters() if p.requires_grad], pcfg.optim)
 
-    def pre_loss(m):
-        views = make_views(xp, pcfg.augment, relative_tempo=pcfg.model.relative_tempo,
+    def pre_loss(m, dtype=torch.float32):
+        views = make_views(xp.to(dtype), pcfg.augment, relative_tempo=pcfg.model.relative_tempo,
                            view_frames=pcfg.data.view_frames, generator=torch.Generator().manual_seed(1))
         return m(views["query"], views["key"], views.get("key_tempo"), epoch=0)["loss"]
 
@@ -165,8 +175,8 @@ def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
         m = build_finetune_model(fcfg, num_classes=11, class_names=None).train()
         return m, build_optimizer([p for p in m.parameters() if p.requires_grad], fcfg.optim)
 
-    def loc_loss(m):
-        return frame_loss(m(xf), labels)
+    def loc_loss(m, dtype=torch.float32):
+        return frame_loss(m(xf.to(dtype)), labels)
 
     return {f"pretrain_v2: SnipCLR stgcn_ssl N={bp} T={tp} (SGD)": (pre_model, pre_loss, (bp, tp)),
             f"localizer_v2: stgcn_ssl_ufusion N={bf} T={tf} (Adam)": (loc_model, loc_loss, (bf, tf))}
@@ -208,6 +218,12 @@ def step_rows(repeats: int) -> list[dict]:
                 loss = loss_fn(m)
                 loss.backward()
             grads[side] = (float(loss.detach()), {k: p.grad.clone() for k, p in m.named_parameters() if p.grad is not None})
+        # the yardstick: the same step in float64 (how far float32 itself is from the exact gradient)
+        m, _ = make()
+        m.double()
+        torch.manual_seed(3)
+        loss_fn(m, torch.float64).backward()
+        g64 = {k: p.grad for k, p in m.named_parameters() if p.grad is not None}
         m, _ = make()
         torch.manual_seed(3)
         with _Before(), FlopCounterMode(display=False) as fc:  # the counter does not see oneDNN's linear
@@ -219,6 +235,9 @@ def step_rows(repeats: int) -> list[dict]:
         # whose exact gradient is zero (a conv bias followed by BatchNorm), where both sides hold rounding noise
         gmax = max(float(g.abs().max()) for g in gb.values())
         gdiff = max(float((gb[k] - ga[k]).abs().max()) for k in gb) / max(gmax, 1e-30)
+        g64max = max(float(g.abs().max()) for g in g64.values())
+        f32err = {side: max(float((g[k].double() - g64[k]).abs().max()) for k in g64) / max(g64max, 1e-30)
+                  for side, g in (("before", gb), ("after", ga))}
         fns = {}
         for side in ("before", "after"):
             m, opt = make()
@@ -235,25 +254,92 @@ def step_rows(repeats: int) -> list[dict]:
         rows.append({"name": name, "before_s": t["before"], "after_s": t["after"], "gflop": gflop,
                      "gemm_gflops": rates["gemm"][1] / t["gemm"], "conv_gflops": rates["conv"][1] / t["conv"],
                      "loss_before": lb,
-                     "loss_after": la, "grad_rel_diff": gdiff, "same_grad_keys": set(gb) == set(ga)})
+                     "loss_after": la, "grad_rel_diff": gdiff, "same_grad_keys": set(gb) == set(ga),
+                     "f32_err_before": f32err["before"], "f32_err_after": f32err["after"]})
     return rows
+
+
+def _child_steps(side: str, index: int, repeats: int) -> None:
+    """One side of :func:`process_rows` in this (fresh) process: print the step seconds as JSON."""
+    import json
+    import time
+
+    from skelzoo.runtime import tune_allocator
+
+    if side == "after":
+        tune_allocator()  # what the skelzoo command line sets since issue #20 (before it: glibc's defaults)
+    make, loss_fn, _ = list(_config_steps().values())[index]
+    m, opt = make()
+    ctx = _Before if side == "before" else contextlib.nullcontext
+    times = []
+    for i in range(repeats + 2):  # 2 warm-up steps
+        t0 = time.perf_counter()
+        with ctx():
+            loss = loss_fn(m)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    print(json.dumps(times))
+
+
+def process_rows(processes: int, repeats: int) -> list[dict]:
+    """The training step as the ``skelzoo`` command line runs it, before and after issue #20, each side in its
+    own processes (the C allocator's setting is per process): before = the code before issue #20 with glibc's
+    default malloc, after = now with :func:`skelzoo.runtime.tune_allocator` (what ``skelzoo pretrain`` /
+    ``finetune`` apply). ``processes`` pairs, alternating which side runs first; ``repeats`` timed steps each
+    (after 2 warm-up steps); the medians over all steps of a side."""
+    import json
+    import statistics
+    import subprocess
+
+    rows = []
+    for index, name in enumerate(_config_steps()):
+        t: dict[str, list[float]] = {"before": [], "after": []}
+        for p in range(processes):
+            for side in (("before", "after") if p % 2 == 0 else ("after", "before")):
+                cmd = [sys.executable, __file__, "--step-child", f"{side}:{index}", "--repeats", str(repeats),
+                       "--threads", str(torch_threads())]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                t[side] += json.loads(out.strip().splitlines()[-1])
+        rows.append({"name": name, "before_s": statistics.median(t["before"]),
+                     "after_s": statistics.median(t["after"]), "n": len(t["before"])})
+    return rows
+
+
+def torch_threads() -> int:
+    import torch
+    return torch.get_num_threads()
+
+
+def print_process_rows(rows: list[dict], threads: int, processes: int) -> None:
+    print(f"training step as the skelzoo command line runs it, {threads} thread(s), {processes} process pairs "
+          f"(alternating order): before = the code before issue #20 + glibc's default malloc, after = now + "
+          f"skelzoo.runtime.tune_allocator() (what `skelzoo pretrain` / `finetune` set)")
+    print(f"{'step':<52} {'before s':>8} {'after s':>8} {'speed-up':>8} {'steps/side':>10}")
+    for r in rows:
+        print(f"{r['name']:<52} {r['before_s']:>8.3f} {r['after_s']:>8.3f} {r['before_s'] / r['after_s']:>7.2f}x "
+              f"{r['n']:>10}")
 
 
 def print_steps(rows: list[dict], threads: int, repeats: int) -> None:
     print(f"training step of the example configs, {threads} thread(s), median of {repeats} interleaved steps; "
           f"before = the code before issue #20, after = now; losses/gradients on one seed")
     print(f"{'step':<52} {'before s':>8} {'after s':>8} {'speed-up':>8} {'loss before':>12} {'loss after':>12} "
-          f"{'max grad rel diff':>17} {'GFLOP':>6} {'GFLOP/s':>7} {'GEMM':>5} {'conv':>5} {'bound':>6} {'bound/before':>12}")
+          f"{'max grad rel diff':>17} {'f32 err before':>14} {'f32 err after':>13} {'GFLOP':>6} {'GFLOP/s':>7} "
+          f"{'GEMM':>5} {'conv':>5} {'bound':>6} {'bound/before':>12}")
     for r in rows:
         rate = r["gflop"] / r["after_s"]
         ceiling = max(r["gemm_gflops"], r["conv_gflops"])
         print(f"{r['name']:<52} {r['before_s']:>8.3f} {r['after_s']:>8.3f} {r['before_s'] / r['after_s']:>7.2f}x "
               f"{r['loss_before']:>12.7f} {r['loss_after']:>12.7f} {r['grad_rel_diff']:>17.1e} "
+              f"{r['f32_err_before']:>14.1e} {r['f32_err_after']:>13.1e} "
               f"{r['gflop']:>6.1f} {rate:>7.0f} {r['gemm_gflops']:>5.0f} {r['conv_gflops']:>5.0f} "
               f"{ceiling / rate:>5.2f}x {ceiling / (r['gflop'] / r['before_s']):>11.2f}x"
               + ("" if r["same_grad_keys"] else "  (gradient sets differ!)"))
     print("GFLOP = one step's forward + backward (key encoder included), FlopCounterMode; GFLOP/s = GFLOP / after s; "
-          "max grad rel diff = max |g_before - g_after| over every parameter / max |g_before|; "
+          "max grad rel diff = max |g_before - g_after| over every parameter / max |g_before|; f32 err = the same between each side and the step computed in float64 (float32's own error: a before/after difference below it is rounding); "
           "GEMM / conv = this run's 2048² torch.mm rate and the step's largest convolution alone (same round-robin); "
           "bound = max(GEMM, conv) / the step's GFLOP/s: the largest speed-up possible without cutting FLOPs "
           "(bound/before: the same from the code before issue #20)")
@@ -285,11 +371,22 @@ def main() -> None:
     ap.add_argument("--loc-frames", type=int, default=192)
     ap.add_argument("--threads", type=int, default=None, help="default 2; 1 with --steps (the configs' threads)")
     ap.add_argument("--steps", action="store_true", help="only the example configs' training steps (table 3)")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="with --steps: also time each side in its own processes (this many pairs), the allocator "
+                         "set as the command line sets it")
+    ap.add_argument("--step-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(args.threads or (1 if args.steps else 2))
+    torch.set_num_threads(args.threads or (1 if args.steps or args.step_child else 2))
+    if args.step_child:
+        side, index = args.step_child.split(":")
+        _child_steps(side, int(index), args.repeats)
+        return
     if args.steps:
+        if args.processes:
+            print_process_rows(process_rows(args.processes, args.repeats), torch.get_num_threads(),
+                               args.processes)
         print_steps(step_rows(args.repeats), torch.get_num_threads(), args.repeats)
         return
     pre = pretrain_rows(args.batch, args.frames, args.width, args.repeats)

@@ -95,3 +95,25 @@ def test_wrapped_containers(reference_dir) -> None:
     for k, v in ref.items():
         if not k.endswith("num_batches_tracked"):
             assert torch.equal(v, got[k]), k
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_inplace_attention_equals_the_gated_sequence(channels_last: bool) -> None:
+    """The in-place attention of the fast paths (three passes, gates multiplied, the spatial Conv1d as a
+    Toeplitz GEMM) is the function of the official gate-by-gate sequence, in float64, for NCHW tensors and
+    channels-last views, with every gate active."""
+    from skelzoo.models.aagcn import AttentionAdaptiveGraphConv
+
+    torch.manual_seed(0)
+    unit = AttentionAdaptiveGraphConv(16, 32, torch.rand(3, 25, 25)).double().eval()
+    for p in (unit.conv_sa.bias, unit.conv_ta.weight, unit.conv_ta.bias, unit.fc2c.weight, unit.fc2c.bias):
+        torch.nn.init.normal_(p, std=0.3)
+    y = torch.randn(3, 32, 12, 25, dtype=torch.float64)
+    ref = unit._attend(y.clone(), fused=False)
+    z = y.clone().contiguous(memory_format=torch.channels_last) if channels_last else y.clone()
+    with torch.no_grad():
+        out = unit._attend_inplace(z)
+    assert out.data_ptr() == z.data_ptr()                           # in place
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    s = torch.randn(3, 32, 25, dtype=torch.float64)
+    torch.testing.assert_close(unit._spatial_conv(s), unit.conv_sa(s).view(3, 25), rtol=1e-12, atol=1e-12)

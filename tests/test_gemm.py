@@ -97,3 +97,91 @@ def test_pointwise_conv_equals_the_batched_matmul(stride, onednn_off):
     for a, c in zip(torch.autograd.grad(y, (x, w, b), gy), torch.autograd.grad(ref, (x, w, b), gy)):
         torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-5)
 
+
+
+# ------------------------------------------------------------------------------------------ autotuning
+@pytest.fixture
+def autotune_fresh():
+    """Autotuning on with no choices made; the previous setting and choices are restored after."""
+    old = gemm.set_autotune(True)
+    saved = dict(gemm._CHOICE)
+    gemm.autotune_reset()
+    yield
+    gemm.set_autotune(old)
+    gemm.autotune_reset()
+    gemm._CHOICE.update(saved)
+
+
+def test_autotuned_picks_the_faster_candidate_from_the_first_call(autotune_fresh):
+    import time as _time
+    calls = {"slow": 0, "fast": 0}
+
+    def slow():
+        calls["slow"] += 1
+        _time.sleep(0.01)
+        return torch.zeros(1)
+
+    def fast():
+        calls["fast"] += 1
+        return torch.ones(1)
+
+    key = ("test", 1)
+    for order in ((slow, fast), (fast, slow)):
+        gemm.autotune_reset()
+        calls.update(slow=0, fast=0)
+        assert torch.equal(gemm._autotuned(key, order), torch.ones(1))         # the first call: the chosen one
+        assert calls == {"slow": 1 + gemm.AUTOTUNE_TRIALS, "fast": 2 + gemm.AUTOTUNE_TRIALS}
+        assert torch.equal(gemm._autotuned(key, order), torch.ones(1))         # later calls: no more timing
+        assert calls["slow"] == 1 + gemm.AUTOTUNE_TRIALS
+        assert gemm.autotune_choices()[key] == gemm._KERNELS[order.index(fast)]
+
+
+@needs_onednn
+@pytest.mark.parametrize("stride,bias", [(1, True), (2, False)])
+def test_pointwise_conv_autotuned_is_one_kernel_per_signature(autotune_fresh, stride, bias):
+    """Large enough to be timed: the result equals both kernels to float32 rounding and is bit-identical on
+    every call (the first included), so the same inputs give the same outputs within a process."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 64, 64, 25, generator=g)
+    w = torch.randn(96, 64, generator=g)
+    b = torch.randn(96, generator=g) if bias else None
+    assert 2 * 8 * 96 * 64 * (64 // stride) * 25 >= gemm.AUTOTUNE_MIN_FLOP
+    with torch.inference_mode():
+        first = gemm.pointwise_conv(x, w, b, stride)
+        again = gemm.pointwise_conv(x, w, b, stride)
+        ref = F.conv2d(x, w[:, :, None, None], b, (stride, 1))
+        blas = gemm._pointwise_matmul(x, w, b, stride)
+    assert torch.equal(first, again)
+    assert torch.equal(first, ref) or torch.equal(first, blas)
+    torch.testing.assert_close(first, ref, rtol=1e-5, atol=1e-4)
+    assert list(gemm.autotune_choices().values()) in (["onednn"], ["blas"])
+
+
+@needs_onednn
+def test_linear_is_not_autotuned(autotune_fresh):
+    """``linear`` keeps the oneDNN route (it won every backbone GEMM shape; timing would cost chunked inference
+    extra calls per chunk shape): bitwise oneDNN's result, nothing timed."""
+    g = torch.Generator().manual_seed(1)
+    x, w = torch.randn(8, 32, 25, 128, generator=g), torch.randn(96, 128, generator=g)
+    with torch.no_grad():
+        y = gemm.linear(x, w)
+    assert torch.equal(y, gemm._mm(x, w))
+    torch.testing.assert_close(y, F.linear(x, w), rtol=1e-5, atol=1e-4)
+    assert gemm.autotune_choices() == {}
+
+
+@needs_onednn
+def test_no_autotuning_for_training_small_products_or_when_off(autotune_fresh):
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(8, 64, 64, 25, generator=g, requires_grad=True)
+    w = torch.randn(96, 64, generator=g, requires_grad=True)
+    y = gemm.pointwise_conv(x, w)                                     # records gradients: the oneDNN route
+    assert torch.equal(y, F.conv2d(x, w[:, :, None, None]))
+    assert y.requires_grad and gemm.autotune_choices() == {}
+    with torch.no_grad():
+        gemm.pointwise_conv(x[:1, :, :2], w)                          # below AUTOTUNE_MIN_FLOP
+        assert gemm.autotune_choices() == {}
+        gemm.set_autotune(False)
+        y = gemm.pointwise_conv(x, w)                                 # off: the oneDNN route, nothing timed
+    assert torch.equal(y, F.conv2d(x.detach(), w.detach()[:, :, None, None]))
+    assert gemm.autotune_choices() == {} and not gemm.autotune_enabled()

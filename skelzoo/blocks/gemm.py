@@ -15,21 +15,56 @@ Both are used only by the fast paths (``skelzoo.blocks.channels_last``, ``skelzo
 plain, official-structure forwards keep ``F.linear`` / ``nn.Conv2d``. Off: ``SKELZOO_ONEDNN_LINEAR=0`` or
 :func:`set_onednn_linear` (then :func:`linear` is ``F.linear`` and :func:`pointwise_conv` a batched matmul).
 Where the op is missing (a PyTorch build without oneDNN) :func:`linear` falls back to ``F.linear`` by itself.
+
+**Which kernel is faster depends on the CPU**, so for inference both routes are measured and the faster kept
+(like ``torch.backends.cudnn.benchmark``). On the AMD machine of 2026-12-03 oneDNN's matmul ran a 2048²
+product at twice the BLAS rate; on the one of 2026-12-04 (same model name, half that oneDNN rate) the BLAS's
+batched matmul ran CTR-GCN's NCHW 1×1 convolutions 0-24 % faster (57 % on the 3-channel input layer) than
+oneDNN's convolution, which reorders NCHW tensors into its blocked layout and back (oneDNN's matmul still beat
+the BLAS on the channels-last GEMMs of :func:`linear`, on both machines). So when no gradient is recorded,
+:func:`pointwise_conv` times its two kernels (oneDNN's convolution and the BLAS's batched matmul) at the first
+call with each argument signature (shapes, bias, stride, thread count) of at least :data:`AUTOTUNE_MIN_FLOP`:
+one warm-up call each (oneDNN builds its primitive, pages are touched), then :data:`AUTOTUNE_TRIALS` timed
+calls each, alternating; the kernel with the shorter fastest call serves that signature from then on, that
+first call included, so within a process the same inputs always give the same bits. The two kernels agree to
+float32 rounding (a different summation order), so with autotuning on, outputs can differ at that level
+between processes; calls that record gradients (training) always take the oneDNN route, so training stays
+reproducible. :func:`linear` is not autotuned: oneDNN's matmul beat the BLAS on its channels-last GEMMs on
+both machines (2026-12-03: whole forwards 1.17-1.35x faster than with BLAS GEMMs; 2026-12-04: autotuning chose
+oneDNN for every GEMM shape of 2s-AGCN, forward 1.01x), and timing costs about six extra calls per new shape,
+which chunked inference of one long recording pays once per chunk shape (the default localizer on one hour of
+skeleton: 13,257 and 15,512 frames/s with ``linear`` autotuned, 16,546 without; separate runs). Off:
+``SKELZOO_GEMM_AUTOTUNE=0`` or :func:`set_autotune` (then inference takes the oneDNN route, as training does);
+:func:`autotune_choices` lists what was chosen, :func:`autotune_reset` forgets it.
 """
 from __future__ import annotations
 
 import os
-from typing import Any
+import threading
+import time
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["linear", "pointwise_conv", "onednn_linear_available", "onednn_linear_enabled", "set_onednn_linear"]
+__all__ = ["linear", "pointwise_conv", "onednn_linear_available", "onednn_linear_enabled", "set_onednn_linear",
+           "set_autotune", "autotune_enabled", "autotune_choices", "autotune_reset", "AUTOTUNE_TRIALS",
+           "AUTOTUNE_MIN_FLOP"]
 
 Tensor = torch.Tensor
 _ENABLED = os.environ.get("SKELZOO_ONEDNN_LINEAR", "1") not in ("0", "false", "False", "no")
 _OP: Any = None
 _CHECKED = False
+_AUTOTUNE = os.environ.get("SKELZOO_GEMM_AUTOTUNE", "1") not in ("0", "false", "False", "no")
+#: timed calls per kernel when a signature is first seen (after one untimed warm-up call each); the choice
+#: compares each kernel's fastest call
+AUTOTUNE_TRIALS = 2
+#: smaller products are not timed (the timing would cost more than it can save): they take the oneDNN route
+AUTOTUNE_MIN_FLOP = 50_000_000
+#: kernel names, in the order of the candidates passed to :func:`_autotuned`
+_KERNELS = ("onednn", "blas")
+_CHOICE: dict[tuple, int] = {}
+_LOCK = threading.Lock()
 
 
 def _op() -> Any:
@@ -75,6 +110,57 @@ def _tracing() -> bool:
             or torch.onnx.is_in_onnx_export())
 
 
+def set_autotune(enabled: bool) -> bool:
+    """Switch inference-time kernel autotuning on or off (see the module docstring); returns the previous
+    setting. Choices already made are kept (:func:`autotune_reset` forgets them)."""
+    global _AUTOTUNE
+    old, _AUTOTUNE = _AUTOTUNE, bool(enabled)
+    return old
+
+
+def autotune_enabled() -> bool:
+    """Whether :func:`pointwise_conv` autotunes its kernel when no gradient is recorded."""
+    return _AUTOTUNE and _ENABLED
+
+
+def autotune_choices() -> dict[tuple, str]:
+    """``{signature: "onednn" | "blas"}`` for every signature whose kernel is chosen in this process."""
+    with _LOCK:
+        return {k: _KERNELS[i] for k, i in _CHOICE.items()}
+
+
+def autotune_reset() -> None:
+    """Forget every choice made in this process."""
+    with _LOCK:
+        _CHOICE.clear()
+
+
+def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...]) -> Tensor:
+    """The result of the candidate chosen for ``key``; at the first call with ``key``, time every candidate
+    (one warm-up call each, then :data:`AUTOTUNE_TRIALS` timed rounds over all of them) and choose."""
+    choice = _CHOICE.get(key)
+    if choice is None:
+        for f in candidates:
+            f()
+        best = [float("inf")] * len(candidates)
+        for _ in range(AUTOTUNE_TRIALS):
+            for i, f in enumerate(candidates):
+                t0 = time.perf_counter()
+                f()
+                best[i] = min(best[i], time.perf_counter() - t0)
+        with _LOCK:
+            choice = _CHOICE.setdefault(key, best.index(min(best)))
+    return candidates[choice]()
+
+
+def _tunable(flop: int, *ts: Tensor | None) -> bool:
+    """Autotuning on, a product of at least :data:`AUTOTUNE_MIN_FLOP`, not tracing, and nothing recorded for
+    autograd (the caller checked device and dtype)."""
+    if not (_AUTOTUNE and _ENABLED) or flop < AUTOTUNE_MIN_FLOP or _tracing():
+        return False
+    return not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in ts))
+
+
 def _mm(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
     """``x @ w.T + b`` by oneDNN; ``x`` ``(..., K)`` (any strides), ``w`` ``(O, K)``."""
     return _OP(x, w, b, "none", [], "")
@@ -118,11 +204,21 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 
     """A 1×1 convolution of NCHW ``x`` ``(N, C, T, V)`` with ``w`` ``(O, C)``, ``b`` ``(O,)`` and temporal
     ``stride``: ``(N, O, ceil(T / stride), V)``, contiguous NCHW.
 
-    With the oneDNN route on, ``F.conv2d`` (oneDNN's convolution, 1.7-2x the BLAS rate of the batched
-    ``matmul(w, x)`` on the AMD machine, ``benchmarks/backbones.py``); else that batched matmul. Both are
-    differentiable."""
+    With the oneDNN route on, ``F.conv2d`` (oneDNN's convolution) or, for inference, whichever of it and the
+    BLAS's batched ``matmul(w, x)`` autotuning found faster for these arguments (module docstring: which one
+    wins depends on the CPU); with the route off, that batched matmul. Both are differentiable."""
     if _ENABLED and x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
+        n, c, t, v = x.shape
+        if _tunable(2 * n * w.shape[0] * c * -(-t // stride) * v, x, w, b):
+            key = ("pointwise", tuple(x.shape), tuple(w.shape), b is not None, stride, torch.get_num_threads())
+            return _autotuned(key, (lambda: F.conv2d(x, w[:, :, None, None], b, (stride, 1)),
+                                    lambda: _pointwise_matmul(x, w, b, stride)))
         return F.conv2d(x, w[:, :, None, None], b, (stride, 1))
+    return _pointwise_matmul(x, w, b, stride)
+
+
+def _pointwise_matmul(x: Tensor, w: Tensor, b: Tensor | None, stride: int) -> Tensor:
+    """:func:`pointwise_conv` as the BLAS's batched matmul ``w @ x[n]``: ``(O, C) @ (C, T·V)``."""
     xs = x if stride == 1 else x[:, :, ::stride]
     n, c, t, v = xs.shape
     y = torch.matmul(w, xs.reshape(n, c, t * v)).view(n, w.shape[0], t, v)

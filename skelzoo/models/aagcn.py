@@ -137,8 +137,10 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         step as one ``addcmul`` (``y + y·a``, the same sum), in place when autograd does not record."""
         if not self.attention:
             return y
+        if fused and not (torch.is_grad_enabled() and y.requires_grad):
+            return self._attend_inplace(y)
         if fused:
-            inplace = not (torch.is_grad_enabled() and y.requires_grad)
+            inplace = False
 
             def gate(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
                 return z.addcmul_(z, a) if inplace else torch.addcmul(z, z, a)
@@ -153,6 +155,41 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         ce = self.context_stat("channel", y, 2, lambda z: z.mean(-1).sum(-1))
         ca = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(y.mean(-1).mean(-1) if ce is None else ce))))  # (N, C)
         return gate(y, ca.unsqueeze(-1).unsqueeze(-1))
+
+    def _spatial_conv(self, s: torch.Tensor) -> torch.Tensor:
+        """``conv_sa(s)`` for ``s`` ``(N, C, V)`` as one GEMM ``(N, C·V) @ (C·V, V)`` with the convolution's
+        Toeplitz matrix ``W[c, v, u] = w[c, v - u + pad]`` (zero outside the kernel): ``(N, V)``. oneDNN /
+        PyTorch run this 1-output-channel ``Conv1d`` at a few hundred MFLOP/s (1-2 ms a call)."""
+        n, c, v = s.shape
+        w = self.conv_sa.weight[0]                                                      # (C, ker)
+        ker, pad = w.shape[1], self.conv_sa.padding[0]
+        j = torch.arange(v, device=s.device).view(v, 1) - torch.arange(v, device=s.device).view(1, v) + pad
+        valid = (j >= 0) & (j < ker)                                                    # (V: v, V: u)
+        toeplitz = w[:, j.clamp(0, ker - 1)] * valid                                    # (C, V, V)
+        return torch.addmm(self.conv_sa.bias, s.reshape(n, c * v), toeplitz.view(c * v, v))
+
+    def _attend_inplace(self, y: torch.Tensor) -> torch.Tensor:
+        """:meth:`_attend` without autograd, in place on NCHW ``y`` (contiguous or a channels-last view) in
+        three passes over ``y`` instead of six: the gates multiply, so ``y·(1+a_s)·(1+a_t)·(1+a_c)`` is the
+        same function (to float32 rounding), and the later gates' inputs come from ONE weighted sum
+        ``z[n, c, t] = Σ_v y[n, c, t, v]·(1 + a_s[n, v])``: the temporal gate's ``mean_V`` of the spatially
+        gated ``y`` is ``z / V``, the channel gate's ``mean_TV`` of the twice-gated ``y`` is
+        ``mean_T (1 + a_t)·z / V``. The streamed statistics are the same quantities as in :meth:`_attend`."""
+        n, c, t, v = y.shape
+        se = self.context_stat("spatial", y, 2, lambda z: z.sum(2))
+        fs = torch.sigmoid(self._spatial_conv(y.mean(-2) if se is None else se)).add_(1.0)       # (N, V)
+        if y.dim() == 4 and y.permute(0, 2, 3, 1).is_contiguous() and not y.is_contiguous():
+            # channels-last memory (N, T, V, C): z[n, t, c] = fs[n] (1, V) @ y[n, t] (V, C), one batched product
+            ynhwc = y.permute(0, 2, 3, 1)
+            z = torch.matmul(fs.view(n, 1, 1, v), ynhwc).view(n, t, c).transpose(1, 2)  # (N, C, T)
+        else:
+            z = torch.matmul(y, fs.view(n, 1, v, 1)).view(n, c, t)
+        zm = z / v                                                                        # mean_V of y·(1+a_s)
+        ft = torch.sigmoid(self.conv_ta(zm)).add_(1.0)                                    # (N, 1, T)
+        q = zm * ft                                                                       # mean_V of the 2x-gated y
+        ce = self.context_stat("channel", q, 2, lambda w: w.sum(-1))
+        fc = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(q.mean(-1) if ce is None else ce)))).add_(1.0)
+        return y.mul_(fs.view(n, 1, 1, v) * ft.view(n, 1, t, 1)).mul_(fc.view(n, c, 1, 1))
 
 class AAGCN(Backbone):
     """AAGCN backbone: MVC data-BN, 10 blocks ``AttentionAdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.
