@@ -134,16 +134,14 @@ class AttentionAdaptiveGraphConv(ContextUnit):
 
     def _attend(self, y: torch.Tensor, fused: bool = False) -> torch.Tensor:
         """Spatial, temporal and channel attention (each ``y <- y·a + y``) on NCHW ``y``. ``fused``: each
-        step as one ``addcmul`` (``y + y·a``, the same sum), in place when autograd does not record."""
+        step as one ``addcmul`` (``y + y·a``, the same sum) while autograd records, else :meth:`_attend_inplace`."""
         if not self.attention:
             return y
         if fused and not (torch.is_grad_enabled() and y.requires_grad):
             return self._attend_inplace(y)
         if fused:
-            inplace = False
-
             def gate(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-                return z.addcmul_(z, a) if inplace else torch.addcmul(z, z, a)
+                return torch.addcmul(z, z, a)
         else:
             def gate(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
                 return z * a + z
@@ -190,6 +188,7 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         ce = self.context_stat("channel", q, 2, lambda w: w.sum(-1))
         fc = torch.sigmoid(self.fc2c(torch.relu(self.fc1c(q.mean(-1) if ce is None else ce)))).add_(1.0)
         return y.mul_(fs.view(n, 1, 1, v) * ft.view(n, 1, t, 1)).mul_(fc.view(n, c, 1, 1))
+
 
 class AAGCN(Backbone):
     """AAGCN backbone: MVC data-BN, 10 blocks ``AttentionAdaptiveGraphConv -> (9,1) TCN (+ residual) -> ReLU``.
