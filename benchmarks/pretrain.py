@@ -201,6 +201,15 @@ def _rate_fns(bf: int, tf: int) -> dict[str, tuple[object, float]]:
     return {"gemm": (gemm, 2 * 2048 ** 3 / 1e9), "conv": (conv, 2 * bf * (tf // 4) * 25 * 256 * 256 * 9 / 1e9)}
 
 
+def _train_step(m, opt, loss_fn, before: bool) -> None:
+    """One optimisation step of an example config, with the code before issue #20 when ``before``."""
+    with _Before() if before else contextlib.nullcontext():
+        loss = loss_fn(m)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
 def step_rows(repeats: int) -> list[dict]:
     """Before/after seconds of one optimisation step (interleaved) + loss/gradient equality on one seed."""
     import torch
@@ -243,11 +252,7 @@ def step_rows(repeats: int) -> list[dict]:
             m, opt = make()
 
             def step(m=m, opt=opt, before=side == "before"):
-                with _Before() if before else contextlib.nullcontext():
-                    loss = loss_fn(m)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
+                _train_step(m, opt, loss_fn, before)
             fns[side] = step
         rates = _rate_fns(n_clip, t_clip)
         t = interleaved({**fns, **{k: fn for k, (fn, _) in rates.items()}}, repeats)
@@ -270,15 +275,10 @@ def _child_steps(side: str, index: int, repeats: int) -> None:
         tune_allocator()  # what the skelzoo command line sets since issue #20 (before it: glibc's defaults)
     make, loss_fn, _ = list(_config_steps().values())[index]
     m, opt = make()
-    ctx = _Before if side == "before" else contextlib.nullcontext
     times = []
     for i in range(repeats + 2):  # 2 warm-up steps
         t0 = time.perf_counter()
-        with ctx():
-            loss = loss_fn(m)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        _train_step(m, opt, loss_fn, side == "before")
         if i >= 2:
             times.append(time.perf_counter() - t0)
     print(json.dumps(times))
@@ -294,23 +294,20 @@ def process_rows(processes: int, repeats: int) -> list[dict]:
     import statistics
     import subprocess
 
+    import torch
+
     rows = []
     for index, name in enumerate(_config_steps()):
         t: dict[str, list[float]] = {"before": [], "after": []}
         for p in range(processes):
             for side in (("before", "after") if p % 2 == 0 else ("after", "before")):
                 cmd = [sys.executable, __file__, "--step-child", f"{side}:{index}", "--repeats", str(repeats),
-                       "--threads", str(torch_threads())]
+                       "--threads", str(torch.get_num_threads())]
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 t[side] += json.loads(out.strip().splitlines()[-1])
         rows.append({"name": name, "before_s": statistics.median(t["before"]),
                      "after_s": statistics.median(t["after"]), "n": len(t["before"])})
     return rows
-
-
-def torch_threads() -> int:
-    import torch
-    return torch.get_num_threads()
 
 
 def print_process_rows(rows: list[dict], threads: int, processes: int) -> None:
@@ -339,7 +336,9 @@ def print_steps(rows: list[dict], threads: int, repeats: int) -> None:
               f"{ceiling / rate:>5.2f}x {ceiling / (r['gflop'] / r['before_s']):>11.2f}x"
               + ("" if r["same_grad_keys"] else "  (gradient sets differ!)"))
     print("GFLOP = one step's forward + backward (key encoder included), FlopCounterMode; GFLOP/s = GFLOP / after s; "
-          "max grad rel diff = max |g_before - g_after| over every parameter / max |g_before|; f32 err = the same between each side and the step computed in float64 (float32's own error: a before/after difference below it is rounding); "
+          "max grad rel diff = max |g_before - g_after| over every parameter / max |g_before|; "
+          "f32 err = the same between each side and the step computed in float64 (float32's own error: a "
+          "before/after difference below it is rounding); "
           "GEMM / conv = this run's 2048² torch.mm rate and the step's largest convolution alone (same round-robin); "
           "bound = max(GEMM, conv) / the step's GFLOP/s: the largest speed-up possible without cutting FLOPs "
           "(bound/before: the same from the code before issue #20)")

@@ -207,14 +207,16 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 
     With the oneDNN route on, ``F.conv2d`` (oneDNN's convolution) or, for inference, whichever of it and the
     BLAS's batched ``matmul(w, x)`` autotuning found faster for these arguments (module docstring: which one
     wins depends on the CPU); with the route off, that batched matmul. Both are differentiable."""
-    if _ENABLED and x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
-        n, c, t, v = x.shape
-        if _tunable(2 * n * w.shape[0] * c * -(-t // stride) * v, x, w, b):
-            key = ("pointwise", tuple(x.shape), tuple(w.shape), b is not None, stride, torch.get_num_threads())
-            return _autotuned(key, (lambda: F.conv2d(x, w[:, :, None, None], b, (stride, 1)),
-                                    lambda: _pointwise_matmul(x, w, b, stride)))
+    if not (_ENABLED and x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available()):
+        return _pointwise_matmul(x, w, b, stride)
+
+    def onednn() -> Tensor:
         return F.conv2d(x, w[:, :, None, None], b, (stride, 1))
-    return _pointwise_matmul(x, w, b, stride)
+    n, c, t, v = x.shape
+    if _tunable(2 * n * w.shape[0] * c * -(-t // stride) * v, x, w, b):
+        key = ("pointwise", tuple(x.shape), tuple(w.shape), b is not None, stride, torch.get_num_threads())
+        return _autotuned(key, (onednn, lambda: _pointwise_matmul(x, w, b, stride)))
+    return onednn()
 
 
 def _pointwise_matmul(x: Tensor, w: Tensor, b: Tensor | None, stride: int) -> Tensor:
