@@ -142,8 +142,9 @@ class _Before:
                 setattr(o, a, v)
 
 
-def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
-    """``{name: (make_model, loss(model, dtype=float32), (batch, frames))}`` for the two example configs."""
+def _config_steps(device: str = "cpu") -> dict[str, tuple[object, object, tuple[int, int]]]:
+    """``{name: (make_model, loss(model, dtype=float32), (batch, frames))}`` for the two example configs,
+    models and inputs on ``device`` (the inputs are drawn on the CPU, so every device sees the same ones)."""
     import torch
 
     from skelzoo.training.finetune import FinetuneConfig, build_finetune_model, frame_loss
@@ -156,13 +157,13 @@ def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
     bp, tp = pcfg.run.batch_size, pcfg.data.clip_frames
     bf, tf = fcfg.run.batch_size, fcfg.data.max_frames
     gen = torch.Generator().manual_seed(0)
-    xp = torch.randn(bp, 3, tp, 25, 1, generator=gen)
-    xf = torch.randn(bf, 3, tf, 25, 1, generator=gen)
-    labels = torch.randint(0, 11, (bf, tf), generator=gen)
+    xp = torch.randn(bp, 3, tp, 25, 1, generator=gen).to(device)
+    xf = torch.randn(bf, 3, tf, 25, 1, generator=gen).to(device)
+    labels = torch.randint(0, 11, (bf, tf), generator=gen).to(device)
 
     def pre_model():
         torch.manual_seed(0)
-        m = build_pretrain_model(pcfg.model).train()
+        m = build_pretrain_model(pcfg.model).train().to(device)
         return m, build_optimizer([p for p in m.parameters() if p.requires_grad], pcfg.optim)
 
     def pre_loss(m, dtype=torch.float32):
@@ -172,7 +173,7 @@ def _config_steps() -> dict[str, tuple[object, object, tuple[int, int]]]:
 
     def loc_model():
         torch.manual_seed(0)
-        m = build_finetune_model(fcfg, num_classes=11, class_names=None).train()
+        m = build_finetune_model(fcfg, num_classes=11, class_names=None).train().to(device)
         return m, build_optimizer([p for p in m.parameters() if p.requires_grad], fcfg.optim)
 
     def loc_loss(m, dtype=torch.float32):

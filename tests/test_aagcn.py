@@ -117,3 +117,6 @@ def test_inplace_attention_equals_the_gated_sequence(channels_last: bool) -> Non
     torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
     s = torch.randn(3, 32, 25, dtype=torch.float64)
     torch.testing.assert_close(unit._spatial_conv(s), unit.conv_sa(s).view(3, 25), rtol=1e-12, atol=1e-12)
+    for t in (1, 4, 9, 12, 301):                                    # shorter and longer than the kernel
+        zt = torch.randn(3, 32, t, dtype=torch.float64)
+        torch.testing.assert_close(unit._temporal_conv(zt), unit.conv_ta(zt), rtol=1e-12, atol=1e-12)

@@ -45,6 +45,19 @@ def test_backbones_official_needs_a_clone(tmp_path):
     assert backbones.official_model("stgcn_ssl", tmp_path) is None  # no official counterpart: not timed
 
 
+def test_gpu_script_runs_every_table_on_cpu():
+    """``benchmarks/gpu.py --device cpu``: the GPU benchmark's five tables on tiny sizes, so that the script a
+    GPU session runs (rarely, on a 15-minute budget) cannot break unseen."""
+    out = _run(str(BENCH / "gpu.py"), "--device", "cpu", "--batch", "2", "--repeats", "1", "--pattern", "stgcn",
+               "--compile-models", "", "--sweep", "1", "--sweep-models", "stgcn", "--hour-frames", "300")
+    assert "failures: 0" in out and "FAILED" not in out
+    for table in ("## 1. backbones", "## 2. torch.compile", "## 3. batch sweep", "## 4. localizer", "## 5. training"):
+        assert table in out
+    row = next(line for line in out.splitlines() if line.startswith("stgcn "))
+    assert row.split()[-1] == "yes"                               # agrees with the CPU float32 / float64 output
+    assert out.count("pretrain_v2") == 2 and out.count("localizer_v2") == 2   # fp32 and bf16 steps
+
+
 def test_evaluation_table_identical_numbers():
     out = _run(str(BENCH / "evaluate.py"), "--sequences", "20", "--frames", "200", "--repeats", "1")
     assert out.count("vectorised == loop: identical") == 2

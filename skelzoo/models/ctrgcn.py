@@ -162,7 +162,8 @@ class CTRGCUnit(ContextUnit):
         - ``adj_k = α·conv4_k(rel_k) + A_k`` is one bmm ``[α·w4_k | α·b4_k | 1] @ [rel_k; 1; A_k]``;
         - conv3's bias enters through ``b3_k[c]·Σ_v adj_k[u, v]`` (a ``(N, C, U)`` term), so the
           aggregation is a pure bmm; the subsets accumulate in place (``baddbmm_``) into a tensor that
-          already holds the residual, the folded BN shift (eval) and that bias term.
+          already holds the residual, the folded BN shift (eval) and that bias term (under autocast,
+          where that tensor stays float32 and the products are bfloat16/float16, ``add_(bmm)``).
         In eval the BN is folded into conv3 and ``down``'s BN into its conv.
         """
         n, cin, t, v = x.shape
@@ -209,8 +210,10 @@ class CTRGCUnit(ContextUnit):
                 adj = adj.transpose(1, 2)                                               # y = x3 @ adjᵀ
             if y is None:
                 y = torch.bmm(x3[:, i], adj).view(n, c, t, v)
-            else:
+            elif y.dtype == x3.dtype:
                 y.view(n * c, t, v).baddbmm_(x3[:, i], adj)
+            else:  # autocast: the product in the low precision, accumulated into the float32 sum
+                y.view(n * c, t, v).add_(torch.bmm(x3[:, i], adj))
         assert y is not None
         if not fold:
             y = self.bn(y.add_(const.unsqueeze(2))) + res
