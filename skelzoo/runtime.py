@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["tune_allocator", "allocator_tuned", "tune_allocator_from_env"]
+__all__ = ["tune_allocator", "allocator_tuned", "tune_allocator_from_env", "env_flag"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -70,8 +70,21 @@ def allocator_tuned() -> bool:
     return _TUNED
 
 
-def tune_allocator_from_env() -> bool:
-    """:func:`tune_allocator` unless ``SKELZOO_TUNE_MALLOC`` is ``0`` / ``false`` / ``no`` (the CLI's call)."""
-    if os.environ.get("SKELZOO_TUNE_MALLOC", "1").strip().lower() in ("0", "false", "no", "off"):
+def env_flag(name: str, default: bool = True) -> bool:
+    """An on/off switch from the environment: ``0`` / ``false`` / ``no`` / ``off`` (any case, spaces ignored)
+    is off, ``1`` / ``true`` / ``yes`` / ``on`` is on, unset or empty is ``default``; any other value raises
+    ``ValueError`` naming the variable (a typo must not silently keep the default)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
         return False
-    return tune_allocator()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"environment variable {name}={os.environ[name]!r}: expected 0/1, false/true, no/yes "
+                     f"or off/on")
+
+
+def tune_allocator_from_env() -> bool:
+    """:func:`tune_allocator` unless ``SKELZOO_TUNE_MALLOC`` is off (:func:`env_flag`; the CLI's call)."""
+    return tune_allocator() if env_flag("SKELZOO_TUNE_MALLOC") else False

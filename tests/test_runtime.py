@@ -89,3 +89,37 @@ def test_cli_tunes_and_import_does_not() -> None:
     env["SKELZOO_TUNE_MALLOC"] = "0"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert [x for x in out.stdout.splitlines() if x.startswith("TUNED")][-1] == "TUNED False False"
+
+
+@pytest.mark.parametrize("value,expected", [(None, True), ("", True), (" 0 ", False), ("False", False),
+                                            ("no", False), ("OFF", False), ("1", True), ("true", True),
+                                            ("Yes", True), ("on", True)])
+def test_env_flag(monkeypatch, value, expected):
+    """The one parser of the on/off switches (SKELZOO_FAST, SKELZOO_GEMM_AUTOTUNE, SKELZOO_ONEDNN_LINEAR,
+    SKELZOO_TUNE_MALLOC)."""
+    from skelzoo.runtime import env_flag
+
+    if value is None:
+        monkeypatch.delenv("SKELZOO_TEST_FLAG", raising=False)
+    else:
+        monkeypatch.setenv("SKELZOO_TEST_FLAG", value)
+    assert env_flag("SKELZOO_TEST_FLAG") is expected
+    if value in (None, ""):
+        assert env_flag("SKELZOO_TEST_FLAG", default=False) is False
+
+
+def test_env_flag_rejects_a_typo(monkeypatch):
+    from skelzoo.runtime import env_flag
+
+    monkeypatch.setenv("SKELZOO_FAST", "fasle")
+    with pytest.raises(ValueError, match="SKELZOO_FAST='fasle'"):
+        env_flag("SKELZOO_FAST")
+
+
+def test_env_switches_read_at_import():
+    """Each switch turns its path off in a fresh interpreter."""
+    code = ("import skelzoo.blocks.channels_last as c, skelzoo.blocks.gemm as g; "
+            "print(c.fast_paths_enabled(), g.autotune_enabled(), g.onednn_linear_enabled())")
+    env = {**os.environ, "SKELZOO_FAST": "0", "SKELZOO_GEMM_AUTOTUNE": "off", "SKELZOO_ONEDNN_LINEAR": "no"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "False"]

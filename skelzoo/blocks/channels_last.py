@@ -32,20 +32,20 @@ Switch: :func:`set_fast_paths` / :func:`plain_paths` (context manager) / ``SKELZ
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..runtime import env_flag
 from .gemm import linear
 
 __all__ = ["fast_paths_enabled", "set_fast_paths", "plain_paths", "to_nhwc", "to_nchw", "bn_fold",
            "apply_bn", "linear_bn", "tconv_bn", "graph_linear", "graph_bn", "stride_t", "has_fast"]
 
 Tensor = torch.Tensor
-_ENABLED = os.environ.get("SKELZOO_FAST", "1") not in ("0", "false", "False", "no")
+_ENABLED = env_flag("SKELZOO_FAST")
 
 
 def fast_paths_enabled() -> bool:

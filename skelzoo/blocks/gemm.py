@@ -39,7 +39,6 @@ skeleton: 13,257 and 15,512 frames/s with ``linear`` autotuned, 16,546 without; 
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any, Callable
@@ -47,15 +46,17 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from ..runtime import env_flag
+
 __all__ = ["linear", "pointwise_conv", "onednn_linear_available", "onednn_linear_enabled", "set_onednn_linear",
            "set_autotune", "autotune_enabled", "autotune_choices", "autotune_reset", "AUTOTUNE_TRIALS",
            "AUTOTUNE_MIN_FLOP"]
 
 Tensor = torch.Tensor
-_ENABLED = os.environ.get("SKELZOO_ONEDNN_LINEAR", "1") not in ("0", "false", "False", "no")
+_ENABLED = env_flag("SKELZOO_ONEDNN_LINEAR")
 _OP: Any = None
 _CHECKED = False
-_AUTOTUNE = os.environ.get("SKELZOO_GEMM_AUTOTUNE", "1") not in ("0", "false", "False", "no")
+_AUTOTUNE = env_flag("SKELZOO_GEMM_AUTOTUNE")
 #: timed calls per kernel when a signature is first seen (after one untimed warm-up call each); the choice
 #: compares each kernel's fastest call
 AUTOTUNE_TRIALS = 2
