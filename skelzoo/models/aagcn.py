@@ -34,7 +34,7 @@ from ..blocks.agcn_units import (
     make_down,
     streamed_affinity,
 )
-from ..blocks.channels_last import fast_paths_enabled, to_nchw, to_nhwc
+from ..blocks.channels_last import fast_paths_enabled, sum_t, to_nchw, to_nhwc
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
 from ..errors import CheckpointError
@@ -191,10 +191,10 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         ``mean_T (1 + a_t)·z / V``. The two one-output-channel Conv1d run as GEMMs (:meth:`_spatial_conv`,
         :meth:`_temporal_conv`). The streamed statistics are the same quantities as in :meth:`_attend`."""
         n, c, t, v = y.shape
-        se = self.context_stat("spatial", y, 2, lambda z: z.sum(2))
+        se = self.context_stat("spatial", y, 2, sum_t)
         # the gates (1 + a) in at least float32 (no-ops for a float32/64 model): under autocast the sigmoids
         # come out in bfloat16, whose 8-bit mantissa would round 1 + a to steps of 1/128, three times a block
-        fs = _wide(torch.sigmoid(self._spatial_conv(y.mean(-2) if se is None else se))).add_(1.0)  # (N, V)
+        fs = _wide(torch.sigmoid(self._spatial_conv(sum_t(y) / t if se is None else se))).add_(1.0)  # (N, V)
         fsy = fs.to(y.dtype)
         if y.dim() == 4 and y.permute(0, 2, 3, 1).is_contiguous() and not y.is_contiguous():
             # channels-last memory (N, T, V, C): z[n, t, c] = fs[n] (1, V) @ y[n, t] (V, C), one batched product
