@@ -28,7 +28,7 @@ from .channels_last import (
 )
 from .common import TemporalConvBN
 from .context import ContextUnit
-from .gemm import linear, pointwise_conv
+from .gemm import pointwise_conv
 
 __all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "embedded_sum_nhwc", "streamed_affinity",
            "graph_unit_fast",
