@@ -76,8 +76,9 @@ def embedded_sum_fast(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Ten
     """
     n, c, t, v = x.shape
     k, ce = len(conv_a), conv_a[0].out_channels
-    q = pointwise_conv(x, _embedding_rows(conv_a, conv_b, c))                          # (N, K·2·C_e, T, V)
-    return _affinity_of_embeddings(conv_a, conv_b, q.view(n * k, 2, ce * t, v), x.sum(2), t)
+    w = _embedding_weights(conv_a, conv_b)                                             # (K, 2, C_e, C)
+    q = pointwise_conv(x, w.view(-1, c))                                               # (N, K·2·C_e, T, V)
+    return _affinity_of_embeddings(conv_a, conv_b, w, q.view(n * k, 2, ce * t, v), x.sum(2), t)
 
 
 def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
@@ -91,22 +92,22 @@ def embedded_sum_nhwc(conv_a: nn.ModuleList, conv_b: nn.ModuleList, x: torch.Ten
     forward.)"""
     n, t, v, c = x.shape
     k, ce = len(conv_a), conv_a[0].out_channels
-    w = _embedding_rows(conv_a, conv_b, c)                                             # (K·2·C_e, C)
-    q = torch.bmm(w.expand(n, -1, -1), x.view(n, t * v, c).transpose(1, 2))           # (N, K·2·C_e, T·V)
-    return _affinity_of_embeddings(conv_a, conv_b, q.view(n * k, 2, ce * t, v), x.sum(1).transpose(1, 2), t)
+    w = _embedding_weights(conv_a, conv_b)                                             # (K, 2, C_e, C)
+    q = torch.bmm(w.view(1, -1, c).expand(n, -1, -1), x.view(n, t * v, c).transpose(1, 2))  # (N, K·2·C_e, T·V)
+    return _affinity_of_embeddings(conv_a, conv_b, w, q.view(n * k, 2, ce * t, v), x.sum(1).transpose(1, 2), t)
 
 
-def _embedding_rows(conv_a: nn.ModuleList, conv_b: nn.ModuleList, c: int) -> torch.Tensor:
-    """The θ and φ 1×1 conv weights of all subsets stacked with rows ordered ``(k, θ/φ, c_e)``: ``(K·2·C_e, C)``."""
-    wa = torch.stack([m.weight.flatten(1) for m in conv_a])                          # (K, C_e, C)
-    wb = torch.stack([m.weight.flatten(1) for m in conv_b])
-    return torch.stack([wa, wb], 1).view(-1, c)
+def _embedding_weights(conv_a: nn.ModuleList, conv_b: nn.ModuleList) -> torch.Tensor:
+    """The θ (``conv_a``) and φ (``conv_b``) 1×1 conv weights of all subsets: ``(K, 2, C_e, C)``; flattened,
+    the rows are ordered ``(k, θ/φ, c_e)``."""
+    return torch.stack([torch.stack([a.weight.flatten(1), b.weight.flatten(1)]) for a, b in zip(conv_a, conv_b)])
 
 
-def _affinity_of_embeddings(conv_a: nn.ModuleList, conv_b: nn.ModuleList, q: torch.Tensor, xs: torch.Tensor,
-                            t: int) -> torch.Tensor:
+def _affinity_of_embeddings(conv_a: nn.ModuleList, conv_b: nn.ModuleList, w: torch.Tensor, q: torch.Tensor,
+                            xs: torch.Tensor, t: int) -> torch.Tensor:
     """``Σ_t θ_kᵀφ_k / C_e`` ``(N, K, V, V)`` from the bias-free embeddings ``q`` ``(N·K, 2, C_e·T, V)``
-    (θ at ``[:, 0]``, φ at ``[:, 1]``) and the frame sum ``xs = Σ_t x_t`` ``(N, C, V)``.
+    (θ at ``[:, 0]``, φ at ``[:, 1]``) computed with the weights ``w`` ``(K, 2, C_e, C)``, and the frame sum
+    ``xs = Σ_t x_t`` ``(N, C, V)``; ``conv_a`` / ``conv_b`` give the biases.
 
     The biases enter analytically (no pass over θ, φ): with ``θ = θ₀ + b_a``, ``φ = φ₀ + b_b``,
     ``Σ_t θᵀφ = Σ_t θ₀ᵀφ₀ + (b_bᵀ W_a S)ᵀ 1ᵀ + 1 (b_aᵀ W_b S) + T·b_a·b_b`` where ``S = xs``."""
@@ -114,8 +115,7 @@ def _affinity_of_embeddings(conv_a: nn.ModuleList, conv_b: nn.ModuleList, q: tor
     n, v = xs.shape[0], xs.shape[-1]
     e = torch.bmm(q[:, 0].transpose(1, 2), q[:, 1]).view(n, k, v, v)
     if conv_a[0].bias is not None:
-        wa = torch.stack([m.weight.flatten(1) for m in conv_a])                      # (K, C_e, C)
-        wb = torch.stack([m.weight.flatten(1) for m in conv_b])
+        wa, wb = w[:, 0], w[:, 1]                                                     # (K, C_e, C)
         ba = torch.stack([m.bias for m in conv_a])                                   # (K, C_e)
         bb = torch.stack([m.bias for m in conv_b])
         ra = torch.matmul(torch.matmul(bb.unsqueeze(1), wa), xs.unsqueeze(1))        # (N, K, 1, V): row term
