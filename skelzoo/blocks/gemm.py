@@ -25,9 +25,9 @@ the BLAS on the channels-last GEMMs of :func:`linear`, on both machines). So whe
 :func:`pointwise_conv` times its two kernels (oneDNN's convolution and the BLAS's batched matmul) at the first
 call with each argument signature (shapes, bias, stride, thread count) of at least :data:`AUTOTUNE_MIN_FLOP`:
 one warm-up call each (oneDNN builds its primitive, pages are touched), then :data:`AUTOTUNE_TRIALS` timed
-calls each, alternating; the kernel with the shorter fastest call serves that signature from then on, that
-first call included, so within a process the same inputs always give the same bits. The two kernels agree to
-float32 rounding (a different summation order), so with autotuning on, outputs can differ at that level
+calls each, in rounds whose order reverses each time (neither kernel always runs right after the other);
+the kernel with the shorter fastest call serves that signature from then on, that first call included, so
+within a process the same inputs always give the same bits. The two kernels agree to float32 rounding (a different summation order), so with autotuning on, outputs can differ at that level
 between processes; calls that record gradients (training) always take the oneDNN route, so training stays
 reproducible. :func:`linear` is not autotuned: oneDNN's matmul beat the BLAS on its channels-last GEMMs on
 both machines (2026-12-03: whole forwards 1.17-1.35x faster than with BLAS GEMMs; 2026-12-04: autotuning chose
@@ -58,7 +58,9 @@ _OP: Any = None
 _CHECKED = False
 _AUTOTUNE = env_flag("SKELZOO_GEMM_AUTOTUNE")
 #: timed calls per kernel when a signature is first seen (after one untimed warm-up call each); the choice
-#: compares each kernel's fastest call
+#: compares each kernel's fastest call. The rounds alternate the kernels' order: in a fixed order (oneDNN
+#: first), CTR-GCN's 16 signatures chose the BLAS 6-15 times over four processes (7-14 with 5 trials); with
+#: the order reversed every round, 12-16 times over six processes (2026-12-04)
 AUTOTUNE_TRIALS = 2
 #: smaller products are not timed (the timing would cost more than it can save): they take the oneDNN route
 AUTOTUNE_MIN_FLOP = 50_000_000
@@ -138,17 +140,20 @@ def autotune_reset() -> None:
 
 def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...]) -> Tensor:
     """The result of the candidate chosen for ``key``; at the first call with ``key``, time every candidate
-    (one warm-up call each, then :data:`AUTOTUNE_TRIALS` timed rounds over all of them) and choose."""
+    (one warm-up call each, then :data:`AUTOTUNE_TRIALS` timed rounds over all of them, each round in the
+    reverse order of the last) and choose."""
     choice = _CHOICE.get(key)
     if choice is None:
         for f in candidates:
             f()
         best = [float("inf")] * len(candidates)
+        order = list(range(len(candidates)))
         for _ in range(AUTOTUNE_TRIALS):
-            for i, f in enumerate(candidates):
+            for i in order:
                 t0 = time.perf_counter()
-                f()
+                candidates[i]()
                 best[i] = min(best[i], time.perf_counter() - t0)
+            order.reverse()
         with _LOCK:
             choice = _CHOICE.setdefault(key, best.index(min(best)))
     return candidates[choice]()
