@@ -28,8 +28,9 @@ one warm-up call each (oneDNN builds its primitive, pages are touched), then :da
 calls each, in rounds whose order reverses each time (neither kernel always runs right after the other);
 the kernel with the shorter fastest call serves that signature from then on, that first call included, so
 within a process the same inputs always give the same bits. The two kernels agree to float32 rounding (a
-different summation order), so with autotuning on, outputs can differ at that level between processes; calls that record gradients (training) always take the oneDNN route, so training stays
-reproducible. :func:`linear` is not autotuned: oneDNN's matmul beat the BLAS on its channels-last GEMMs on
+different summation order), so with autotuning on, outputs can differ at that level between processes;
+calls that record gradients (training) always take the oneDNN route, so training stays reproducible.
+:func:`linear` is not autotuned: oneDNN's matmul beat the BLAS on its channels-last GEMMs on
 both machines (2026-12-03: whole forwards 1.17-1.35x faster than with BLAS GEMMs; 2026-12-04: autotuning chose
 oneDNN for every GEMM shape of 2s-AGCN, forward 1.01x), and timing costs about six extra calls per new shape,
 which chunked inference of one long recording pays once per chunk shape (the default localizer on one hour of
