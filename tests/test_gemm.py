@@ -185,3 +185,21 @@ def test_no_autotuning_for_training_small_products_or_when_off(autotune_fresh):
         y = gemm.pointwise_conv(x, w)                                 # off: the oneDNN route, nothing timed
     assert torch.equal(y, F.conv2d(x.detach(), w.detach()[:, :, None, None]))
     assert gemm.autotune_choices() == {} and not gemm.autotune_enabled()
+
+
+def test_autotune_rounds_alternate_the_order(autotune_fresh):
+    """Warm-ups A, B; then timed rounds A, B / B, A / ...: neither kernel always runs right after the other (a
+    fixed oneDNN-first order biased CTR-GCN's choices towards oneDNN on the 2026-12-04 machine)."""
+    log: list[str] = []
+
+    def make(name: str):
+        def f():
+            log.append(name)
+            return torch.zeros(1)
+        return f
+
+    gemm._autotuned(("order", 1), (make("a"), make("b")))
+    rounds = [log[2 + 2 * r: 4 + 2 * r] for r in range(gemm.AUTOTUNE_TRIALS)]
+    assert log[:2] == ["a", "b"]
+    assert rounds == [["a", "b"] if r % 2 == 0 else ["b", "a"] for r in range(gemm.AUTOTUNE_TRIALS)]
+    assert len(log) == 2 + 2 * gemm.AUTOTUNE_TRIALS + 1                            # + the chosen one's result
