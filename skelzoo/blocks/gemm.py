@@ -163,7 +163,7 @@ def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...]) -> Tens
 def _tunable(flop: int, *ts: Tensor | None) -> bool:
     """Autotuning on, a product of at least :data:`AUTOTUNE_MIN_FLOP`, not tracing, and nothing recorded for
     autograd (the caller checked device and dtype)."""
-    if not (_AUTOTUNE and _ENABLED) or flop < AUTOTUNE_MIN_FLOP or _tracing():
+    if not autotune_enabled() or flop < AUTOTUNE_MIN_FLOP or _tracing():
         return False
     return not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in ts))
 

@@ -34,7 +34,7 @@ from ..blocks.agcn_units import (
     make_down,
     streamed_affinity,
 )
-from ..blocks.channels_last import fast_paths_enabled, sum_t, to_nchw, to_nhwc
+from ..blocks.channels_last import fast_paths_enabled, is_nhwc_view, sum_t, to_nchw, to_nhwc
 from ..blocks.common import bn_init, branch_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
 from ..errors import CheckpointError
@@ -196,7 +196,7 @@ class AttentionAdaptiveGraphConv(ContextUnit):
         # come out in bfloat16, whose 8-bit mantissa would round 1 + a to steps of 1/128, three times a block
         fs = _wide(torch.sigmoid(self._spatial_conv(sum_t(y) / t if se is None else se))).add_(1.0)  # (N, V)
         fsy = fs.to(y.dtype)
-        if y.dim() == 4 and y.permute(0, 2, 3, 1).is_contiguous() and not y.is_contiguous():
+        if is_nhwc_view(y):
             # channels-last memory (N, T, V, C): z[n, t, c] = fs[n] (1, V) @ y[n, t] (V, C), one batched product
             ynhwc = y.permute(0, 2, 3, 1)
             z = torch.matmul(fsy.view(n, 1, 1, v), ynhwc).view(n, t, c).transpose(1, 2)  # (N, C, T)
