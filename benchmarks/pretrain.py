@@ -117,13 +117,13 @@ def _before_patches() -> list[tuple[object, str, object]]:
     import torch
     from torch import nn
 
-    from skelzoo.blocks import channels_last, gemm
+    from skelzoo.blocks import channels_last, gemm, spectral
     from skelzoo.blocks.dropout import ExactDropout
 
     def shared_graph_matmul(g, x):  # the shared-graph aggregation before its copy-free bmm (2026-12-04)
         return torch.matmul(g, x)
     return [(ExactDropout, "forward", nn.Dropout.forward), (gemm, "_ENABLED", False),
-            (channels_last, "_shared_graph_bmm", shared_graph_matmul)]
+            (channels_last, "_shared_graph_bmm", shared_graph_matmul), (spectral, "_ENABLED", False)]
 
 
 class _Before:

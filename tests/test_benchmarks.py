@@ -58,6 +58,16 @@ def test_gpu_script_runs_every_table_on_cpu():
     assert out.count("pretrain_v2") == 2 and out.count("localizer_v2") == 2   # fp32 and bf16 steps
 
 
+def test_spectral_layer_table():
+    out = _run(str(BENCH / "spectral.py"), "--quick", "--threads", "1", "--repeats", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| eval b1 ")]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        err_direct, err_spectral = float(cells[-3]), float(cells[-2])
+        assert err_spectral < 1e-5 and err_direct < 1e-5          # both are the float64 convolution to rounding
+
+
 def test_evaluation_table_identical_numbers():
     out = _run(str(BENCH / "evaluate.py"), "--sequences", "20", "--frames", "200", "--repeats", "1")
     assert out.count("vectorised == loop: identical") == 2

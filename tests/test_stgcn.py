@@ -178,7 +178,11 @@ def test_official_and_pyskl_routes_agree(golden):
     assert torch.equal(off_sd["A"], GRAPH["ntu25_pyskl"]) and off_sd["fcn.weight"].shape == (60, 256, 1, 1)
     m2 = skelzoo.convert_checkpoint(off_sd, "stgcn", source="official")
     assert m2.layout == "ntu25_pyskl"
-    assert np.array_equal(_run(m2, g2.input()), y2)
+    sd2, sd_pyskl = m2.state_dict(), pyskl_model.state_dict()
+    assert sd2.keys() == sd_pyskl.keys() and all(torch.equal(sd2[k], sd_pyskl[k]) for k in sd2)
+    # the same weights; the logits to float32 rounding only (y2 was computed at 2 threads, this runs at 1, and
+    # inference autotuning may choose another kernel per thread count: skelzoo.blocks.gemm)
+    assert np.abs(_run(m2, g2.input()) - y2).max() <= 1e-6
 
 
 def test_interface():

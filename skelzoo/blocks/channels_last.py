@@ -40,6 +40,7 @@ from torch import nn
 
 from ..runtime import env_flag
 from .gemm import linear
+from .spectral import temporal_conv
 
 __all__ = ["fast_paths_enabled", "set_fast_paths", "plain_paths", "to_nhwc", "to_nchw", "bn_fold",
            "apply_bn", "linear_bn", "tconv_bn", "graph_linear", "graph_bn", "stride_t", "sum_t", "is_nhwc_view",
@@ -151,9 +152,12 @@ def tconv_bn(x: Tensor, conv: nn.Conv2d, bn: nn.Module | None = None) -> Tensor:
     if conv.kernel_size == (1, 1) and conv.padding == (0, 0) and conv.groups == 1:
         return linear_bn(x, conv, bn, stride=conv.stride[0])
     w, b, rest = fold_into(conv.weight, conv.bias, bn)
-    y = F.conv2d(x.permute(0, 3, 1, 2), w.contiguous(memory_format=torch.channels_last), b,
-                 conv.stride, conv.padding, conv.dilation, conv.groups)
-    return apply_bn(y.permute(0, 2, 3, 1).contiguous(), rest)
+    if conv.groups == 1 and conv.kernel_size[1] == 1 and conv.padding[1] == 0 and conv.stride[1] == 1:
+        y = temporal_conv(x, w, b, conv.stride[0], conv.padding[0], conv.dilation[0])
+    else:
+        y = F.conv2d(x.permute(0, 3, 1, 2), w.contiguous(memory_format=torch.channels_last), b,
+                     conv.stride, conv.padding, conv.dilation, conv.groups).permute(0, 2, 3, 1).contiguous()
+    return apply_bn(y, rest)
 
 
 # ---------------------------------------------------------------------------------------------- graph conv

@@ -65,9 +65,10 @@ _AUTOTUNE = env_flag("SKELZOO_GEMM_AUTOTUNE")
 AUTOTUNE_TRIALS = 2
 #: smaller products are not timed (the timing would cost more than it can save): they take the oneDNN route
 AUTOTUNE_MIN_FLOP = 50_000_000
-#: kernel names, in the order of the candidates passed to :func:`_autotuned`
+#: :func:`pointwise_conv`'s kernel names, in the order of its candidates (the default of :func:`_autotuned`)
 _KERNELS = ("onednn", "blas")
-_CHOICE: dict[tuple, int] = {}
+#: ``{signature: name of the chosen kernel}``
+_CHOICE: dict[tuple, str] = {}
 _LOCK = threading.Lock()
 
 
@@ -128,9 +129,11 @@ def autotune_enabled() -> bool:
 
 
 def autotune_choices() -> dict[tuple, str]:
-    """``{signature: "onednn" | "blas"}`` for every signature whose kernel is chosen in this process."""
+    """``{signature: kernel}`` for every signature whose kernel is chosen in this process: ``"onednn"`` /
+    ``"blas"`` (:func:`pointwise_conv`), ``"direct"`` / ``"spectral"``
+    (:func:`skelzoo.blocks.spectral.temporal_conv`)."""
     with _LOCK:
-        return {k: _KERNELS[i] for k, i in _CHOICE.items()}
+        return dict(_CHOICE)
 
 
 def autotune_reset() -> None:
@@ -139,12 +142,13 @@ def autotune_reset() -> None:
         _CHOICE.clear()
 
 
-def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...]) -> Tensor:
+def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...],
+               names: tuple[str, ...] = _KERNELS) -> Tensor:
     """The result of the candidate chosen for ``key``; at the first call with ``key``, time every candidate
     (one warm-up call each, then :data:`AUTOTUNE_TRIALS` timed rounds over all of them, each round in the
-    reverse order of the last) and choose."""
-    choice = _CHOICE.get(key)
-    if choice is None:
+    reverse order of the last) and choose. ``names``: the candidates' kernel names, in their order."""
+    chosen = _CHOICE.get(key)
+    if chosen is None:
         for f in candidates:
             f()
         best = [float("inf")] * len(candidates)
@@ -156,8 +160,8 @@ def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...]) -> Tens
                 best[i] = min(best[i], time.perf_counter() - t0)
             order.reverse()
         with _LOCK:
-            choice = _CHOICE.setdefault(key, best.index(min(best)))
-    return candidates[choice]()
+            chosen = _CHOICE.setdefault(key, names[best.index(min(best))])
+    return candidates[names.index(chosen)]()
 
 
 def _tunable(flop: int, *ts: Tensor | None) -> bool:

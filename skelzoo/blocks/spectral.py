@@ -1,0 +1,304 @@
+"""Temporal ``(k, 1)`` convolutions as a real-DFT bilinear algorithm: four to five times fewer multiplications.
+
+The backbones' temporal convolutions (``nn.Conv2d`` with a ``(k, 1)`` kernel, ``k = 9`` in ST-GCN and the
+2s-AGCN family) cost ``k`` products ``(N·V, C) @ (C, O)`` per output frame. Their outputs are a linear
+correlation along T, which the discrete Fourier transform turns into per-frequency products:
+
+- the output frames are cut into tiles of ``m`` frames; each tile reads a window of
+  ``L = (m - 1)·stride + (k - 1)·dilation + 1`` input frames (zeros beyond the ends, as the padding says);
+- the window's real DFT has ``⌊L/2⌋ + 1`` frequencies; a complex product ``(a + ib)(c + id)`` costs three
+  real products with Gauss's trick (``c(a + b)``, ``a(d - c)``, ``b(c + d)``), a real frequency (0 and, for
+  even ``L``, ``L/2``) one. So a tile costs ``P = 3⌊(L - 1)/2⌋ + 1 + [L even]`` (about ``1.5·L``) products
+  ``(N·V, C) @ (C, O)`` instead of ``m·k``: for ``k = 9``, ``m = 16``, ``L = 24`` that is 35 instead of 144;
+- the three transforms are small real matrices built once per shape (in float64, then cast): ``Bt``
+  ``(P, L)`` takes a window to the ``P`` product inputs (the rows ``Re + Im``, ``Re``, ``Im`` of each frequency),
+  ``G`` ``(P, k)`` the kernel taps to the product weights (``Re W``, ``Im W - Re W``, ``Re W + Im W``), and ``At``
+  ``(m, P)`` the ``P`` products back to the tile's output frames (the inverse DFT, with the Gauss
+  recombination folded in).
+
+So ``y = At · ((G·w) ⊙ (Bt · x))`` per tile, where ``⊙`` is one batched GEMM ``(P, N·V, C) @ (P, C, O)``, the
+same bilinear form as Winograd's minimal filtering but with the DFT's evaluation points, whose transforms are
+well conditioned at any length: the result differs from ``F.conv2d``'s by float32 rounding (measured below
+the direct convolution's own error against float64; ``tests/test_spectral.py``). Everything is ordinary
+differentiable PyTorch (``matmul``, ``unfold``, ``cat``), so the backward runs through the same transforms
+and products (its input and weight gradients are again ``P`` products per tile instead of ``m·k``).
+
+The transforms are GEMMs with short inner dimensions (``L`` and ``P``): they move more memory per FLOP than
+the products, so the algorithm pays where the channel products dominate, i.e. for wide layers. Which one
+runs (:func:`temporal_conv`): the direct convolution unless :func:`pays` (a rule on the channel widths and
+the kernel span from measurements on the project's CPU, used when gradients are recorded, so that training
+is reproducible) or, for inference with :mod:`skelzoo.blocks.gemm`'s autotuning on, whichever of the two
+was faster when this argument signature was first seen. CPU float32/float64 only, never under autocast,
+tracing or ``torch.compile`` (there the direct convolution runs). Off: ``SKELZOO_SPECTRAL=0`` or
+:func:`set_spectral`.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from ..runtime import env_flag
+from . import gemm
+
+__all__ = ["Plan", "plan", "temporal_conv", "spectral_conv", "direct_conv", "pays", "products_per_frame",
+           "spectral_enabled", "set_spectral", "MIN_CHANNELS", "MIN_SPAN", "TILE"]
+
+Tensor = torch.Tensor
+_ENABLED = env_flag("SKELZOO_SPECTRAL")
+#: output frames per tile (the last tile is cropped): 16 balances the products (``P/m``, falling with ``m``)
+#: against the transforms (``P·L/m``, growing with ``m``) on the backbones' T = 16..96
+TILE = 24
+#: :func:`pays`: the narrower of the two widths must reach this times the stride. Measured on the AMD EPYC machine
+#: (1 thread, 2026-12-04, ``benchmarks/spectral.py``): forward + backward pays from 64 channels (64 at T=96: 1.3x;
+#: 128 at stride 2: 1.15x), the forward alone from 128 (64 channels: 0.9-1.0x)
+MIN_CHANNELS = {"train": 64, "eval": 128}
+#: :func:`pays`: kernel spans ``(k - 1)·dilation + 1`` below this keep the direct convolution (a (3, 1) kernel
+#: saves at most half its products)
+MIN_SPAN = 7
+
+
+class Plan(NamedTuple):
+    """The transforms of one temporal convolution shape (see the module docstring)."""
+
+    frames_in: int   #: T
+    frames_out: int  #: T_out = ⌊(T + 2·pad - (k - 1)·dil - 1) / stride⌋ + 1
+    tile: int        #: m, output frames per tile
+    tiles: int       #: ⌈T_out / m⌉
+    window: int      #: L, input frames per tile
+    pad_front: int   #: zero frames before the input
+    pad_back: int    #: zero frames after it (negative: trailing input frames no output reads)
+    bt: Tensor       #: (P, L) float64
+    g: Tensor        #: (P, k) float64
+    at: Tensor       #: (m, P) float64
+
+
+def _transforms(window: int, k: int, dilation: int, tile: int, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+    """``Bt`` ``(P, L)``, ``G`` ``(P, k)``, ``At`` ``(m, P)`` of ``y[τ] = Σ_j w[j]·x[τ·stride + j·dilation]``,
+    ``τ < m``, over a window of ``L`` frames (no index leaves the window, so the circular correlation of
+    length ``L`` is the linear one)."""
+    L = window
+    s = torch.arange(L, dtype=torch.float64)                    # window frame
+    shift = -torch.arange(k, dtype=torch.float64) * dilation    # tap j sits at -j·dil (correlation as convolution)
+    tau = torch.arange(tile, dtype=torch.float64) * stride      # output frame τ reads from τ·stride
+    rows_x, rows_w, cols_y = [], [], []
+    for f in range(L // 2 + 1):
+        ax, aw, ay = (2 * math.pi * f / L) * s, (2 * math.pi * f / L) * shift, (2 * math.pi * f / L) * tau
+        xr, xi = torch.cos(ax), -torch.sin(ax)                  # X_f = Σ_s x[s] e^{-2πi f s / L}
+        wr, wi = torch.cos(aw), -torch.sin(aw)
+        if f == 0 or 2 * f == L:                                # real frequency: one product
+            rows_x.append(xr)
+            rows_w.append(wr)
+            cols_y.append(torch.cos(ay) / L)
+            continue
+        c = 2.0 / L                                             # f and L - f together
+        # Y = X·W; Re Y = k1 - k3, Im Y = k1 + k2 with k1 = (Xr + Xi)·Wr, k2 = Xr·(Wi - Wr), k3 = Xi·(Wr + Wi);
+        # y[τ] = c·(Re Y cos - Im Y sin) = c·(k1 (cos - sin) - k2 sin - k3 cos)
+        rows_x += [xr + xi, xr, xi]
+        rows_w += [wr, wi - wr, wr + wi]
+        cy, sy = torch.cos(ay), torch.sin(ay)
+        cols_y += [c * (cy - sy), -c * sy, -c * cy]
+    return torch.stack(rows_x), torch.stack(rows_w), torch.stack(cols_y, 1)
+
+
+@functools.lru_cache(maxsize=256)
+def plan(frames: int, kernel: int, padding: int = 0, dilation: int = 1, stride: int = 1,
+         tile: int = TILE) -> Plan:
+    """The :class:`Plan` of a ``(kernel, 1)`` convolution along ``frames`` input frames."""
+    if min(frames, kernel, dilation, stride, tile) < 1 or padding < 0:
+        raise ValueError(f"bad temporal convolution: frames={frames}, kernel={kernel}, padding={padding}, "
+                         f"dilation={dilation}, stride={stride}, tile={tile}")
+    frames_out = (frames + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    if frames_out < 1:
+        raise ValueError(f"a ({kernel}, 1) convolution (padding {padding}, dilation {dilation}) of {frames} "
+                         "frames has no output frame")
+    tiles = -(-frames_out // tile)
+    tile = -(-frames_out // tiles)                             # even tiles: 24 frames as 2 × 12, not 16 + 8
+    window = (tile - 1) * stride + (kernel - 1) * dilation + 1
+    rows = (tiles - 1) * tile * stride + window                # padded frames the tiles read
+    bt, g, at = _transforms(window, kernel, dilation, tile, stride)
+    return Plan(frames, frames_out, tile, tiles, window, padding, rows - padding - frames, bt, g, at)
+
+
+@functools.lru_cache(maxsize=256)
+def _cast(p: Plan, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    return p.bt.to(device, dtype), p.g.to(device, dtype), p.at.to(device, dtype)
+
+
+def products_per_frame(p: Plan) -> float:
+    """Channel products ``(N·V, C) @ (C, O)`` per output frame (the direct convolution: ``k``)."""
+    return p.bt.shape[0] * p.tiles / p.frames_out
+
+
+def _onednn(t: Tensor) -> bool:
+    return t.dtype == torch.float32 and gemm.onednn_linear_enabled()
+
+
+def _transform(m: Tensor, x: Tensor) -> Tensor:
+    """``m @ x`` for a small transform ``m`` ``(A, B)`` (any strides) and a wide ``x`` ``(B, cols)``.
+
+    oneDNN's matmul with ``x`` as the (transposed) weight operand where available; else ``torch.mm`` in column
+    blocks that stay in cache (one ``torch.mm`` over all columns ran at about 60 % of the blocked rate)."""
+    if _onednn(x):
+        return gemm._mm(m, x.t())
+    out = x.new_empty(m.shape[0], x.shape[1])
+    for i in range(0, x.shape[1], 16384):
+        torch.mm(m, x[:, i:i + 16384], out=out[:, i:i + 16384])
+    return out
+
+
+def _products(a: Tensor, w: Tensor) -> Tensor:
+    """``z[p] = a[p] @ w[p].T``: ``a`` ``(P, R, K)``, ``w`` ``(P, O, K)`` (any strides) -> ``(P, R, O)``: one
+    oneDNN matmul per ``p`` where available (twice the BLAS's batched rate on the project's AMD CPU)."""
+    if _onednn(a):
+        return torch.stack([gemm._mm(a[i], w[i]) for i in range(a.shape[0])])
+    return torch.bmm(a, w.transpose(1, 2))
+
+
+class _SpectralConv(torch.autograd.Function):
+    """:func:`spectral_conv`'s forward and backward; both are the transforms plus ``P`` channel products per
+    tile (input gradient: ``gz[p] @ w[p]``, weight gradient: ``gz[p].T @ xb[p]``)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, p: Plan,  # type: ignore[override]
+                mats: tuple[Tensor, Tensor, Tensor], stride: int) -> Tensor:
+        bt, g, at = mats
+        n, t, v, c = x.shape
+        o, _, k, _ = weight.shape
+        P, nv = bt.shape[0], n * v
+        # (R, N·V·C): T first, with the padding's zero frames
+        xt = x.transpose(0, 1)
+        if p.pad_back < 0:
+            xt = xt[: t + p.pad_back]
+        xp = xt.new_zeros(p.pad_front + xt.shape[0] + max(p.pad_back, 0), n, v, c)
+        xp[p.pad_front: p.pad_front + xt.shape[0]] = xt
+        xp = xp.view(-1, nv * c)
+        wt = torch.mm(g, weight[:, :, :, 0].permute(2, 0, 1).reshape(k, o * c)).view(P, o, c)
+        ys, xbs = [], []
+        for i in range(p.tiles):
+            s0 = i * p.tile * stride
+            xb = _transform(bt, xp[s0: s0 + p.window]).view(P, nv, c)
+            ys.append(_transform(at, _products(xb, wt).view(P, nv * o)))
+            xbs.append(xb)
+        y = ys[0] if p.tiles == 1 else torch.cat(ys)
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(weight, *xbs)
+        elif ctx.needs_input_grad[0]:
+            ctx.save_for_backward(weight)
+        ctx.p, ctx.mats, ctx.stride, ctx.has_bias = p, mats, stride, bias is not None
+        ctx.shape = (n, t, v, c, o, k)
+        y = y[: p.frames_out].view(p.frames_out, n, v, o).transpose(0, 1).contiguous()
+        return y if bias is None else y.add_(bias)
+
+    @staticmethod
+    def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        p, (bt, g, at), stride = ctx.p, ctx.mats, ctx.stride
+        n, t, v, c, o, k = ctx.shape
+        P, nv = bt.shape[0], n * v
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        saved = ctx.saved_tensors
+        weight, xbs = (saved[0], saved[1:]) if saved else (None, ())
+        gyt = gy.new_zeros(p.tiles * p.tile, n, v, o)
+        gyt[: p.frames_out] = gy.transpose(0, 1)
+        gyt = gyt.view(-1, nv * o)
+        if need_x:
+            w = torch.mm(g, weight[:, :, :, 0].permute(2, 1, 0).reshape(k, c * o)).view(P, c, o)   # (P, C, O)
+            gxp = gy.new_zeros(p.pad_front + t + max(p.pad_back, 0), nv * c)
+        gwt = None
+        for i in range(p.tiles):
+            gz = _transform(at.t(), gyt[i * p.tile: (i + 1) * p.tile]).view(P, nv, o)
+            if need_x:
+                s0 = i * p.tile * stride
+                gxp[s0: s0 + p.window] += _transform(bt.t(), _products(gz, w).view(P, nv * c))
+            if need_w:
+                part = _products(gz.transpose(1, 2), xbs[i].transpose(1, 2))          # (P, O, C)
+                gwt = part if gwt is None else gwt.add_(part)
+        gx = gw = gb = None
+        if need_x:
+            gx = gxp[p.pad_front: p.pad_front + t].view(t, n, v, c).transpose(0, 1).contiguous()
+        if need_w:
+            gw = torch.mm(g.t(), gwt.view(P, o * c)).view(k, o, c).permute(1, 2, 0).unsqueeze(-1).contiguous()
+        if need_b and ctx.has_bias:
+            gb = gy.sum((0, 1, 2))
+        return gx, gw, gb, None, None, None
+
+
+def spectral_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
+                  dilation: int = 1, tile: int = TILE) -> Tensor:
+    """``F.conv2d`` with a ``(k, 1)`` kernel on channels-last ``x``, by the DFT bilinear algorithm.
+
+    ``x``: ``(N, T, V, C)`` (any strides); ``weight``: ``(O, C, k, 1)``; ``bias``: ``(O,)`` or None; ``stride``,
+    ``padding``, ``dilation`` along T. Returns ``(N, T_out, V, O)``, contiguous, equal to
+    ``F.conv2d(x.permute(0, 3, 1, 2), weight, bias, (stride, 1), (padding, 0), (dilation, 1))`` permuted back,
+    to float rounding. Differentiable in ``x``, ``weight`` and ``bias`` (its own backward: the same transforms
+    and ``P`` products per tile)."""
+    n, t, v, c = x.shape
+    o, c_w, k, one = weight.shape
+    if c_w != c or one != 1:
+        raise ValueError(f"spectral_conv needs a (k, 1) kernel over {c} channels, got weight {tuple(weight.shape)}")
+    p = plan(t, k, padding, dilation, stride, tile)
+    return _SpectralConv.apply(x, weight, bias, p, _cast(p, x.dtype, x.device), stride)
+
+
+def direct_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
+                dilation: int = 1) -> Tensor:
+    """The same convolution by ``F.conv2d`` on the channels-last view (oneDNN's native layout): ``(N, T_out,
+    V, O)``, contiguous."""
+    y = F.conv2d(x.permute(0, 3, 1, 2), weight.contiguous(memory_format=torch.channels_last), bias,
+                 (stride, 1), (padding, 0), (dilation, 1))
+    return y.permute(0, 2, 3, 1).contiguous()
+
+
+def spectral_enabled() -> bool:
+    """Whether :func:`temporal_conv` may take the spectral algorithm."""
+    return _ENABLED
+
+
+def set_spectral(enabled: bool) -> bool:
+    """Switch the spectral algorithm on or off; returns the previous setting."""
+    global _ENABLED
+    old, _ENABLED = _ENABLED, bool(enabled)
+    return old
+
+
+def _span(kernel: int, dilation: int) -> int:
+    return (kernel - 1) * dilation + 1
+
+
+def pays(in_channels: int, out_channels: int, kernel: int, dilation: int = 1, stride: int = 1,
+         training: bool = False) -> bool:
+    """The rule used without timing: the narrower width >= ``MIN_CHANNELS[...] × stride`` (``"train"`` when a
+    gradient is recorded, else ``"eval"``) and a kernel span >= :data:`MIN_SPAN`."""
+    need = MIN_CHANNELS["train" if training else "eval"] * stride
+    return min(in_channels, out_channels) >= need and _span(kernel, dilation) >= MIN_SPAN
+
+
+def _eligible(x: Tensor, weight: Tensor) -> bool:
+    return (_ENABLED and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and weight.dtype == x.dtype and not torch.is_autocast_enabled("cpu") and not gemm._tracing())
+
+
+def temporal_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
+                  dilation: int = 1) -> Tensor:
+    """A ``(k, 1)`` convolution of channels-last ``x`` ``(N, T, V, C)`` -> ``(N, T_out, V, O)`` contiguous, by
+    :func:`direct_conv` or :func:`spectral_conv` (module docstring: which one runs)."""
+    o, c, k, _ = weight.shape
+    if not _eligible(x, weight) or _span(k, dilation) < MIN_SPAN or min(c, o) < min(MIN_CHANNELS.values()):
+        return direct_conv(x, weight, bias, stride, padding, dilation)
+    n, t, v, _ = x.shape
+
+    def direct() -> Tensor:
+        return direct_conv(x, weight, bias, stride, padding, dilation)
+
+    def spectral() -> Tensor:
+        return spectral_conv(x, weight, bias, stride, padding, dilation)
+    t_out = (t + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    if gemm._tunable(2 * n * t_out * v * c * o * k, x, weight, bias):
+        key = ("tconv", tuple(x.shape), tuple(weight.shape), bias is not None, stride, padding, dilation,
+               x.dtype, torch.get_num_threads())
+        return gemm._autotuned(key, (direct, spectral), ("direct", "spectral"))
+    training = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias))
+    return spectral() if pays(c, o, k, dilation, stride, training) else direct()
