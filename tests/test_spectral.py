@@ -139,6 +139,8 @@ def test_rule_picks_spectral_for_wide_layers_only(tuning_off, monkeypatch):
     assert len(calls) == 2
     assert spectral.pays(256, 256, 9, stride=2) and not spectral.pays(128, 128, 9, stride=2)
     assert spectral.pays(64, 64, 9, training=True) and not spectral.pays(64, 64, 9)
+    torch.set_num_threads(2)                    # training with 2 threads: the eval widths (benchmarks/spectral.py)
+    assert not spectral.pays(64, 64, 9, training=True) and spectral.pays(128, 128, 9, training=True)
 
 
 def test_autotune_names_the_chosen_kernel(monkeypatch):

@@ -6,7 +6,9 @@ tensors). With fast paths enabled (the default) the backbones run their blocks o
 
 - 1×1 convolutions are one GEMM over the channel axis (no reorders), by oneDNN where available
   (:func:`skelzoo.blocks.gemm.linear`);
-- temporal ``(k, 1)`` convolutions run as channels-last ``conv2d`` (oneDNN's native layout);
+- temporal ``(k, 1)`` convolutions run as channels-last ``conv2d`` (oneDNN's native layout) or, for wide layers,
+  as the real-DFT bilinear algorithm of :mod:`skelzoo.blocks.spectral` (about a fifth of the multiplications;
+  :func:`~skelzoo.blocks.spectral.temporal_conv` picks the kernel);
 - in eval mode every BatchNorm that follows a convolution (or a linear graph aggregation) is folded
   into its weights *on the fly* (computed in each forward from the current parameters and running
   statistics, so a weight update or ``load_state_dict`` can never leave a stale cache);

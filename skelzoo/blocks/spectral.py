@@ -53,8 +53,10 @@ _ENABLED = env_flag("SKELZOO_SPECTRAL")
 #: against the transforms (``P·L/m``, growing with ``m``) on the backbones' T = 16..96
 TILE = 24
 #: :func:`pays`: the narrower of the two widths must reach this times the stride. Measured on the AMD EPYC machine
-#: (1 thread, 2026-12-04, ``benchmarks/spectral.py``): forward + backward pays from 64 channels (64 at T=96: 1.3x;
-#: 128 at stride 2: 1.15x), the forward alone from 128 (64 channels: 0.9-1.0x)
+#: (2026-12-04, ``python benchmarks/spectral.py``, the backbones' (9, 1) shapes): the forward pays from 128
+#: channels (64: 0.78-1.02x; 128 at stride 2: 0.74-0.93x; 128 at stride 1: 1.13-1.50x), and so does forward +
+#: backward with 2 threads (64: 0.55-1.02x); with 1 thread forward + backward pays from 64 (1.17-1.34x; 128 at
+#: stride 2: 1.09-1.21x). So "train" (a gradient recorded, 1 thread) is 64, everything else "eval"
 MIN_CHANNELS = {"train": 64, "eval": 128}
 #: :func:`pays`: kernel spans ``(k - 1)·dilation + 1`` below this keep the direct convolution (a (3, 1) kernel
 #: saves at most half its products)
@@ -159,8 +161,10 @@ def _products(a: Tensor, w: Tensor) -> Tensor:
 
 
 class _SpectralConv(torch.autograd.Function):
-    """:func:`spectral_conv`'s forward and backward; both are the transforms plus ``P`` channel products per
-    tile (input gradient: ``gz[p] @ w[p]``, weight gradient: ``gz[p].T @ xb[p]``)."""
+    """:func:`spectral_conv`'s forward and backward. The tiles are stacked as extra rows, so every one of the
+    ``P`` channel products is one GEMM ``(tiles·N·V, C) @ (C, O)`` (the tiles share the product weights); the
+    backward is the same transforms transposed plus ``P`` products for the input gradient (``gz[p] @ w[p]``) and
+    ``P`` for the weight gradient (``gz[p].T @ xb[p]``, summed over the tiles by the GEMM itself)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, p: Plan,  # type: ignore[override]
@@ -168,62 +172,70 @@ class _SpectralConv(torch.autograd.Function):
         bt, g, at = mats
         n, t, v, c = x.shape
         o, _, k, _ = weight.shape
-        P, nv = bt.shape[0], n * v
+        P, rows = bt.shape[0], p.tiles * n * v
         # (R, N·V·C): T first, with the padding's zero frames
         xt = x.transpose(0, 1)
         if p.pad_back < 0:
             xt = xt[: t + p.pad_back]
-        xp = xt.new_zeros(p.pad_front + xt.shape[0] + max(p.pad_back, 0), n, v, c)
-        xp[p.pad_front: p.pad_front + xt.shape[0]] = xt
-        xp = xp.view(-1, nv * c)
+        zeros = [xt.new_zeros(f, n, v, c) for f in (p.pad_front, max(p.pad_back, 0))]
+        xp = torch.cat([zeros[0], xt, zeros[1]]).view(-1, n * v * c)            # one pass over x
+        if p.tiles == 1:
+            windows = xp[: p.window]
+        else:  # (L, tiles, N·V·C): the overlapping windows side by side
+            windows = xp.unfold(0, p.window, p.tile * stride).permute(2, 0, 1).reshape(p.window, -1)
         wt = torch.mm(g, weight[:, :, :, 0].permute(2, 0, 1).reshape(k, o * c)).view(P, o, c)
-        ys, xbs = [], []
-        for i in range(p.tiles):
-            s0 = i * p.tile * stride
-            xb = _transform(bt, xp[s0: s0 + p.window]).view(P, nv, c)
-            ys.append(_transform(at, _products(xb, wt).view(P, nv * o)))
-            xbs.append(xb)
-        y = ys[0] if p.tiles == 1 else torch.cat(ys)
+        xb = _transform(bt, windows).view(P, rows, c)
+        y = _transform(at, _products(xb, wt).view(P, rows * o))                # (m, tiles·N·V·O)
         if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(weight, *xbs)
+            ctx.save_for_backward(weight, xb)
         elif ctx.needs_input_grad[0]:
             ctx.save_for_backward(weight)
         ctx.p, ctx.mats, ctx.stride, ctx.has_bias = p, mats, stride, bias is not None
         ctx.shape = (n, t, v, c, o, k)
-        y = y[: p.frames_out].view(p.frames_out, n, v, o).transpose(0, 1).contiguous()
-        return y if bias is None else y.add_(bias)
+        out = _untile(y.view(p.tile, p.tiles, n, v, o), p.frames_out)
+        return out if bias is None else out.add_(bias)
 
     @staticmethod
     def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         p, (bt, g, at), stride = ctx.p, ctx.mats, ctx.stride
         n, t, v, c, o, k = ctx.shape
-        P, nv = bt.shape[0], n * v
+        P, nv, rows = bt.shape[0], n * v, p.tiles * n * v
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         saved = ctx.saved_tensors
-        weight, xbs = (saved[0], saved[1:]) if saved else (None, ())
-        gyt = gy.new_zeros(p.tiles * p.tile, n, v, o)
-        gyt[: p.frames_out] = gy.transpose(0, 1)
-        gyt = gyt.view(-1, nv * o)
-        if need_x:
-            w = torch.mm(g, weight[:, :, :, 0].permute(2, 1, 0).reshape(k, c * o)).view(P, c, o)   # (P, C, O)
-            gxp = gy.new_zeros(p.pad_front + t + max(p.pad_back, 0), nv * c)
-        gwt = None
+        gyt = gy.new_empty(p.tile, p.tiles, n, v, o)                           # frames as (τ, tile), as y was
         for i in range(p.tiles):
-            gz = _transform(at.t(), gyt[i * p.tile: (i + 1) * p.tile]).view(P, nv, o)
-            if need_x:
-                s0 = i * p.tile * stride
-                gxp[s0: s0 + p.window] += _transform(bt.t(), _products(gz, w).view(P, nv * c))
-            if need_w:
-                part = _products(gz.transpose(1, 2), xbs[i].transpose(1, 2))          # (P, O, C)
-                gwt = part if gwt is None else gwt.add_(part)
+            m = min(p.tile, p.frames_out - i * p.tile)
+            gyt[:m, i] = gy[:, i * p.tile: i * p.tile + m].transpose(0, 1)
+            gyt[m:, i] = 0
+        gz = _transform(at.t(), gyt.view(p.tile, -1)).view(P, rows, o)
         gx = gw = gb = None
         if need_x:
+            w = torch.mm(g, saved[0][:, :, :, 0].permute(2, 1, 0).reshape(k, c * o)).view(P, c, o)  # (P, C, O)
+            gwin = _transform(bt.t(), _products(gz, w).view(P, rows * c)).view(p.window, p.tiles, nv * c)
+            gxp = gy.new_zeros(p.pad_front + t + max(p.pad_back, 0), nv * c)
+            for i in range(p.tiles):                                          # overlap-add the windows
+                s0 = i * p.tile * stride
+                gxp[s0: s0 + p.window] += gwin[:, i]
             gx = gxp[p.pad_front: p.pad_front + t].view(t, n, v, c).transpose(0, 1).contiguous()
         if need_w:
+            gwt = _products(gz.transpose(1, 2), saved[1].transpose(1, 2))     # (P, O, C)
             gw = torch.mm(g.t(), gwt.view(P, o * c)).view(k, o, c).permute(1, 2, 0).unsqueeze(-1).contiguous()
         if need_b and ctx.has_bias:
             gb = gy.sum((0, 1, 2))
         return gx, gw, gb, None, None, None
+
+
+def _untile(y: Tensor, frames: int) -> Tensor:
+    """``y`` ``(m, tiles, N, V, O)`` (frame ``i·m + τ`` at ``[τ, i]``) -> ``(N, frames, V, O)`` contiguous, the
+    last tile cropped: one pass over the output."""
+    m, tiles, n, v, o = y.shape
+    if tiles == 1:
+        return y[:frames, 0].transpose(0, 1).contiguous()
+    out = y.new_empty(n, frames, v, o)
+    for i in range(tiles):
+        f = min(m, frames - i * m)
+        out[:, i * m: i * m + f] = y[:f, i].transpose(0, 1)
+    return out
 
 
 def spectral_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
@@ -271,8 +283,8 @@ def _span(kernel: int, dilation: int) -> int:
 def pays(in_channels: int, out_channels: int, kernel: int, dilation: int = 1, stride: int = 1,
          training: bool = False) -> bool:
     """The rule used without timing: the narrower width >= ``MIN_CHANNELS[...] × stride`` (``"train"`` when a
-    gradient is recorded, else ``"eval"``) and a kernel span >= :data:`MIN_SPAN`."""
-    need = MIN_CHANNELS["train" if training else "eval"] * stride
+    gradient is recorded and torch runs 1 thread, else ``"eval"``) and a kernel span >= :data:`MIN_SPAN`."""
+    need = MIN_CHANNELS["train" if training and torch.get_num_threads() == 1 else "eval"] * stride
     return min(in_channels, out_channels) >= need and _span(kernel, dilation) >= MIN_SPAN
 
 
