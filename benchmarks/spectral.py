@@ -4,9 +4,10 @@ real-DFT bilinear algorithm of :mod:`skelzoo.blocks.spectral`), one layer at a t
 For each shape: the forward (no gradient) and forward + backward (input, weight and bias gradients) of both,
 interleaved in one process (medians of ``--repeats``), the products per output frame (the direct convolution:
 9), and each one's largest error against the same convolution in float64 (relative to the output's largest
-entry). The shapes are those of the issue #20 workloads: the eval forward of the backbone table (b=8 × M=2
-persons = 16 sequences, T=64 and the two downsampled stages) and the training steps of the example configs
-(``pretrain_v2.yaml``: 32 clips of 96 frames; ``localizer_v2.yaml``: 8 crops of 256 frames). "rule" is what
+entry). The shapes are those of the issue #20 workloads (:data:`SHAPES`): the eval forward of the backbone table
+(b=8 × M=2 persons = 16 sequences, T=64 and the two downsampled stages), the same widths at the pretraining
+batch, and ``stgcn_ssl``'s layers in the training steps of the example configs (``pretrain_v2.yaml``: 32 clips of
+96 frames; ``localizer_v2.yaml``: 8 crops of 256 frames). "rule" is what
 :func:`skelzoo.blocks.spectral.pays` picks without timing (eval / train).
 
     python benchmarks/spectral.py [--threads 1,2] [--repeats 7] [--quick]
@@ -20,13 +21,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-#: (workload, N, C, T, stride): the (9, 1) convolutions of ST-GCN / 2s-AGCN / AAGCN / stgcn_ssl
+#: (workload, N, C, T, stride): the (9, 1) convolutions of the backbone table's eval forward (ST-GCN / 2s-AGCN /
+#: AAGCN widths, b=8 × M=2), the same widths at the pretraining batch, and stgcn_ssl's own in the two training
+#: configs (16 / 32 / 64 / 256 channels)
 SHAPES = [
     ("eval b8 M2", 16, 64, 64, 1), ("eval b8 M2", 16, 128, 64, 2), ("eval b8 M2", 16, 128, 32, 1),
     ("eval b8 M2", 16, 256, 32, 2), ("eval b8 M2", 16, 256, 16, 1),
-    ("pretrain_v2", 32, 64, 96, 1), ("pretrain_v2", 32, 128, 96, 2), ("pretrain_v2", 32, 128, 48, 1),
-    ("pretrain_v2", 32, 256, 48, 2), ("pretrain_v2", 32, 256, 24, 1),
-    ("localizer_v2", 8, 64, 256, 1), ("localizer_v2", 8, 128, 128, 1), ("localizer_v2", 8, 256, 64, 1),
+    ("ST-GCN widths N32 T96", 32, 64, 96, 1), ("ST-GCN widths N32 T96", 32, 128, 96, 2),
+    ("ST-GCN widths N32 T96", 32, 128, 48, 1), ("ST-GCN widths N32 T96", 32, 256, 48, 2),
+    ("ST-GCN widths N32 T96", 32, 256, 24, 1),
+    ("pretrain_v2 stgcn_ssl", 32, 16, 96, 1), ("pretrain_v2 stgcn_ssl", 32, 32, 96, 2),
+    ("pretrain_v2 stgcn_ssl", 32, 32, 48, 1), ("pretrain_v2 stgcn_ssl", 32, 64, 48, 2),
+    ("pretrain_v2 stgcn_ssl", 32, 64, 24, 1), ("pretrain_v2 stgcn_ssl", 32, 256, 24, 1),
+    ("localizer_v2 stgcn_ssl", 8, 16, 256, 1), ("localizer_v2 stgcn_ssl", 8, 32, 256, 2),
+    ("localizer_v2 stgcn_ssl", 8, 32, 128, 1), ("localizer_v2 stgcn_ssl", 8, 64, 128, 2),
+    ("localizer_v2 stgcn_ssl", 8, 64, 64, 1), ("localizer_v2 stgcn_ssl", 8, 256, 64, 1),
 ]
 QUICK = [("eval b1", 2, 64, 16, 1), ("eval b1", 2, 128, 8, 2)]
 

@@ -1,36 +1,41 @@
-"""Temporal ``(k, 1)`` convolutions as a real-DFT bilinear algorithm: four to five times fewer multiplications.
+"""Temporal ``(k, 1)`` convolutions as a real-DFT bilinear algorithm: a quarter to a fifth of the multiplications.
 
 The backbones' temporal convolutions (``nn.Conv2d`` with a ``(k, 1)`` kernel, ``k = 9`` in ST-GCN and the
 2s-AGCN family) cost ``k`` products ``(N·V, C) @ (C, O)`` per output frame. Their outputs are a linear
 correlation along T, which the discrete Fourier transform turns into per-frequency products:
 
-- the output frames are cut into tiles of ``m`` frames; each tile reads a window of
-  ``L = (m - 1)·stride + (k - 1)·dilation + 1`` input frames (zeros beyond the ends, as the padding says);
+- the output frames are cut into ``tiles`` even tiles of ``m <=`` :data:`TILE` frames; each tile reads a window
+  of ``L = (m - 1)·stride + (k - 1)·dilation + 1`` input frames (zeros beyond the ends, as the padding says), so
+  no index leaves the window and the window's circular correlation is the linear one;
 - the window's real DFT has ``⌊L/2⌋ + 1`` frequencies; a complex product ``(a + ib)(c + id)`` costs three
   real products with Gauss's trick (``c(a + b)``, ``a(d - c)``, ``b(c + d)``), a real frequency (0 and, for
   even ``L``, ``L/2``) one. So a tile costs ``P = 3⌊(L - 1)/2⌋ + 1 + [L even]`` (about ``1.5·L``) products
-  ``(N·V, C) @ (C, O)`` instead of ``m·k``: for ``k = 9``, ``m = 16``, ``L = 24`` that is 35 instead of 144;
+  instead of ``m·k``: for ``k = 9``, ``m = 24``, ``L = 32`` that is 47 instead of 216 (:func:`products_per_frame`:
+  1.96 instead of 9; 3.4-3.6 at stride 2);
 - the three transforms are small real matrices built once per shape (in float64, then cast): ``Bt``
   ``(P, L)`` takes a window to the ``P`` product inputs (the rows ``Re + Im``, ``Re``, ``Im`` of each frequency),
   ``G`` ``(P, k)`` the kernel taps to the product weights (``Re W``, ``Im W - Re W``, ``Re W + Im W``), and ``At``
   ``(m, P)`` the ``P`` products back to the tile's output frames (the inverse DFT, with the Gauss
   recombination folded in).
 
-So ``y = At · ((G·w) ⊙ (Bt · x))`` per tile, where ``⊙`` is one batched GEMM ``(P, N·V, C) @ (P, C, O)``, the
-same bilinear form as Winograd's minimal filtering but with the DFT's evaluation points, whose transforms are
-well conditioned at any length: the result differs from ``F.conv2d``'s by float32 rounding (measured below
-the direct convolution's own error against float64; ``tests/test_spectral.py``). Everything is ordinary
-differentiable PyTorch (``matmul``, ``unfold``, ``cat``), so the backward runs through the same transforms
-and products (its input and weight gradients are again ``P`` products per tile instead of ``m·k``).
+So ``y = At · ((G·w) ⊙ (Bt · x))``, where ``⊙`` is ``P`` GEMMs ``(tiles·N·V, C) @ (C, O)`` (the tiles share the
+product weights, so they are stacked as rows): the bilinear form of Winograd's minimal filtering, with the
+DFT's evaluation points, whose transforms stay well conditioned at any length. The result differs from
+``F.conv2d``'s by float32 rounding: 2.2e-7 to 4.1e-7 of the largest output against float64, where oneDNN's
+direct convolution gives 3.8e-7 to 1.6e-6 (``benchmarks/spectral.py``; ``tests/test_spectral.py`` checks every
+padding / dilation / stride / tile against ``F.conv2d`` in float64 to 1e-12, with gradients). Its own
+autograd Function runs the backward the same way: the transposed transforms, ``P`` products for the input
+gradient and ``P`` for the weight gradient. The products and transforms go through oneDNN's matmul
+(:mod:`skelzoo.blocks.gemm`) where available, else ``torch.mm`` / ``torch.bmm``.
 
 The transforms are GEMMs with short inner dimensions (``L`` and ``P``): they move more memory per FLOP than
 the products, so the algorithm pays where the channel products dominate, i.e. for wide layers. Which one
-runs (:func:`temporal_conv`): the direct convolution unless :func:`pays` (a rule on the channel widths and
-the kernel span from measurements on the project's CPU, used when gradients are recorded, so that training
-is reproducible) or, for inference with :mod:`skelzoo.blocks.gemm`'s autotuning on, whichever of the two
-was faster when this argument signature was first seen. CPU float32/float64 only, never under autocast,
-tracing or ``torch.compile`` (there the direct convolution runs). Off: ``SKELZOO_SPECTRAL=0`` or
-:func:`set_spectral`.
+runs (:func:`temporal_conv`): for inference with :mod:`skelzoo.blocks.gemm`'s autotuning on, whichever of the
+two was faster when this argument signature was first seen in the process (then the same inputs give the
+same bits within a process); otherwise, and always when a gradient is recorded (training stays reproducible),
+the rule :func:`pays` on the channel widths, the stride and the kernel span, from measurements on the
+project's CPU. CPU float32/float64 only, never under autocast, tracing or ``torch.compile`` (there the direct
+convolution runs). Off: ``SKELZOO_SPECTRAL=0`` or :func:`set_spectral`.
 """
 from __future__ import annotations
 
@@ -49,14 +54,16 @@ __all__ = ["Plan", "plan", "temporal_conv", "spectral_conv", "direct_conv", "pay
 
 Tensor = torch.Tensor
 _ENABLED = env_flag("SKELZOO_SPECTRAL")
-#: output frames per tile (the last tile is cropped): 16 balances the products (``P/m``, falling with ``m``)
-#: against the transforms (``P·L/m``, growing with ``m``) on the backbones' T = 16..96
+#: the most output frames per tile: larger tiles need fewer products per frame (``P/m``), smaller ones fewer
+#: transform FLOPs (``P·L/m``); on the backbones' shapes (1 thread, the first version of this code) 16-32 were within
+#: 7 % of each other and 8 up to 20 % slower
 TILE = 24
 #: :func:`pays`: the narrower of the two widths must reach this times the stride. Measured on the AMD EPYC machine
 #: (2026-12-04, ``python benchmarks/spectral.py``, the backbones' (9, 1) shapes): the forward pays from 128
-#: channels (64: 0.78-1.02x; 128 at stride 2: 0.74-0.93x; 128 at stride 1: 1.13-1.50x), and so does forward +
-#: backward with 2 threads (64: 0.55-1.02x); with 1 thread forward + backward pays from 64 (1.17-1.34x; 128 at
-#: stride 2: 1.09-1.21x). So "train" (a gradient recorded, 1 thread) is 64, everything else "eval"
+#: channels (64: 0.44-1.07x; 128 at stride 2: 0.70-0.92x; 128 at stride 1: 1.11-1.59x), and so does forward +
+#: backward with 2 threads (64: 0.51-1.18x); with 1 thread forward + backward pays from 64 (1.27-1.48x; 128 at
+#: stride 2: 1.15-1.23x; 16-32 channels: 0.50-0.88x). So "train" (a gradient recorded, 1 thread) is 64,
+#: everything else "eval"
 MIN_CHANNELS = {"train": 64, "eval": 128}
 #: :func:`pays`: kernel spans ``(k - 1)·dilation + 1`` below this keep the direct convolution (a (3, 1) kernel
 #: saves at most half its products)
@@ -78,6 +85,7 @@ class Plan(NamedTuple):
     at: Tensor       #: (m, P) float64
 
 
+@functools.lru_cache(maxsize=256)
 def _transforms(window: int, k: int, dilation: int, tile: int, stride: int) -> tuple[Tensor, Tensor, Tensor]:
     """``Bt`` ``(P, L)``, ``G`` ``(P, k)``, ``At`` ``(m, P)`` of ``y[τ] = Σ_j w[j]·x[τ·stride + j·dilation]``,
     ``τ < m``, over a window of ``L`` frames (no index leaves the window, so the circular correlation of
@@ -126,8 +134,15 @@ def plan(frames: int, kernel: int, padding: int = 0, dilation: int = 1, stride: 
 
 
 @functools.lru_cache(maxsize=256)
-def _cast(p: Plan, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
-    return p.bt.to(device, dtype), p.g.to(device, dtype), p.at.to(device, dtype)
+def _cast_transforms(window: int, k: int, dilation: int, tile: int, stride: int, dtype: torch.dtype,
+                     device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    return tuple(m.to(device, dtype) for m in _transforms(window, k, dilation, tile, stride))  # type: ignore[return-value]
+
+
+def _cast(p: Plan, k: int, dilation: int, stride: int, dtype: torch.dtype,
+          device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """``p``'s transforms in ``dtype`` on ``device`` (cached by the shape's integers, not by the plan's tensors)."""
+    return _cast_transforms(p.window, k, dilation, p.tile, stride, dtype, device)
 
 
 def products_per_frame(p: Plan) -> float:
@@ -252,7 +267,7 @@ def spectral_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride:
     if c_w != c or one != 1:
         raise ValueError(f"spectral_conv needs a (k, 1) kernel over {c} channels, got weight {tuple(weight.shape)}")
     p = plan(t, k, padding, dilation, stride, tile)
-    return _SpectralConv.apply(x, weight, bias, p, _cast(p, x.dtype, x.device), stride)
+    return _SpectralConv.apply(x, weight, bias, p, _cast(p, k, dilation, stride, x.dtype, x.device), stride)
 
 
 def direct_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
@@ -312,5 +327,5 @@ def temporal_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride:
         key = ("tconv", tuple(x.shape), tuple(weight.shape), bias is not None, stride, padding, dilation,
                x.dtype, torch.get_num_threads())
         return gemm._autotuned(key, (direct, spectral), ("direct", "spectral"))
-    training = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias))
+    training = torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in (x, weight, bias))
     return spectral() if pays(c, o, k, dilation, stride, training) else direct()
