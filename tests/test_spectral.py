@@ -74,6 +74,14 @@ def test_gradcheck_and_partial_gradients():
         torch.testing.assert_close(torch.autograd.grad(y, leaf, gy)[0], torch.autograd.grad(r, leaf, gy)[0])
 
 
+def test_double_backward_says_it_is_not_supported():
+    x = torch.randn(1, 12, 2, 3, dtype=F64, requires_grad=True)
+    w = torch.randn(4, 3, 9, 1, dtype=F64, requires_grad=True)
+    (gx,) = torch.autograd.grad(spectral.spectral_conv(x, w, None, 1, 4).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="double backward|once_differentiable|twice"):
+        gx.sum().backward()
+
+
 @pytest.mark.parametrize("n,c,frames,stride", [(4, 64, 64, 1), (4, 128, 32, 2), (2, 256, 16, 1)])
 def test_float32_error_no_worse_than_direct(n, c, frames, stride):
     g = torch.Generator().manual_seed(c)

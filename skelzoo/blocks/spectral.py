@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from ..runtime import env_flag
 from . import gemm
@@ -211,6 +212,7 @@ class _SpectralConv(torch.autograd.Function):
         return out if bias is None else out.add_(bias)
 
     @staticmethod
+    @once_differentiable  # the oneDNN products have no derivative of their own: a double backward says so
     def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         p, (bt, g, at), stride = ctx.p, ctx.mats, ctx.stride
         n, t, v, c, o, k = ctx.shape
@@ -303,9 +305,18 @@ def pays(in_channels: int, out_channels: int, kernel: int, dilation: int = 1, st
     return min(in_channels, out_channels) >= need and _span(kernel, dilation) >= MIN_SPAN
 
 
+def _cpu_autocast() -> bool:
+    """Whether CPU autocast is on (``torch.is_autocast_enabled(device)`` exists from torch 2.4; the package
+    supports 2.1)."""
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:
+        return torch.is_autocast_cpu_enabled()
+
+
 def _eligible(x: Tensor, weight: Tensor) -> bool:
     return (_ENABLED and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and weight.dtype == x.dtype and not torch.is_autocast_enabled("cpu") and not gemm._tracing())
+            and weight.dtype == x.dtype and not _cpu_autocast() and not gemm._tracing())
 
 
 def temporal_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
