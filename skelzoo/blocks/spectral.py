@@ -25,8 +25,9 @@ DFT's evaluation points, whose transforms stay well conditioned at any length. T
 direct convolution gives 3.8e-7 to 1.6e-6 (``benchmarks/spectral.py``; ``tests/test_spectral.py`` checks every
 padding / dilation / stride / tile against ``F.conv2d`` in float64 to 1e-12, with gradients). Its own
 autograd Function runs the backward the same way: the transposed transforms, ``P`` products for the input
-gradient and ``P`` for the weight gradient. The products and transforms go through oneDNN's matmul
-(:mod:`skelzoo.blocks.gemm`) where available, else ``torch.mm`` / ``torch.bmm``.
+gradient and ``P`` for the weight gradient. The transforms go through oneDNN's matmul (:mod:`skelzoo.blocks.gemm`)
+where available, the products through it too when they are wide (:data:`BMM_MAX_K`), else through the BLAS's
+batched matmul (``torch.bmm``).
 
 The transforms are GEMMs with short inner dimensions (``L`` and ``P``): they move more memory per FLOP than
 the products, so the algorithm pays where the channel products dominate, i.e. for wide layers. Which one
@@ -61,9 +62,9 @@ _ENABLED = env_flag("SKELZOO_SPECTRAL")
 TILE = 24
 #: :func:`pays`: the narrower of the two widths must reach this times the stride. Measured on the AMD EPYC machine
 #: (2026-12-04, ``python benchmarks/spectral.py``, the backbones' (9, 1) shapes): the forward pays from 128
-#: channels (64: 0.44-1.07x; 128 at stride 2: 0.70-0.92x; 128 at stride 1: 1.11-1.59x), and so does forward +
-#: backward with 2 threads (64: 0.51-1.18x); with 1 thread forward + backward pays from 64 (1.27-1.48x; 128 at
-#: stride 2: 1.15-1.23x; 16-32 channels: 0.50-0.88x). So "train" (a gradient recorded, 1 thread) is 64,
+#: channels (64: 0.61-1.14x; 128 at stride 2: 0.86-0.96x; 128 at stride 1: 1.27-1.58x), and so does forward +
+#: backward with 2 threads (64: 0.57-1.21x); with 1 thread forward + backward pays from 64 (1.32-1.59x; 128 at
+#: stride 2: 1.19-1.23x; 16-32 channels: 0.56-0.98x). So "train" (a gradient recorded, 1 thread) is 64,
 #: everything else "eval"
 MIN_CHANNELS = {"train": 64, "eval": 128}
 #: :func:`pays`: kernel spans ``(k - 1)·dilation + 1`` below this keep the direct convolution (a (3, 1) kernel
@@ -175,7 +176,7 @@ def _products(a: Tensor, w: Tensor) -> Tensor:
 
     One oneDNN matmul per ``p`` for inner dimensions above :data:`BMM_MAX_K` (where available), else the BLAS's
     batched matmul: on the project's AMD CPU (2026-12-04, 1 and 2 threads) oneDNN's loop ran the 256-channel
-    products 2-10 % faster, the BLAS the 64-channel ones 15-80 % faster, 128 channels a tie."""
+    products 2-9 % faster, the BLAS the 64-channel ones 7-80 % faster and the 128-channel ones 0-10 %."""
     if _onednn(a) and a.shape[-1] > BMM_MAX_K:
         return torch.stack([gemm._mm(a[i], w[i]) for i in range(a.shape[0])])
     return torch.bmm(a, w.transpose(1, 2))
