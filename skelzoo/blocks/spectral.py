@@ -51,7 +51,7 @@ from torch.autograd.function import once_differentiable
 from ..runtime import env_flag
 from . import gemm
 
-__all__ = ["Plan", "plan", "temporal_conv", "spectral_conv", "direct_conv", "pays", "products_per_frame",
+__all__ = ["Plan", "plan", "frames_out", "temporal_conv", "spectral_conv", "direct_conv", "pays", "products_per_frame",
            "spectral_enabled", "set_spectral", "MIN_CHANNELS", "MIN_SPAN", "TILE"]
 
 Tensor = torch.Tensor
@@ -78,7 +78,10 @@ class Plan(NamedTuple):
     """The transforms of one temporal convolution shape (see the module docstring)."""
 
     frames_in: int   #: T
-    frames_out: int  #: T_out = ⌊(T + 2·pad - (k - 1)·dil - 1) / stride⌋ + 1
+    frames_out: int  #: T_out (:func:`frames_out`)
+    kernel: int      #: k
+    dilation: int
+    stride: int
     tile: int        #: m, output frames per tile
     tiles: int       #: ⌈T_out / m⌉
     window: int      #: L, input frames per tile
@@ -125,16 +128,22 @@ def plan(frames: int, kernel: int, padding: int = 0, dilation: int = 1, stride: 
     if min(frames, kernel, dilation, stride, tile) < 1 or padding < 0:
         raise ValueError(f"bad temporal convolution: frames={frames}, kernel={kernel}, padding={padding}, "
                          f"dilation={dilation}, stride={stride}, tile={tile}")
-    frames_out = (frames + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-    if frames_out < 1:
+    t_out = frames_out(frames, kernel, padding, dilation, stride)
+    if t_out < 1:
         raise ValueError(f"a ({kernel}, 1) convolution (padding {padding}, dilation {dilation}) of {frames} "
                          "frames has no output frame")
-    tiles = -(-frames_out // tile)
-    tile = -(-frames_out // tiles)                             # even tiles: 24 frames as 2 × 12, not 16 + 8
+    tiles = -(-t_out // tile)
+    tile = -(-t_out // tiles)                             # even tiles: 24 frames as 2 × 12, not 16 + 8
     window = (tile - 1) * stride + (kernel - 1) * dilation + 1
     rows = (tiles - 1) * tile * stride + window                # padded frames the tiles read
     bt, g, at = _transforms(window, kernel, dilation, tile, stride)
-    return Plan(frames, frames_out, tile, tiles, window, padding, rows - padding - frames, bt, g, at)
+    return Plan(frames, t_out, kernel, dilation, stride, tile, tiles, window, padding, rows - padding - frames,
+                bt, g, at)
+
+
+def frames_out(frames: int, kernel: int, padding: int = 0, dilation: int = 1, stride: int = 1) -> int:
+    """Output frames of a ``(kernel, 1)`` convolution: ``⌊(T + 2·pad - (k - 1)·dil - 1) / stride⌋ + 1``."""
+    return (frames + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 @functools.lru_cache(maxsize=256)
@@ -143,10 +152,9 @@ def _cast_transforms(window: int, k: int, dilation: int, tile: int, stride: int,
     return tuple(m.to(device, dtype) for m in _transforms(window, k, dilation, tile, stride))  # type: ignore[return-value]
 
 
-def _cast(p: Plan, k: int, dilation: int, stride: int, dtype: torch.dtype,
-          device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+def _cast(p: Plan, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
     """``p``'s transforms in ``dtype`` on ``device`` (cached by the shape's integers, not by the plan's tensors)."""
-    return _cast_transforms(p.window, k, dilation, p.tile, stride, dtype, device)
+    return _cast_transforms(p.window, p.kernel, p.dilation, p.tile, p.stride, dtype, device)
 
 
 def products_per_frame(p: Plan) -> float:
@@ -190,7 +198,7 @@ class _SpectralConv(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, p: Plan,  # type: ignore[override]
-                mats: tuple[Tensor, Tensor, Tensor], stride: int) -> Tensor:
+                mats: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         bt, g, at = mats
         n, t, v, c = x.shape
         o, _, k, _ = weight.shape
@@ -204,7 +212,7 @@ class _SpectralConv(torch.autograd.Function):
         if p.tiles == 1:
             windows = xp[: p.window]
         else:  # (L, tiles, N·V·C): the overlapping windows side by side
-            windows = xp.unfold(0, p.window, p.tile * stride).permute(2, 0, 1).reshape(p.window, -1)
+            windows = xp.unfold(0, p.window, p.tile * p.stride).permute(2, 0, 1).reshape(p.window, -1)
         wt = torch.mm(g, weight[:, :, :, 0].permute(2, 0, 1).reshape(k, o * c)).view(P, o, c)
         xb = _transform(bt, windows).view(P, rows, c)
         y = _transform(at, _products(xb, wt).view(P, rows * o))                # (m, tiles·N·V·O)
@@ -212,7 +220,7 @@ class _SpectralConv(torch.autograd.Function):
             ctx.save_for_backward(weight, xb)
         elif ctx.needs_input_grad[0]:
             ctx.save_for_backward(weight)
-        ctx.p, ctx.mats, ctx.stride, ctx.has_bias = p, mats, stride, bias is not None
+        ctx.p, ctx.mats, ctx.has_bias = p, mats, bias is not None
         ctx.shape = (n, t, v, c, o, k)
         out = _untile(y.view(p.tile, p.tiles, n, v, o), p.frames_out)
         return out if bias is None else out.add_(bias)
@@ -220,7 +228,7 @@ class _SpectralConv(torch.autograd.Function):
     @staticmethod
     @once_differentiable  # the oneDNN products have no derivative of their own: a double backward says so
     def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        p, (bt, g, at), stride = ctx.p, ctx.mats, ctx.stride
+        p, (bt, g, at) = ctx.p, ctx.mats
         n, t, v, c, o, k = ctx.shape
         P, nv, rows = bt.shape[0], n * v, p.tiles * n * v
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
@@ -237,7 +245,7 @@ class _SpectralConv(torch.autograd.Function):
             gwin = _transform(bt.t(), _products(gz, w).view(P, rows * c)).view(p.window, p.tiles, nv * c)
             gxp = gy.new_zeros(p.pad_front + t + max(p.pad_back, 0), nv * c)
             for i in range(p.tiles):                                          # overlap-add the windows
-                s0 = i * p.tile * stride
+                s0 = i * p.tile * p.stride
                 gxp[s0: s0 + p.window] += gwin[:, i]
             gx = gxp[p.pad_front: p.pad_front + t].view(t, n, v, c).transpose(0, 1).contiguous()
         if need_w:
@@ -245,7 +253,7 @@ class _SpectralConv(torch.autograd.Function):
             gw = torch.mm(g.t(), gwt.view(P, o * c)).view(k, o, c).permute(1, 2, 0).unsqueeze(-1).contiguous()
         if need_b and ctx.has_bias:
             gb = gy.sum((0, 1, 2))
-        return gx, gw, gb, None, None, None
+        return gx, gw, gb, None, None
 
 
 def _untile(y: Tensor, frames: int) -> Tensor:
@@ -275,7 +283,7 @@ def spectral_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride:
     if c_w != c or one != 1:
         raise ValueError(f"spectral_conv needs a (k, 1) kernel over {c} channels, got weight {tuple(weight.shape)}")
     p = plan(t, k, padding, dilation, stride, tile)
-    return _SpectralConv.apply(x, weight, bias, p, _cast(p, k, dilation, stride, x.dtype, x.device), stride)
+    return _SpectralConv.apply(x, weight, bias, p, _cast(p, x.dtype, x.device))
 
 
 def direct_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0,
@@ -339,8 +347,7 @@ def temporal_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride:
 
     def spectral() -> Tensor:
         return spectral_conv(x, weight, bias, stride, padding, dilation)
-    t_out = (t + 2 * padding - dilation * (k - 1) - 1) // stride + 1
-    if gemm._tunable(2 * n * t_out * v * c * o * k, x, weight, bias):
+    if gemm._tunable(2 * n * frames_out(t, k, padding, dilation, stride) * v * c * o * k, x, weight, bias):
         key = ("tconv", tuple(x.shape), tuple(weight.shape), bias is not None, stride, padding, dilation,
                x.dtype, torch.get_num_threads())
         return gemm._autotuned(key, (direct, spectral), ("direct", "spectral"))
