@@ -273,3 +273,23 @@ def test_eval_autocast_bf16(arch, kw):
     # 3x: MS-G3D's small test model sits at 2-2.7x over six input seeds (1.0-1.4e-2 vs ~5e-3; the full-size
     # model 1.0x); AAGCN's attention before its gates were kept in float32 was 11x here (6.2e-2 vs 5.5e-3)
     assert e_fast <= max(3 * e_plain, 1e-2), f"fast {e_fast:.2g} vs plain {e_plain:.2g} (relative to float32)"
+
+
+@pytest.mark.parametrize("c", [1, 3, 8, 9, 16])
+def test_shared_graph_product_both_routes(c):
+    """``_shared_graph_bmm``: one GEMM on transposed copies up to ``NARROW_GRAPH_CHANNELS`` channels, the
+    per-frame batched product above; both equal the einsum in float64, with gradients, and are contiguous."""
+    from skelzoo.blocks import channels_last
+
+    g64 = torch.Generator().manual_seed(c)
+    graph = torch.randn(75, 25, generator=g64, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, 6, 25, c, generator=g64, dtype=torch.float64, requires_grad=True)
+    y = channels_last._shared_graph_bmm(graph, x)
+    ref = torch.einsum("rv,ntvc->ntrc", graph, x)
+    assert y.shape == (2, 6, 75, c) and y.is_contiguous()
+    torch.testing.assert_close(y, ref, rtol=1e-12, atol=1e-12)
+    gy = torch.randn(y.shape, generator=g64, dtype=torch.float64)
+    got = torch.autograd.grad(y, (graph, x), gy)
+    want = torch.autograd.grad(ref, (graph, x), gy)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

@@ -208,6 +208,10 @@ def graph_linear(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None,
     return y
 
 
+#: :func:`_shared_graph_bmm` takes one GEMM instead of the per-frame batched product up to this many channels
+NARROW_GRAPH_CHANNELS = 8
+
+
 def _shared_graph_bmm(g: Tensor, x: Tensor) -> Tensor:
     """``g @ x[n, t]`` for every frame: ``g`` ``(R, V)`` shared, ``x`` ``(N, T, V, C)`` -> ``(N, T, R, C)``,
     contiguous.
@@ -218,9 +222,21 @@ def _shared_graph_bmm(g: Tensor, x: Tensor) -> Tensor:
     broadcast (stride 0) reads ``x`` and writes the result in the order the next GEMM reads: aggregation +
     that GEMM 1.9-2.6x faster forward and 1.3-1.9x forward + backward on the stgcn_ssl training shapes
     (1 thread, 2026-12-04); whole training steps of the example configs 1.03x / 1.06x, the ST-GCN eval
-    forward 1.00-1.09x (noise level); the same sums."""
+    forward 1.00-1.09x (noise level); the same sums.
+
+    Except for few channels (``C <=`` :data:`NARROW_GRAPH_CHANNELS`, CPU): the BLAS's batched product is
+    slow when its output rows are that short (MS-G3D's 3-channel input, 750 × 125 window graph, 1024 frames:
+    57.6 ms, against 4.8 ms for one GEMM ``(R, V) @ (V, N·T·C)`` on a transposed copy of ``x``, the result
+    copied back; 1.3-20x over C = 1-8 on five graph shapes, 0.2-0.9x from C = 12; 2 threads, 2026-12-04). On
+    the input layers that is MS-G3D's eval forward 1.09x / 1.11x faster (default / tuned allocator) and
+    stgcn_ssl's training aggregation 4.3-7.1x (forward + backward, 1 thread)."""
     n, t, v, c = x.shape
-    return torch.bmm(g.expand(n * t, *g.shape), x.reshape(n * t, v, c)).view(n, t, g.shape[0], c)
+    r = g.shape[0]
+    if c <= NARROW_GRAPH_CHANNELS and x.device.type == "cpu":
+        # few channels: one GEMM (R, V) @ (V, N·T·C) on a transposed copy of x, then the result copied back
+        xt = x.reshape(n * t, v, c).transpose(0, 1).reshape(v, n * t * c)
+        return torch.mm(g, xt).view(r, n * t, c).transpose(0, 1).contiguous().view(n, t, r, c)
+    return torch.bmm(g.expand(n * t, *g.shape), x.reshape(n * t, v, c)).view(n, t, r, c)
 
 
 def graph_bn(x: Tensor, graph: Tensor, weight: Tensor, bias: Tensor | None, bn: nn.Module | None,
