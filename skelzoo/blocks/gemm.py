@@ -8,8 +8,8 @@ shapes runs at 80-100 GFLOP/s per core through MKL and at 200-220 GFLOP/s throug
 (``benchmarks/backbones.py`` prints both rates). :func:`linear` computes ``F.linear(x, w, b)`` with
 oneDNN's matmul (``torch.ops.mkldnn._linear_pointwise``, the kernel ``torch.compile`` emits for linear
 layers on CPU) for float32 CPU tensors, and its own autograd (the input gradient a oneDNN matmul too, the
-weight gradient, whose inner dimension is every row of ``x``, the BLAS's), so training uses it as well. Results equal ``F.linear`` to float32 rounding (a different
-summation order; ``tests/test_gemm.py``).
+weight gradient, whose inner dimension is every row of ``x``, the BLAS's), so training uses it as well.
+Results equal ``F.linear`` to float32 rounding (a different summation order; ``tests/test_gemm.py``).
 
 Both are used only by the fast paths (``skelzoo.blocks.channels_last``, ``skelzoo.blocks.agcn_units``); the
 plain, official-structure forwards keep ``F.linear`` / ``nn.Conv2d``. Off: ``SKELZOO_ONEDNN_LINEAR=0`` or
