@@ -158,6 +158,26 @@ def test_pointwise_conv_autotuned_is_one_kernel_per_signature(autotune_fresh, st
 
 
 @needs_onednn
+def test_pointwise_conv_narrow_input_takes_the_blas_untimed(autotune_fresh):
+    """Inference with at most ``NARROW_IN_CHANNELS`` input channels: the BLAS's batched matmul, bit for bit, with
+    nothing timed; with autotuning off, or under autograd, oneDNN's convolution as before."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(4, gemm.NARROW_IN_CHANNELS, 16, 25, generator=g)
+    w = torch.randn(64, gemm.NARROW_IN_CHANNELS, generator=g)
+    b = torch.randn(64, generator=g)
+    with torch.inference_mode():
+        y = gemm.pointwise_conv(x, w, b)
+        assert torch.equal(y, gemm._pointwise_matmul(x, w, b, 1))
+        assert gemm.autotune_choices() == {}
+        gemm.set_autotune(False)
+        assert torch.equal(gemm.pointwise_conv(x, w, b), F.conv2d(x, w[:, :, None, None], b))
+    gemm.set_autotune(True)
+    wg = w.clone().requires_grad_()
+    assert torch.equal(gemm.pointwise_conv(x, wg, b), F.conv2d(x, wg[:, :, None, None], b))
+    torch.testing.assert_close(y, F.conv2d(x, w[:, :, None, None], b), rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
 def test_linear_is_not_autotuned(autotune_fresh):
     """``linear`` keeps the oneDNN route (it won every backbone GEMM shape; timing would cost chunked inference
     extra calls per chunk shape): bitwise oneDNN's result, nothing timed."""
