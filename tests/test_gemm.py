@@ -136,6 +136,21 @@ def test_autotuned_picks_the_faster_candidate_from_the_first_call(autotune_fresh
         assert gemm.autotune_choices()[key] == gemm._KERNELS[order.index(fast)]
 
 
+def test_autotuned_handicap_scales_the_measured_times(autotune_fresh):
+    """A handicapped candidate must win by more than its factor: 40 ms against 45 ms wins plainly, loses at 1.25."""
+    import time as _time
+
+    def sleeper(seconds: float, value: float):
+        def f():
+            _time.sleep(seconds)
+            return torch.full((1,), value)
+        return f
+    cands = (sleeper(0.040, 1.0), sleeper(0.045, 2.0))
+    assert float(gemm._autotuned(("plain",), cands, ("a", "b"))) == 1.0
+    assert float(gemm._autotuned(("handicap",), cands, ("a", "b"), handicap=(1.25, 1.0))) == 2.0
+    assert gemm.autotune_choices() == {("plain",): "a", ("handicap",): "b"}
+
+
 @needs_onednn
 @pytest.mark.parametrize("stride,bias", [(1, True), (2, False)])
 def test_pointwise_conv_autotuned_is_one_kernel_per_signature(autotune_fresh, stride, bias):

@@ -27,11 +27,13 @@ call with each argument signature (shapes, bias, stride, thread count) of at lea
 one warm-up call each (oneDNN builds its primitive, pages are touched), then :data:`AUTOTUNE_TRIALS` timed
 calls each, in rounds whose order reverses each time (neither kernel always runs right after the other);
 the kernel with the shorter fastest call serves that signature from then on, that first call included, so
-within a process the same inputs always give the same bits. Inputs of at most :data:`NARROW_IN_CHANNELS`
-channels take the BLAS without timing: oneDNN's blocked layout pads them to a full vector of channels (CTR-GCN's
-3-channel input layer: its four 1×1 convolutions took 3.6-10.3 ms through oneDNN against 1.2-1.3 ms through
-the BLAS; the whole forward 1.005-1.038x faster, 2 threads, 2026-12-04). The two kernels agree to float32 rounding (a
-different summation order), so with autotuning on, outputs can differ at that level between processes;
+within a process the same inputs always give the same bits. oneDNN must be faster by the factor
+:data:`ONEDNN_NCHW_HANDICAP` to be chosen (its layout reorders cost more in a forward than in the timing).
+Inputs of at most :data:`NARROW_IN_CHANNELS` channels take the BLAS without timing: oneDNN's blocked layout pads
+them to a full vector of channels (CTR-GCN's 3-channel input layer: its four 1×1 convolutions took 3.6-10.3 ms
+through oneDNN against 1.2-1.3 ms through the BLAS; the whole forward 1.005-1.038x faster, 2 threads,
+2026-12-04). The two kernels agree to float32 rounding (a different summation order), so with autotuning on,
+outputs can differ at that level between processes;
 calls that record gradients (training) always take the oneDNN route, so training stays reproducible.
 :func:`linear` is not autotuned: oneDNN's matmul beat the BLAS on its channels-last GEMMs on
 both machines (2026-12-03: whole forwards 1.17-1.35x faster than with BLAS GEMMs; 2026-12-04: autotuning chose
@@ -71,6 +73,11 @@ AUTOTUNE_MIN_FLOP = 50_000_000
 #: with autotuning on, inference 1×1 convolutions of at most this many input channels take the BLAS without
 #: timing: oneDNN's blocked layout pads them to a full vector of channels (the 3-channel input layers)
 NARROW_IN_CHANNELS = 8
+#: autotuning takes oneDNN's NCHW 1×1 convolution only when its timed call is this much faster than the BLAS's: it
+#: reorders input and output through scratch buffers of its blocked layout, which the back-to-back timing on hot,
+#: already-mapped memory does not charge (CTR-GCN's forward with glibc's default malloc, one process, 2 threads,
+#: 2026-12-04: 0.328 s with four signatures on oneDNN against 0.308 s with all on the BLAS)
+ONEDNN_NCHW_HANDICAP = 1.25
 #: :func:`pointwise_conv`'s kernel names, in the order of its candidates (the default of :func:`_autotuned`)
 _KERNELS = ("onednn", "blas")
 #: ``{signature: name of the chosen kernel}``
@@ -149,10 +156,11 @@ def autotune_reset() -> None:
 
 
 def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...],
-               names: tuple[str, ...] = _KERNELS) -> Tensor:
+               names: tuple[str, ...] = _KERNELS, handicap: tuple[float, ...] | None = None) -> Tensor:
     """The result of the candidate chosen for ``key``; at the first call with ``key``, time every candidate
     (one warm-up call each, then :data:`AUTOTUNE_TRIALS` timed rounds over all of them, each round in the
-    reverse order of the last) and choose. ``names``: the candidates' kernel names, in their order."""
+    reverse order of the last) and choose. ``names``: the candidates' kernel names, in their order;
+    ``handicap``: factors on their measured times (a cost that the timing does not see)."""
     chosen = _CHOICE.get(key)
     if chosen is None:
         for f in candidates:
@@ -165,6 +173,8 @@ def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...],
                 candidates[i]()
                 best[i] = min(best[i], time.perf_counter() - t0)
             order.reverse()
+        if handicap is not None:
+            best = [b * h for b, h in zip(best, handicap)]
         with _LOCK:
             chosen = _CHOICE.setdefault(key, names[best.index(min(best))])
     return candidates[names.index(chosen)]()
@@ -237,7 +247,8 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 
         return _pointwise_matmul(x, w, b, stride)
     if _tunable(2 * n * w.shape[0] * c * -(-t // stride) * v, x, w, b):
         key = ("pointwise", tuple(x.shape), tuple(w.shape), b is not None, stride, torch.get_num_threads())
-        return _autotuned(key, (onednn, lambda: _pointwise_matmul(x, w, b, stride)))
+        return _autotuned(key, (onednn, lambda: _pointwise_matmul(x, w, b, stride)),
+                          handicap=(ONEDNN_NCHW_HANDICAP, 1.0))
     return onednn()
 
 
