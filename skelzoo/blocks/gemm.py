@@ -243,7 +243,7 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 
     def onednn() -> Tensor:
         return F.conv2d(x, w[:, :, None, None], b, (stride, 1))
     n, c, t, v = x.shape
-    if c <= NARROW_IN_CHANNELS and _tunable(AUTOTUNE_MIN_FLOP, x, w, b):
+    if c <= NARROW_IN_CHANNELS and _tunable(AUTOTUNE_MIN_FLOP, x, w, b):  # autotuning on, inference, any size
         return _pointwise_matmul(x, w, b, stride)
     if _tunable(2 * n * w.shape[0] * c * -(-t // stride) * v, x, w, b):
         key = ("pointwise", tuple(x.shape), tuple(w.shape), b is not None, stride, torch.get_num_threads())
