@@ -180,12 +180,16 @@ def _autotuned(key: tuple, candidates: tuple[Callable[[], Tensor], ...],
     return candidates[names.index(chosen)]()
 
 
-def _tunable(flop: int, *ts: Tensor | None) -> bool:
-    """Autotuning on, a product of at least :data:`AUTOTUNE_MIN_FLOP`, not tracing, and nothing recorded for
-    autograd (the caller checked device and dtype)."""
-    if not autotune_enabled() or flop < AUTOTUNE_MIN_FLOP or _tracing():
+def _autotuning_applies(*ts: Tensor | None) -> bool:
+    """Autotuning on, not tracing, and nothing recorded for autograd (the caller checked device and dtype)."""
+    if not autotune_enabled() or _tracing():
         return False
     return not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in ts))
+
+
+def _tunable(flop: int, *ts: Tensor | None) -> bool:
+    """:func:`_autotuning_applies` to a product of at least :data:`AUTOTUNE_MIN_FLOP`."""
+    return flop >= AUTOTUNE_MIN_FLOP and _autotuning_applies(*ts)
 
 
 def _mm(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
@@ -243,7 +247,7 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 
     def onednn() -> Tensor:
         return F.conv2d(x, w[:, :, None, None], b, (stride, 1))
     n, c, t, v = x.shape
-    if c <= NARROW_IN_CHANNELS and _tunable(AUTOTUNE_MIN_FLOP, x, w, b):  # autotuning on, inference, any size
+    if c <= NARROW_IN_CHANNELS and _autotuning_applies(x, w, b):
         return _pointwise_matmul(x, w, b, stride)
     if _tunable(2 * n * w.shape[0] * c * -(-t // stride) * v, x, w, b):
         key = ("pointwise", tuple(x.shape), tuple(w.shape), b is not None, stride, torch.get_num_threads())
