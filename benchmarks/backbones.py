@@ -126,6 +126,8 @@ def _cpu_cuda_shim() -> None:
 
 def _one(name: str, threads: int, repeats: int, frames: int, batch: int, official: Path | None = None,
          allocator: str = "default") -> dict:
+    import contextlib
+    import copy
     import statistics
 
     import torch
@@ -175,7 +177,15 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
         finally:
             set_onednn_linear(old)
 
-    fns = {"fast": fast, "base": base, "gemm": gemm}
+    cached_model = copy.deepcopy(model)  # the fast path inside skelzoo.cached_weights, open for the whole run
+    stack = contextlib.ExitStack()
+    stack.enter_context(skelzoo.cached_weights(cached_model))
+
+    def fast_cached() -> torch.Tensor:
+        with torch.inference_mode():
+            return cached_model(x)
+
+    fns = {"fast": fast, "base": base, "gemm": gemm, "fast_cached": fast_cached}
     if onednn_linear_available():
         fns.update(gemm_onednn=gemm_onednn, fast_blas=fast_blas)
     fast_out, base_out = fast(), base()
@@ -187,7 +197,10 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
         fns["official"] = off
         off_out = off()
         row["official_rel_diff"] = float((fast_out - off_out).abs().max() / off_out.abs().max())
+    if not torch.equal(fast_cached(), fast_out):
+        raise SystemExit(f"{name}: the fast path inside cached_weights does not give the fast path's bits")
     t = interleaved_samples(fns, repeats)
+    stack.close()
     gemm_gflop = 2 * GEMM_SIZE ** 3 / 1e9
     if off_model is not None:
         row.update(official_s=statistics.median(t["official"]), official_best_s=min(t["official"]))
@@ -200,6 +213,7 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
     return {"name": name, "params": sum(p.numel() for p in model.parameters()), "gflop": flops / 1e9,
             "fast_s": statistics.median(t["fast"]), "base_s": statistics.median(t["base"]),
             "fast_best_s": min(t["fast"]), "base_best_s": min(t["base"]),
+            "cached_s": statistics.median(t["fast_cached"]), "cached_best_s": min(t["fast_cached"]),
             "gemm_gflops": max(gemm_gflop / statistics.median(t[k]) for k in gemm_keys),
             "gemm_best_gflops": max(gemm_gflop / min(t[k]) for k in gemm_keys),
             "max_diff": float((fast_out - base_out).abs().max()), "scale": float(base_out.abs().max()), **row}
@@ -272,7 +286,7 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
           f"per backbone; fast: inference_mode, plain{' and official' if live else ''}: no_grad); nominal peak "
           f"{peak:.0f} GFLOP/s = {how}")
     print(f"{'model':<8} {'malloc':<7} {'GFLOP':>6} {'official s':>10} {'plain s':>7} {'BLAS s':>6} {'fast s':>7} {'fast/off':>8} {'(best)':>6} "
-          f"{'fast/plain':>10} {'plain/off':>9} {'GFLOP/s':>7} {'BLAS':>5} {'oneDNN':>6} {'GEMM':>5} {'eff.':>5} "
+          f"{'cached s':>8} {'cach/off':>8} {'fast/plain':>10} {'plain/off':>9} {'GFLOP/s':>7} {'BLAS':>5} {'oneDNN':>6} {'GEMM':>5} {'eff.':>5} "
           f"{'(best)':>6} "
           f"{'criterion':>9} {'met':>4} {'(best)':>6} {'diff plain':>10} {'diff off':>8}")
     for r in rows:
@@ -290,8 +304,10 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
         d_off = f"{r['official_rel_diff']:.1e}" if "official_rel_diff" in r else "-"
         plain_off = f"{r['base_s'] / off:.2f}" if off else "-"
         blas = f"{r['fast_blas_s']:.3f}" if r.get("fast_blas_s") else "-"
+        cached = f"{r['cached_s']:.3f}" if r.get("cached_s") else "-"
+        c_off = f"{off / r['cached_s']:.2f}x" if off and tag == "live" and r.get("cached_s") else "-"
         print(f"{r['name']:<8} {r.get('allocator', 'default'):<7} {r['gflop']:>6.1f} {offs:>10} {r['base_s']:>7.3f} {blas:>6} {r['fast_s']:>7.3f} {f_off:>8} "
-              f"{f_off_best:>6} {r['base_s'] / r['fast_s']:>9.2f}x {plain_off:>9} "
+              f"{f_off_best:>6} {cached:>8} {c_off:>8} {r['base_s'] / r['fast_s']:>9.2f}x {plain_off:>9} "
               f"{gfs:>7.0f} {r.get('gemm_blas_gflops') or 0:>5.0f} {r.get('gemm_onednn_gflops') or 0:>6.0f} "
               f"{r['gemm_gflops']:>5.0f} {100 * gfs / r['gemm_gflops']:>4.0f}% {100 * eff_best:>5.0f}% "
               f"{crit:>9} {('yes' if met else 'NO'):>4} {('yes' if met_best else 'NO'):>6} "
@@ -301,7 +317,10 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
     print("official s: 'live' = the official code timed in this run (same process, interleaved); 'ref' = the "
           "reference file's live figure from ANOTHER run (context only, no ratio is taken against it); "
           "BLAS s = the fast path with its GEMMs on the BLAS instead of oneDNN (skelzoo.blocks.gemm switched off); "
-          "fast/off = median official / median fast, (best) = fastest official / fastest fast; fast/plain = "
+          "fast/off = median official / median fast, (best) = fastest official / fastest fast; cached s = the fast "
+          "path inside skelzoo.cached_weights (derived inference weights reused between calls; a separate copy of "
+          "the model in the same round-robin; reported, not judged), cach/off = median official / median cached; "
+          "fast/plain = "
           "median plain / median fast; plain/off = how this run's plain path compares with the official time; "
           "GFLOP = the model's math counted on the plain path; BLAS / oneDNN = median 2048² fp32 GEMM GFLOP/s "
           "through torch.mm / oneDNN's matmul in the same round-robin, GEMM = the faster; eff. = fast GFLOP/s / GEMM GFLOP/s ((best): fastest fast run vs fastest GEMM run); "

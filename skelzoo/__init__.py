@@ -2,7 +2,8 @@
 
 Public API (see CONTRACT.md): ``list_models``, ``model_info``, ``load_model``, ``save_pretrained``,
 ``convert_checkpoint``, ``read_skeleton``, ``SkeletonSequence``, ``FormatError``; and the weights'
-preprocessing: ``prepare(seq, model)`` (``model.input_spec``, an ``InputSpec``), ``extract_features``.
+preprocessing: ``prepare(seq, model)`` (``model.input_spec``, an ``InputSpec``), ``extract_features``; and
+``cached_weights(model)``, a block in which repeated inference calls reuse the weights the fast paths derive.
 
 ``import skelzoo`` does not import torch (issue #9: import under 1 s): every name except ``__version__`` and
 the errors is resolved on first use (PEP 562 module ``__getattr__``). ``skelzoo.read_skeleton`` and
@@ -24,6 +25,7 @@ if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at ru
     from . import io as io
     from . import models as models
     from . import zoo as zoo
+    from .blocks.derived import cached_weights as cached_weights
     from .io import SkeletonSequence as SkeletonSequence
     from .io import read_skeleton as read_skeleton
     from .localization.input_spec import InputSpec as InputSpec
@@ -40,7 +42,7 @@ if _typing.TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at ru
 __all__ = [
     "__version__", "FormatError", "SkelzooError", "InputWarning", "SkeletonSequence", "build_model",
     "convert_checkpoint", "list_models", "load_model", "model_info", "read_skeleton", "register_model",
-    "save_pretrained", "prepare", "InputSpec", "extract_features",
+    "save_pretrained", "prepare", "InputSpec", "extract_features", "cached_weights",
 ]
 
 # public name -> module that defines it
@@ -57,6 +59,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "prepare": "skelzoo.localization.input_spec",
     "InputSpec": "skelzoo.localization.input_spec",
     "extract_features": "skelzoo.localization.pipeline",
+    "cached_weights": "skelzoo.blocks.derived",
 }
 # submodules reachable as attributes (``skelzoo.zoo``, ``skelzoo.io`` ...) without importing them first
 _SUBMODULES = frozenset({

@@ -123,12 +123,13 @@ def test_model_api_after_lazy_import():
         from skelzoo import FormatError, SkeletonSequence, load_model  # noqa: F401
         import torch
         import skelzoo.convert, skelzoo.io, skelzoo.zoo, skelzoo.models, skelzoo.localization.input_spec, skelzoo.localization.pipeline
+        import skelzoo.blocks.derived
         m = skelzoo.load_model(sys.argv[1], pretrained=True)
         archs = skelzoo.zoo.list_architectures()
         # every public name resolves to the object of the module that defines it
         where = {"convert_checkpoint": skelzoo.models, "SkeletonSequence": skelzoo.io, "read_skeleton": skelzoo.io,
                  "prepare": skelzoo.localization.input_spec, "InputSpec": skelzoo.localization.input_spec,
-                 "extract_features": skelzoo.localization.pipeline}
+                 "extract_features": skelzoo.localization.pipeline, "cached_weights": skelzoo.blocks.derived}
         same = {n: getattr(skelzoo, n) is getattr(where.get(n, skelzoo.models), n)
                 for n in skelzoo.__all__ if n not in ("__version__", "FormatError", "SkelzooError", "InputWarning")}
         print(json.dumps({"names": names, "pretrained": pretrained, "archs": archs,

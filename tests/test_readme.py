@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import skelzoo
+
 REPO = Path(__file__).resolve().parents[1]
 BLOCKS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
 
@@ -73,6 +75,12 @@ def test_readme_models_block_runs(tmp_path: Path) -> None:
                             'skelzoo.load_model("ctrgcn", num_classes=60)')
     ns, _ = _run(code, tmp_path)
     assert ns["logits"].shape == (2, 60)
+    assert len(ns["outs"]) == 10  # the cached_weights lines: the same bits as plain calls
+    clips = torch.randn(10, 1, 3, 64, 25, 2)
+    with torch.inference_mode():
+        plain = ns["model"](clips[0])
+        with skelzoo.cached_weights(ns["model"]):
+            assert torch.equal(ns["model"](clips[0]), plain) and torch.equal(ns["model"](clips[0]), plain)
     assert (tmp_path / "out" / "ctrgcn" / "config.json").is_file()
     assert json.loads((tmp_path / "out" / "ctrgcn" / "config.json").read_text())["input_spec"]["fps"] == 30.0
 

@@ -28,6 +28,7 @@ from .channels_last import (
 )
 from .common import TemporalConvBN
 from .context import ContextUnit
+from .derived import derived, module_tensors
 from .gemm import pointwise_conv
 
 __all__ = ["embedded_affinity", "embedded_sum", "embedded_sum_fast", "embedded_sum_nhwc", "streamed_affinity",
@@ -165,17 +166,15 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
     k, wv = g.shape[1], g.shape[-1]
     o = conv_d[0].out_channels
     xv = x.reshape(n, c * t, v)
-    w = torch.cat([m.weight.flatten(1) for m in conv_d], 1)                          # (O, K·C)
-    b = sum(m.bias for m in conv_d) if conv_d[0].bias is not None else None
-    records = torch.is_grad_enabled() and (x.requires_grad or g.requires_grad or w.requires_grad)
+    records = torch.is_grad_enabled() and (x.requires_grad or g.requires_grad
+                                           or any(m.weight.requires_grad for m in conv_d))
     if records or not foldable(bn):
         xa = torch.stack([torch.bmm(xv, g[:, i]) for i in range(k)], 1).view(n, k * c, t * wv)
     if not foldable(bn):
-        y = pointwise_conv(xa.view(n, k * c, t, wv), w, b)
+        y = pointwise_conv(xa.view(n, k * c, t, wv), *_summed_convs(conv_d))
         return torch.relu_(bn(y) + (x if down is None else down(x)))
-    scale, shift = bn_fold(bn)
-    w = w * scale.unsqueeze(1)
-    shift = shift if b is None else b * scale + shift
+    w, shift = derived(bn, "graph_unit_fast", lambda: [*module_tensors(conv_d), *module_tensors(bn)],
+                       lambda: _fold_sum(conv_d, bn))
     if down is None:
         acc = (x + shift.view(o, 1, 1)).view(n, o, t * wv)
     elif foldable(down[1]):
@@ -193,6 +192,19 @@ def graph_unit_fast(x: torch.Tensor, g: torch.Tensor, conv_d: nn.ModuleList, bn:
             torch.bmm(xv[s:e], g[s:e, i], out=buf[:e - s, i])
         acc[s:e].add_(pointwise_conv(buf[:e - s].view(e - s, k * c, t, wv), w).view(e - s, o, t * wv))
     return torch.relu_(acc.view(n, o, t, wv))
+
+
+def _summed_convs(conv_d: nn.ModuleList) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The K subsets' 1×1 convs as one contraction over ``K·C``: weight ``(O, K·C)``, the biases summed ``(O,)``."""
+    w = torch.cat([m.weight.flatten(1) for m in conv_d], 1)
+    return w, (sum(m.bias for m in conv_d) if conv_d[0].bias is not None else None)
+
+
+def _fold_sum(conv_d: nn.ModuleList, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_summed_convs` with the eval BN folded in: ``(w·scale, b·scale + shift)``."""
+    w, b = _summed_convs(conv_d)
+    scale, shift = bn_fold(bn)
+    return w * scale.unsqueeze(1), (shift if b is None else b * scale + shift)
 
 
 def aggregate(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

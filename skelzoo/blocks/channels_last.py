@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..runtime import env_flag
+from .derived import derived, is_parameter
 from .gemm import linear
 from .spectral import temporal_conv
 
@@ -112,7 +113,13 @@ def foldable(bn: nn.Module | None) -> bool:
 
 
 def bn_fold(bn: nn.Module) -> tuple[Tensor, Tensor]:
-    """Eval BatchNorm as ``y = x·scale + shift`` (the same affine form PyTorch's CPU kernel uses)."""
+    """Eval BatchNorm as ``y = x·scale + shift`` (the same affine form PyTorch's CPU kernel uses); kept
+    between calls inside :func:`~skelzoo.blocks.derived.cached_weights`."""
+    return derived(bn, ("bn_fold", bn.eps), (bn.weight, bn.bias, bn.running_mean, bn.running_var),
+                   lambda: _bn_fold(bn))
+
+
+def _bn_fold(bn: nn.Module) -> tuple[Tensor, Tensor]:
     scale = torch.rsqrt(bn.running_var + bn.eps)
     if bn.weight is not None:
         scale = scale * bn.weight
@@ -130,15 +137,23 @@ def apply_bn(y: Tensor, bn: nn.Module | None) -> Tensor:
 
 
 def fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tensor, Tensor | None, nn.Module | None]:
-    """Fold an eval BN into ``(w, b)`` (output channels first); else return the BN to apply after."""
+    """Fold an eval BN into ``(w, b)`` (output channels first); else return the BN to apply after. When ``w``
+    and ``b`` are parameters or views of them, the folded pair is kept between calls inside
+    :func:`~skelzoo.blocks.derived.cached_weights` (a tensor computed per call is never a cache source)."""
     if bn is None or isinstance(bn, nn.Identity):
         return w, b, None
     if not foldable(bn):
         return w, b, bn
-    scale, shift = bn_fold(bn)
-    w = w * scale.view(-1, *([1] * (w.dim() - 1)))
-    b = shift if b is None else b * scale + shift
-    return w, b, None
+
+    def fold() -> tuple[Tensor, Tensor]:
+        scale, shift = _bn_fold(bn)
+        return w * scale.view(-1, *([1] * (w.dim() - 1))), (shift if b is None else b * scale + shift)
+    if not (is_parameter(w) and (b is None or is_parameter(b))):
+        wf, bf = fold()
+    else:
+        wf, bf = derived(bn, ("fold_into", tuple(w.shape), bn.eps),
+                         (w, b, bn.weight, bn.bias, bn.running_mean, bn.running_var), fold)
+    return wf, bf, None
 
 
 # ---------------------------------------------------------------------------------------------- convs

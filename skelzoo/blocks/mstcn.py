@@ -54,6 +54,7 @@ from torch import nn
 
 from .channels_last import apply_bn, bn_fold, fold_into, foldable, linear_bn, tconv_bn
 from .common import TemporalConvBN, conv_init
+from .derived import derived, module_tensors
 from .dropout import ExactDropout
 from .gemm import pointwise_conv
 
@@ -283,15 +284,11 @@ class MultiScaleTCN(nn.Module):
         """
         if torch.is_grad_enabled() or self.stride != 1 or hasattr(self, "transform"):
             return None
-        ws, bs = [], []
-        for br in self.branches:
-            conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
-            w, b, rest = fold_into(conv.weight.flatten(1), conv.bias, bn)
-            if rest is not None:
-                return None
-            ws.append(w)
-            bs.append(b if b is not None else w.new_zeros(w.shape[0]))
-        y = pointwise_conv(x, torch.cat(ws), torch.cat(bs))
+        leads = [(br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None) for br in self.branches]
+        if not all(bn is None or isinstance(bn, nn.Identity) or foldable(bn) for _, bn in leads):
+            return None
+        w, b = derived(self, "leading", lambda: module_tensors(self), lambda: _stacked_folds(leads))
+        y = pointwise_conv(x, w, b)
         o = 0
         for br, spec, c in zip(self.branches, self.branch_spec, self.branch_channels):
             part = y[:, o:o + c]
@@ -325,6 +322,16 @@ class MultiScaleTCN(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, branches={list(self.branch_spec)}, "
                 f"channels={list(self.branch_channels)}, stride={self.stride}, final_act={self.final_act}")
+
+
+def _stacked_folds(convs_bns: list[tuple[nn.Module, nn.Module | None]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """1×1 convs with foldable BNs as one weight ``(ΣO, C)`` and bias ``(ΣO,)`` (zeros where a conv has none)."""
+    ws, bs = [], []
+    for conv, bn in convs_bns:
+        w, b, _ = fold_into(conv.weight.flatten(1), conv.bias, bn)
+        ws.append(w)
+        bs.append(b if b is not None else w.new_zeros(w.shape[0]))
+    return torch.cat(ws), torch.cat(bs)
 
 
 def gemm_bn(x: torch.Tensor, conv: nn.Module, bn: nn.Module | None, stride: int = 1) -> torch.Tensor:

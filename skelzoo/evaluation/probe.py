@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..blocks.derived import cached_weights
+
 __all__ = ["ProbeResult", "ProbeComparison", "center_windows", "pooled_features", "knn_probe", "linear_probe",
            "compare_to_random", "beats_random"]
 
@@ -110,8 +112,9 @@ def pooled_features(backbone: nn.Module, x: torch.Tensor, *, batch_size: int = 6
     backbone.eval()
     try:
         dev = next(backbone.parameters()).device
-        out = [backbone.forward_features(x[i:i + batch_size].to(dev)).float().mean(dim=(2, 3, 4)).cpu()
-               for i in range(0, len(x), batch_size)]
+        with cached_weights(backbone):  # the batches reuse the folded inference weights
+            out = [backbone.forward_features(x[i:i + batch_size].to(dev)).float().mean(dim=(2, 3, 4)).cpu()
+                   for i in range(0, len(x), batch_size)]
     finally:
         backbone.train(was)
     return torch.cat(out)

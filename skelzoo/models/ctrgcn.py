@@ -44,6 +44,7 @@ from torch import nn
 from ..blocks.channels_last import bn_fold, fast_paths_enabled, foldable
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
+from ..blocks.derived import derived, module_tensors
 from ..blocks.gemm import pointwise_conv
 from ..blocks.mstcn import CTRGCN_BRANCHES, MultiScaleTCN, gemm_bn
 from ..graphs import agcn_spatial
@@ -171,37 +172,25 @@ class CTRGCUnit(ContextUnit):
         """
         n, cin, t, v = x.shape
         k, r, c = self.num_subsets, self.rel, self.out_channels
-        convs = list(self.convs)
-        w12 = torch.cat([w.flatten(1) for m in convs for w in (m.conv1.weight, m.conv2.weight)])
-        b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
+        fold = foldable(self.bn)
+        fold_down = fold and not isinstance(self.down, nn.Identity) and foldable(self.down[1])
+        w12, b12, w4x, w3, wb, shift, wd = derived(self, ("fast", fold, fold_down), lambda: module_tensors(self),
+                                                   lambda: self._fast_weights(fold, fold_down))
         xm = self.context_stat("mean", x, 2, lambda z: z.sum(2))
         xm = x.mean(2) if xm is None else xm                                           # (N, C_in, V)
         q = torch.baddbmm(b12.unsqueeze(-1), w12.expand(n, -1, -1), xm).view(n, k, 2, r, v)
         rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2)).view(n, k, r, v * v)
         relx = torch.cat([rel, rel.new_ones(n, k, 1, v * v),
                           self.PA.reshape(1, k, 1, v * v).expand(n, k, 1, v * v)], 2)  # (N, K, R+2, U·V)
-        alpha = self.alpha
-        w4x = torch.stack([torch.cat([m.conv4.weight.flatten(1) * alpha, (m.conv4.bias * alpha).unsqueeze(1),
-                                      alpha.new_ones(c, 1)], 1) for m in convs])       # (K, C, R+2)
         # Σ of adj_k over the aggregated joint (v for "target", u for "source"), via Σ of relx
         relsum = relx.view(n, k, r + 2, v, v).sum(-1 if self.aggregation == "target" else -2)
-        w3 = torch.stack([m.conv3.weight.flatten(1) for m in convs])                    # (K, C, C_in)
-        b3 = torch.stack([m.conv3.bias for m in convs])                                 # (K, C)
-        fold = foldable(self.bn)
-        if fold:  # BN(Σ_k adj_k·x3_k) = Σ_k adj_k·(scale·x3_k) + shift
-            scale, shift = bn_fold(self.bn)
-            w3, b3 = w3 * scale.view(1, c, 1), b3 * scale
-        wb = (b3.unsqueeze(-1) * w4x).transpose(0, 1).reshape(c, k * (r + 2))
         const = torch.matmul(wb, relsum.view(n, k * (r + 2), v))                       # (N, C, W)
         y: torch.Tensor | None = None
         res: torch.Tensor | None = None
         if isinstance(self.down, nn.Identity):
             res = x
-        elif fold and foldable(self.down[1]):
-            s2, h2 = bn_fold(self.down[1])
-            wd = self.down[0].weight.flatten(1) * s2.unsqueeze(1)
-            hd = h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2
-            y = pointwise_conv(x, wd).add_((const + (shift + hd).unsqueeze(-1)).unsqueeze(2))
+        elif fold_down:
+            y = pointwise_conv(x, wd[0]).add_((const + (shift + wd[1]).unsqueeze(-1)).unsqueeze(2))
         else:
             res = self.down(x)
         if fold and y is None:
@@ -221,6 +210,33 @@ class CTRGCUnit(ContextUnit):
         if not fold:
             y = self.bn(y.add_(const.unsqueeze(2))) + res
         return torch.relu_(y)
+
+    def _fast_weights(self, fold: bool, fold_down: bool) -> tuple:
+        """The weights :meth:`forward_fast` derives from the parameters (kept between calls inside
+        :func:`~skelzoo.blocks.derived.cached_weights`): ``w12 (2·K·R, C_in)``, ``b12 (2·K·R,)`` (conv1 / conv2
+        of all subsets), ``w4x (K, C, R+2)`` = ``[α·w4_k | α·b4_k | 1]``, ``w3 (K, C, C_in)`` (BN scale folded
+        in when ``fold``), ``wb (C, K·(R+2))`` (conv3's bias through the adjacency), the BN ``shift`` ``(C,)``
+        (or None) and ``wd`` = ``down``'s folded ``(weight (C, C_in), bias (C,))`` when ``fold_down``."""
+        convs = list(self.convs)
+        k, r, c = self.num_subsets, self.rel, self.out_channels
+        w12 = torch.cat([w.flatten(1) for m in convs for w in (m.conv1.weight, m.conv2.weight)])
+        b12 = torch.cat([b for m in convs for b in (m.conv1.bias, m.conv2.bias)])
+        alpha = self.alpha
+        w4x = torch.stack([torch.cat([m.conv4.weight.flatten(1) * alpha, (m.conv4.bias * alpha).unsqueeze(1),
+                                      alpha.new_ones(c, 1)], 1) for m in convs])       # (K, C, R+2)
+        w3 = torch.stack([m.conv3.weight.flatten(1) for m in convs])                    # (K, C, C_in)
+        b3 = torch.stack([m.conv3.bias for m in convs])                                 # (K, C)
+        shift = wd = None
+        if fold:  # BN(Σ_k adj_k·x3_k) = Σ_k adj_k·(scale·x3_k) + shift
+            scale, shift = bn_fold(self.bn)
+            w3, b3 = w3 * scale.view(1, c, 1), b3 * scale
+        wb = (b3.unsqueeze(-1) * w4x).transpose(0, 1).reshape(c, k * (r + 2))
+        if fold_down:
+            s2, h2 = bn_fold(self.down[1])
+            wd = (self.down[0].weight.flatten(1) * s2.unsqueeze(1),
+                  h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2)
+        return w12, b12, w4x, w3, wb, shift, wd
+
 
 class CTRGCNBlock(nn.Module):
     """``ReLU(tcn(gcn(x)) + residual(x))``: ``(N, C_in, T, V) -> (N, C_out, ceil(T/stride), V)``.
