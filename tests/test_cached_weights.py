@@ -163,3 +163,18 @@ def test_rejects_non_modules():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         with skelzoo.cached_weights(torch.randn(2)):
             pass
+
+
+def test_localizer_frame_logits_and_chunked_inference_inside_the_block():
+    from skelzoo.localization.chunked import chunked_forward
+    from skelzoo.models import DEFAULT_LOCALIZER
+
+    loc = skelzoo.load_model(DEFAULT_LOCALIZER, pretrained=True).eval()  # bundled: offline
+    torch.manual_seed(0)
+    x = torch.randn(1, loc.in_channels, 96, loc.num_joints, loc.num_person or 1)
+    with torch.inference_mode():
+        ref = loc(x)
+        ref_chunked = chunked_forward(loc, x, chunk=32)
+        with skelzoo.cached_weights(loc):
+            assert torch.equal(loc(x), ref) and torch.equal(loc(x), ref)
+            assert torch.equal(chunked_forward(loc, x, chunk=32), ref_chunked)
