@@ -178,3 +178,25 @@ def test_localizer_frame_logits_and_chunked_inference_inside_the_block():
         with skelzoo.cached_weights(loc):
             assert torch.equal(loc(x), ref) and torch.equal(loc(x), ref)
             assert torch.equal(chunked_forward(loc, x, chunk=32), ref_chunked)
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace:DeprecationWarning")
+def test_compiled_and_traced_calls_derive_from_the_parameters():
+    torch._dynamo.reset()
+    model = _model("stgcn", {"base_channels": 8}).eval()
+    x = _input(model)
+    with skelzoo.cached_weights(model), torch.no_grad():
+        compiled = torch.compile(model, backend="eager")
+        ref = model(x)
+        store_sizes = [len(m.__dict__[_ATTR]) for m in model.modules()]
+        # compiled and traced graphs take the standard ops (skelzoo.blocks.gemm): equal to float32 rounding
+        assert torch.allclose(compiled(x), ref, rtol=1e-5, atol=1e-5)
+        assert [len(m.__dict__[_ATTR]) for m in model.modules()] == store_sizes  # nothing cached when compiled
+        traced = torch.jit.trace(model, x, check_trace=False)
+        assert [len(m.__dict__[_ATTR]) for m in model.modules()] == store_sizes  # nothing cached while tracing
+        for p in model.parameters():  # a traced graph that baked cached weights in would not see this
+            p.mul_(1.25)
+        after = model(x)
+        assert not torch.equal(after, ref)
+        assert torch.allclose(traced(x), after, rtol=1e-5, atol=1e-5)
+    torch._dynamo.reset()

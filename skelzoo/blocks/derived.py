@@ -19,7 +19,8 @@ the ``state_dict``) and only while the block is open. skelzoo's frozen-feature p
 (:func:`skelzoo.evaluation.probe.pooled_features`, many batches of one model) run inside it.
 
 Safety. The cache serves only calls that record no gradient (under ``torch.no_grad()`` or
-``torch.inference_mode()``); training steps inside the block derive their weights afresh, differentiably.
+``torch.inference_mode()``); training steps inside the block derive their weights afresh, differentiably, and so
+do traced, exported or compiled calls (their graphs keep the derivations from the parameters).
 Every cached value remembers its source tensors' storage address and version counter and is recomputed
 when they differ, so in-place updates that PyTorch tracks (an optimizer step, ``load_state_dict``,
 ``param.copy_()`` / ``param.mul_()`` under ``no_grad``, ``model.to()``) are picked up. Changes PyTorch does
@@ -33,6 +34,8 @@ from typing import Callable, Hashable, Iterator, Sequence, TypeVar
 
 import torch
 from torch import Tensor, nn
+
+from .gemm import _tracing
 
 __all__ = ["cached_weights", "derived", "module_tensors", "is_parameter"]
 
@@ -82,10 +85,11 @@ def derived(owner: nn.Module, key: Hashable,
     that module (anything the value depends on besides the tensors); ``sources``: every tensor ``compute``
     reads, or a function listing them (called only when the cache is open); ``None`` entries allowed. Sources
     must persist between calls (parameters, buffers, views of them: :func:`is_parameter`). The cached value
-    is used only if no gradient is being recorded and every source has the storage address and version it
-    had when the value was computed."""
+    is used only if no gradient is being recorded, nothing traces or compiles the call (TorchScript, ONNX
+    export, ``torch.compile``: their graphs must derive the weights from the parameters) and every source has
+    the storage address and version it had when the value was computed."""
     store = owner.__dict__.get(_ATTR)
-    if store is None or torch.is_grad_enabled():
+    if store is None or torch.is_grad_enabled() or _tracing():
         return compute()
     if callable(sources):
         sources = sources()
