@@ -26,6 +26,9 @@ on the same-run fast/official ratio. Without ``--official`` the official time is
 figure from ANOTHER run (``OFFICIAL_LIVE_S``), printed as context only, and the criterion is judged on the
 same-run fast/plain ratio (the plain path restates the official forward op by op; it is not the official
 code and may be slower than it). Also checks that the fast logits equal the baseline's (max abs diff).
+The **cached** column times the fast path of a deep copy of the model inside ``skelzoo.cached_weights`` (weights
+derived from the parameters kept between calls), in the same round-robin, after checking that it gives the
+fast path's bits; it is reported, not judged (a user's plain ``model(x)`` does not run inside that block).
 Never asserts timings.
 
     python benchmarks/backbones.py [--threads 2] [--repeats 5] [--pattern '*'] [--frames 64] [--official DIR]
