@@ -203,7 +203,7 @@ def _summed_convs(conv_d: nn.ModuleList) -> tuple[torch.Tensor, torch.Tensor | N
 def _fold_sum(conv_d: nn.ModuleList, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`_summed_convs` with the eval BN folded in: ``(w·scale, b·scale + shift)``."""
     w, b = _summed_convs(conv_d)
-    scale, shift = bn_fold(bn)
+    scale, shift = bn_fold(bn, cache=False)  # cached as a whole by graph_unit_fast
     return w * scale.unsqueeze(1), (shift if b is None else b * scale + shift)
 
 

@@ -112,11 +112,17 @@ def foldable(bn: nn.Module | None) -> bool:
             and bn.running_mean is not None and bn.running_var is not None)
 
 
-def bn_fold(bn: nn.Module) -> tuple[Tensor, Tensor]:
+def _bn_tensors(bn: nn.Module) -> tuple[Tensor | None, ...]:
+    return bn.weight, bn.bias, bn.running_mean, bn.running_var
+
+
+def bn_fold(bn: nn.Module, cache: bool = True) -> tuple[Tensor, Tensor]:
     """Eval BatchNorm as ``y = x·scale + shift`` (the same affine form PyTorch's CPU kernel uses); kept
-    between calls inside :func:`~skelzoo.blocks.derived.cached_weights`."""
-    return derived(bn, ("bn_fold", bn.eps), (bn.weight, bn.bias, bn.running_mean, bn.running_var),
-                   lambda: _bn_fold(bn))
+    between calls inside :func:`~skelzoo.blocks.derived.cached_weights` unless ``cache=False`` (the call is
+    part of a larger derivation that is cached as a whole)."""
+    if not cache:
+        return _bn_fold(bn)
+    return derived(bn, ("bn_fold", bn.eps), lambda: _bn_tensors(bn), lambda: _bn_fold(bn))
 
 
 def _bn_fold(bn: nn.Module) -> tuple[Tensor, Tensor]:
@@ -136,10 +142,12 @@ def apply_bn(y: Tensor, bn: nn.Module | None) -> Tensor:
     return bn(y.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
-def fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tensor, Tensor | None, nn.Module | None]:
+def fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None,
+              cache: bool = True) -> tuple[Tensor, Tensor | None, nn.Module | None]:
     """Fold an eval BN into ``(w, b)`` (output channels first); else return the BN to apply after. When ``w``
     and ``b`` are parameters or views of them, the folded pair is kept between calls inside
-    :func:`~skelzoo.blocks.derived.cached_weights` (a tensor computed per call is never a cache source)."""
+    :func:`~skelzoo.blocks.derived.cached_weights` (a tensor computed per call is never a cache source), unless
+    ``cache=False`` (the call is part of a larger derivation that is cached as a whole)."""
     if bn is None or isinstance(bn, nn.Identity):
         return w, b, None
     if not foldable(bn):
@@ -148,11 +156,10 @@ def fold_into(w: Tensor, b: Tensor | None, bn: nn.Module | None) -> tuple[Tensor
     def fold() -> tuple[Tensor, Tensor]:
         scale, shift = _bn_fold(bn)
         return w * scale.view(-1, *([1] * (w.dim() - 1))), (shift if b is None else b * scale + shift)
-    if not (is_parameter(w) and (b is None or is_parameter(b))):
+    if not (cache and is_parameter(w) and (b is None or is_parameter(b))):
         wf, bf = fold()
     else:
-        wf, bf = derived(bn, ("fold_into", tuple(w.shape), bn.eps),
-                         (w, b, bn.weight, bn.bias, bn.running_mean, bn.running_var), fold)
+        wf, bf = derived(bn, ("fold_into", w.shape, bn.eps), lambda: (w, b, *_bn_tensors(bn)), fold)
     return wf, bf, None
 
 

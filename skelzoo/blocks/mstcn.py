@@ -328,7 +328,7 @@ def _stacked_folds(convs_bns: list[tuple[nn.Module, nn.Module | None]]) -> tuple
     """1×1 convs with foldable BNs as one weight ``(ΣO, C)`` and bias ``(ΣO,)`` (zeros where a conv has none)."""
     ws, bs = [], []
     for conv, bn in convs_bns:
-        w, b, _ = fold_into(conv.weight.flatten(1), conv.bias, bn)
+        w, b, _ = fold_into(conv.weight.flatten(1), conv.bias, bn, cache=False)  # cached as a whole
         ws.append(w)
         bs.append(b if b is not None else w.new_zeros(w.shape[0]))
     return torch.cat(ws), torch.cat(bs)

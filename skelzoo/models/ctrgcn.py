@@ -228,11 +228,11 @@ class CTRGCUnit(ContextUnit):
         b3 = torch.stack([m.conv3.bias for m in convs])                                 # (K, C)
         shift = wd = None
         if fold:  # BN(Σ_k adj_k·x3_k) = Σ_k adj_k·(scale·x3_k) + shift
-            scale, shift = bn_fold(self.bn)
+            scale, shift = bn_fold(self.bn, cache=False)  # this whole derivation is what is cached
             w3, b3 = w3 * scale.view(1, c, 1), b3 * scale
         wb = (b3.unsqueeze(-1) * w4x).transpose(0, 1).reshape(c, k * (r + 2))
         if fold_down:
-            s2, h2 = bn_fold(self.down[1])
+            s2, h2 = bn_fold(self.down[1], cache=False)
             wd = (self.down[0].weight.flatten(1) * s2.unsqueeze(1),
                   h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2)
         return w12, b12, w4x, w3, wb, shift, wd
