@@ -253,6 +253,78 @@ def test_mstcn_forward_fast_equal(name, kw, cin, cout, stride):
         assert d <= max(1e-5, 2e-3 * float(gp[name_].abs().max())), f"{name_}: grad diff {d:.3g}"
 
 
+@pytest.mark.parametrize("name,kw", MSTCN_CASES, ids=[c[0] for c in MSTCN_CASES])
+@pytest.mark.parametrize("cin,cout,stride", [(12, 12, 1), (12, 24, 1), (12, 26, 2)])
+def test_mstcn_forward_nhwc_equal(name, kw, cin, cout, stride):
+    """MultiScaleTCN.forward_nhwc (channels-last; in inference the fused path: one GEMM for every branch's
+    leading 1×1 conv written into the output, in-place shifted-frame max, residual added per slice) = the
+    branch-by-branch NHWC path = forward, in eval; and in training (loss and every gradient)."""
+    from skelzoo.blocks.mstcn import MultiScaleTCN
+
+    if kw.get("channel_split", "equal") == "equal" and cout % len(kw.get("branches", range(6))):
+        pytest.skip("equal split needs C_out divisible by the branch count")
+    torch.manual_seed(0)
+    m = MultiScaleTCN(cin, cout, stride=stride, **kw)
+    g = torch.Generator().manual_seed(2)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.copy_(torch.rand(mod.running_mean.shape, generator=g) * 0.2 - 0.1)
+            mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) * 0.4 + 0.8)
+            with torch.no_grad():
+                mod.bias.copy_(torch.rand(mod.bias.shape, generator=g) * 0.2 - 0.1)
+    x = torch.randn(3, cin, 11, 25, generator=g)
+    xh = x.permute(0, 2, 3, 1).contiguous()
+    m.eval()
+    with torch.inference_mode():
+        fused_applies = m._forward_nhwc_fused(xh) is not None
+        assert fused_applies == (stride == 1 and not kw.get("transform", False))
+        fast = m.forward_nhwc(xh).permute(0, 3, 1, 2)
+        saved = MultiScaleTCN._forward_nhwc_fused
+        MultiScaleTCN._forward_nhwc_fused = lambda self, x: None  # type: ignore[method-assign]
+        try:
+            branchwise = m.forward_nhwc(xh).permute(0, 3, 1, 2)
+        finally:
+            MultiScaleTCN._forward_nhwc_fused = saved  # type: ignore[method-assign]
+        plain = m(x)
+    _close(fast, plain)
+    _close(fast, branchwise)
+    with torch.no_grad():  # no autograd recording: the fused path as well, outside inference mode
+        _close(m.forward_nhwc(xh).permute(0, 3, 1, 2), plain)
+    m.train()
+    state = {k: v.clone() for k, v in m.state_dict().items()}
+    grads = []
+    for fast_path in (True, False):
+        m.load_state_dict(state)
+        m.zero_grad(set_to_none=True)
+        xg = x.clone().requires_grad_(True)
+        out = m.forward_nhwc(xg.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) if fast_path else m(xg)
+        out.square().mean().backward()
+        grads.append((xg.grad, {n: p.grad.clone() for n, p in m.named_parameters()}))
+    (xf, gf), (xp, gp) = grads
+    _close(xf, xp, 1e-4)
+    for name_ in gp:
+        d = float((gf[name_] - gp[name_]).abs().max())
+        assert d <= max(1e-5, 2e-3 * float(gp[name_].abs().max())), f"{name_}: grad diff {d:.3g}"
+
+
+def test_max3_nhwc_in_place_equals_max_pool2d():
+    """The NHWC fused path's in-place (3, 1) max-pool on a channel slice: max_pool2d's values (NaN and ties
+    included), the other channels untouched."""
+    from skelzoo.blocks.mstcn import _max3_nhwc_
+
+    g = torch.Generator().manual_seed(0)
+    for t in range(1, 8):
+        h = torch.randn(2, t, 4, 9, generator=g)
+        h[0, 0, 0, 4] = float("nan")
+        h[1, :, :, 3] = torch.randint(0, 2, (t, 4), generator=g).float()  # ties
+        ref = torch.nn.functional.max_pool2d(h[..., 3:7].permute(0, 3, 1, 2), (3, 1), 1, (1, 0))
+        out = h.clone()
+        _max3_nhwc_(out[..., 3:7])
+        torch.testing.assert_close(out[..., 3:7].permute(0, 3, 1, 2), ref, rtol=0, atol=0, equal_nan=True)
+        torch.testing.assert_close(out[..., :3], h[..., :3], rtol=0, atol=0)
+        torch.testing.assert_close(out[..., 7:], h[..., 7:], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("arch,kw", CASES, ids=[c[0] for c in CASES])
 def test_eval_autocast_bf16(arch, kw):
     """Under bfloat16 autocast (CPU here; CUDA's autocast casts the same ops) the fast path runs (no in-place

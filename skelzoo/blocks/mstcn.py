@@ -56,7 +56,7 @@ from .channels_last import apply_bn, bn_fold, fold_into, foldable, linear_bn, tc
 from .common import TemporalConvBN, conv_init
 from .derived import derived, module_tensors
 from .dropout import ExactDropout
-from .gemm import pointwise_conv
+from .gemm import linear, pointwise_conv
 
 __all__ = ["BranchSpec", "MultiScaleTCN", "CTRGCN_BRANCHES", "MSG3D_BRANCHES", "PYSKL_MSTCN_BRANCHES",
            "ctrgcn_branches", "split_channels"]
@@ -176,6 +176,9 @@ class MultiScaleTCN(nn.Module):
         The leading 1×1 conv (+ BN) of every non-1×1 branch runs as ONE GEMM (weights concatenated, BNs
         folded in eval), one ReLU; then each branch's temporal conv / max-pool on its channel slice.
         """
+        fused = self._forward_nhwc_fused(x)
+        if fused is not None:
+            return fused
         heads = [b for b, spec in zip(self.branches, self.branch_spec) if spec != "1x1"]
         parts: list[torch.Tensor] = []
         if heads:
@@ -188,7 +191,7 @@ class MultiScaleTCN(nn.Module):
                 ws.append(w)
                 bs.append(b if b is not None else w.new_zeros(w.shape[0]))
             if ws:
-                h = torch.relu(torch.nn.functional.linear(x, torch.cat(ws), torch.cat(bs)))
+                h = torch.relu(linear(x, torch.cat(ws), torch.cat(bs)))
                 hs = list(torch.split(h, [w.shape[0] for w in ws], dim=-1))
             else:  # training-mode BNs: apply them per branch
                 hs = [torch.relu(linear_bn(x, br[0], br[1])) for br in heads]
@@ -226,6 +229,64 @@ class MultiScaleTCN(nn.Module):
                 y = y + tconv_bn(x, self.residual.conv, self.residual.bn)
         if self.final_act:
             y = torch.relu(y)
+        return self.drop(y)
+
+    def _forward_nhwc_fused(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Inference fast path on NHWC ``(N, T, V, C_in) -> (N, T, V, C_out)``, or ``None`` when it does not
+        apply (autograd recording, stride > 1, pyskl ``transform``, a leading BN that cannot be folded).
+
+        The channels-last twin of :meth:`_forward_fused`: the leading 1×1 conv of every branch (the 1×1
+        branch included) is ONE GEMM ``(N·T·V, C_in) @ (C_in, ΣC_b)`` with the BNs folded, and its output is
+        the output tensor: the 1×1 branch's channels are final, every other branch ReLUs its own channel
+        slice in place and writes its temporal conv / max-pool result back into it, with the residual
+        added in the same pass. No concatenation, no extra tensor for the ReLUs, the residual sum or the
+        final ReLU; the (3, 1) max-pool is a max over shifted frames (no indices).
+        """
+        if torch.is_grad_enabled() or self.stride != 1 or hasattr(self, "transform"):
+            return None
+        leads = [(br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None) for br in self.branches]
+        if not all(bn is None or isinstance(bn, nn.Identity) or foldable(bn) for _, bn in leads):
+            return None
+        w, b = derived(self, "leading", lambda: module_tensors(self), lambda: _stacked_folds(leads))
+        y = linear(x, w, b)                                                    # (N, T, V, ΣC_b)
+        if isinstance(self.residual, nn.Identity):
+            res: torch.Tensor | None = x
+        elif self.residual is not None:
+            res = tconv_bn(x, self.residual.conv, self.residual.bn)
+        else:
+            res = None
+        o = 0
+        for br, spec, c in zip(self.branches, self.branch_spec, self.branch_channels):
+            part = y[..., o:o + c]
+            r = None if res is None else res[..., o:o + c]
+            o += c
+            if spec == "1x1":
+                if r is not None:
+                    part.add_(r)
+                continue
+            h = torch.relu_(part)
+            if spec[0] == "max":
+                pool = br[3]
+                bn = br[4] if len(br) > 4 else None
+                if pool.kernel_size == (3, 1) and (bn is None or foldable(bn)):
+                    _max3_nhwc_(h)
+                    if bn is not None:
+                        scale, shift = bn_fold(bn)
+                        torch.addcmul(shift, h, scale, out=h)
+                    if r is not None:
+                        h.add_(r)
+                    continue
+                z = apply_bn(torch.nn.functional.max_pool2d(h.permute(0, 3, 1, 2), pool.kernel_size, pool.stride,
+                                                            pool.padding).permute(0, 2, 3, 1), bn)
+            else:
+                tc = br[3]
+                z = tconv_bn(h, tc.conv, tc.bn)
+            if r is None:
+                part.copy_(z)
+            else:
+                torch.add(z, r, out=part)
+        if self.final_act:
+            y = torch.relu_(y)
         return self.drop(y)
 
     def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
@@ -366,6 +427,22 @@ def max_pool_t3(h: torch.Tensor, stride: int = 1) -> torch.Tensor:
         b = out[:, :, :nr]
         torch.maximum(b, right[:, :, :nr], out=b)
     return out
+
+
+def _max3_nhwc_(h: torch.Tensor) -> torch.Tensor:
+    """``max_pool2d((3, 1), stride 1, padding (1, 0))`` over the frames of NHWC ``h`` ``(N, T, V, C)``, in place
+    (``h`` may be a channel slice): from the maxima of adjacent frames ``m[t] = max(h[t], h[t + 1])``, frame t
+    gets ``max(m[t - 1], m[t])`` (the ends one of them). Values identical to ``max_pool2d``, NaN propagating as
+    there; no indices, so inference only."""
+    t = h.shape[1]
+    if t < 2:
+        return h
+    m = torch.maximum(h[:, :-1], h[:, 1:])                   # (N, T-1, V, C), read before h is written
+    if t > 2:
+        torch.maximum(m[:, :-1], m[:, 1:], out=h[:, 1:-1])
+    h[:, 0] = m[:, 0]
+    h[:, -1] = m[:, -1]
+    return h
 
 
 def _check_spec(spec: BranchSpec) -> BranchSpec:
