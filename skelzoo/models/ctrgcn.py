@@ -75,6 +75,16 @@ def rel_channels(in_channels: int, rules: ChannelRules = "official", reduction: 
 
 
 # ---------------------------------------------------------------------------------------------- blocks
+def _tanh(d: torch.Tensor) -> torch.Tensor:
+    """``tanh(d)`` for a fresh tensor ``d`` (may be overwritten). Without autograd on the CPU it is computed as
+    ``2·sigmoid(2d) - 1``: PyTorch's CPU ``tanh`` kernel ran 2.7-3.0x slower than that form on the relation
+    planes of CTR-GCN's forward (0.35 / 0.70 / 1.39 ms against 0.13 / 0.24 / 0.46 ms for 0.24 / 0.48 / 0.96 M
+    elements, 2 threads, 2026-12-05); the two agree to about 2e-7 (float32 rounding)."""
+    if torch.is_grad_enabled() or d.device.type != "cpu":
+        return torch.tanh(d)
+    return torch.sigmoid(d.mul_(2)).mul_(2).sub_(1)
+
+
 class CTRGC(nn.Module):
     """One subset's channel-wise topology refinement: ``(N, C_in, T, V) -> (N, C_out, T, V)``.
 
@@ -179,7 +189,7 @@ class CTRGCUnit(ContextUnit):
         xm = self.context_stat("mean", x, 2, lambda z: z.sum(2))
         xm = x.mean(2) if xm is None else xm                                           # (N, C_in, V)
         q = torch.baddbmm(b12.unsqueeze(-1), w12.expand(n, -1, -1), xm).view(n, k, 2, r, v)
-        rel = torch.tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2)).view(n, k, r, v * v)
+        rel = _tanh(q[:, :, 0].unsqueeze(-1) - q[:, :, 1].unsqueeze(-2)).view(n, k, r, v * v)
         relx = torch.cat([rel, rel.new_ones(n, k, 1, v * v),
                           self.PA.reshape(1, k, 1, v * v).expand(n, k, 1, v * v)], 2)  # (N, K, R+2, U·V)
         # Σ of adj_k over the aggregated joint (v for "target", u for "source"), via Σ of relx
