@@ -335,31 +335,45 @@ class MultiScaleTCN(nn.Module):
         return self.drop(y)
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor | None:
-        """Inference fast path on NCHW ``(N, C_in, T, V) -> (N, C_out, T, V)``, or ``None`` when it does not
-        apply (autograd recording, stride > 1, pyskl ``transform``, a BN that cannot be folded).
+        """Inference fast path on NCHW ``(N, C_in, T, V) -> (N, C_out, T', V)``, or ``None`` when it does not
+        apply (autograd recording, pyskl ``transform``, a BN that cannot be folded).
 
-        The leading 1×1 conv of EVERY branch (the 1×1 branch included) is ONE GEMM ``(ΣC_b, C_in) @ (C_in, T·V)``
-        with the BNs folded, written straight into the output tensor: the 1×1 branch's rows are then final,
-        and every other branch replaces its own channel slice in place (ReLU, temporal conv or max-pool,
-        folded BN). No concatenation, one read of ``x`` instead of one per branch.
+        Stride 1: the leading 1×1 conv of EVERY branch (the 1×1 branch included) is ONE GEMM
+        ``(ΣC_b, C_in) @ (C_in, T·V)`` with the BNs folded, written straight into the output tensor: the 1×1
+        branch's rows are then final, and every other branch replaces its own channel slice in place (ReLU,
+        temporal conv or max-pool, folded BN). No concatenation, one read of ``x`` instead of one per branch.
+        Stride > 1: the leading convs of the branches that read every frame (temporal conv, max-pool) are
+        one GEMM; the strided 1×1 branch is its own; each branch writes its slice of the output.
         """
-        if torch.is_grad_enabled() or self.stride != 1 or hasattr(self, "transform"):
+        if torch.is_grad_enabled() or hasattr(self, "transform"):
             return None
         leads = [(br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None) for br in self.branches]
         if not all(bn is None or isinstance(bn, nn.Identity) or foldable(bn) for _, bn in leads):
             return None
-        w, b = derived(self, "leading", lambda: module_tensors(self), lambda: _stacked_folds(leads))
-        y = pointwise_conv(x, w, b)
-        o = 0
+        s = self.stride
+        if s == 1:
+            w, b = derived(self, "leading", lambda: module_tensors(self), lambda: _stacked_folds(leads))
+            y = h_all = pointwise_conv(x, w, b)
+        else:  # the heads at every frame, the output (and the 1×1 branch) at every s-th
+            heads = [lead for lead, spec in zip(leads, self.branch_spec) if spec != "1x1"]
+            w, b = derived(self, "heads", lambda: module_tensors(self), lambda: _stacked_folds(heads))
+            h_all = pointwise_conv(x, w, b)
+            n, _, t, v = x.shape
+            y = x.new_empty(n, self.out_channels, -(-t // s), v)
+        o = oh = 0
         for br, spec, c in zip(self.branches, self.branch_spec, self.branch_channels):
             part = y[:, o:o + c]
             o += c
             if spec == "1x1":
+                if s != 1:
+                    conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
+                    part.copy_(gemm_bn(x, conv, bn, s))
                 continue
-            h = torch.relu_(part)
+            h = torch.relu_(h_all[:, oh:oh + c])
+            oh += c
             if spec[0] == "max":
                 pool = br[3]
-                z = max_pool_t3(h, 1) if pool.kernel_size == (3, 1) else pool(h)
+                z = max_pool_t3(h, s) if pool.kernel_size == (3, 1) else pool(h)
                 if len(br) > 4 and foldable(br[4]):
                     scale, shift = bn_fold(br[4])
                     torch.addcmul(shift.view(-1, 1, 1), z, scale.view(-1, 1, 1), out=z)
@@ -375,7 +389,7 @@ class MultiScaleTCN(nn.Module):
             if isinstance(self.residual, nn.Identity):
                 y = y.add_(x)
             else:
-                y = y.add_(gemm_bn(x, self.residual.conv, self.residual.bn))
+                y = y.add_(gemm_bn(x, self.residual.conv, self.residual.bn, s))
         if self.final_act:
             y = torch.relu_(y)
         return self.drop(y)
