@@ -173,8 +173,9 @@ class MultiScaleTCN(nn.Module):
     def forward_nhwc(self, x: torch.Tensor) -> torch.Tensor:
         """Fast path on ``(N, T, V, C_in) -> (N, T', V, C_out)``.
 
-        The leading 1×1 conv (+ BN) of every non-1×1 branch runs as ONE GEMM (weights concatenated, BNs
-        folded in eval), one ReLU; then each branch's temporal conv / max-pool on its channel slice.
+        Without autograd at stride 1 :meth:`_forward_nhwc_fused`; otherwise the leading 1×1 conv (+ BN) of
+        every non-1×1 branch runs as ONE GEMM (weights concatenated, BNs folded in eval), one ReLU; then each
+        branch's temporal conv / max-pool on its channel slice, concatenated.
         """
         fused = self._forward_nhwc_fused(x)
         if fused is not None:
