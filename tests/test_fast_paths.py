@@ -213,36 +213,34 @@ MSTCN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,kw", MSTCN_CASES, ids=[c[0] for c in MSTCN_CASES])
-@pytest.mark.parametrize("cin,cout,stride", [(12, 12, 1), (12, 26, 2), (12, 24, 3)])
-def test_mstcn_forward_fast_equal(name, kw, cin, cout, stride):
-    """MultiScaleTCN.forward_fast (NCHW, BNs folded in eval, shifted-frame max) = forward, in eval and
-    in training (loss and every gradient)."""
+def _mstcn_case(kw: dict, cin: int, cout: int, stride: int, seed: int) -> tuple[torch.nn.Module, torch.Tensor]:
+    """A MultiScaleTCN with non-trivial BN statistics and biases, and an NCHW input ``(3, C_in, 11, 25)``."""
     from skelzoo.blocks.mstcn import MultiScaleTCN
 
     if kw.get("channel_split", "equal") == "equal" and cout % len(kw.get("branches", range(6))):
         pytest.skip("equal split needs C_out divisible by the branch count")
     torch.manual_seed(0)
     m = MultiScaleTCN(cin, cout, stride=stride, **kw)
-    g = torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(seed)
     for mod in m.modules():
         if isinstance(mod, torch.nn.BatchNorm2d):
             mod.running_mean.copy_(torch.rand(mod.running_mean.shape, generator=g) * 0.2 - 0.1)
             mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) * 0.4 + 0.8)
             with torch.no_grad():
                 mod.bias.copy_(torch.rand(mod.bias.shape, generator=g) * 0.2 - 0.1)
-    x = torch.randn(3, cin, 11, 25, generator=g)
-    m.eval()
-    with torch.inference_mode():
-        _close(m.forward_fast(x), m(x))
+    return m, torch.randn(3, cin, 11, 25, generator=g)
+
+
+def _assert_training_equal(m: torch.nn.Module, x: torch.Tensor, fast) -> None:
+    """In training mode ``fast(m, x)`` (an NCHW output) gives ``m(x)``'s loss and every gradient."""
     m.train()
     state = {k: v.clone() for k, v in m.state_dict().items()}
     grads = []
-    for fast in (True, False):
+    for use_fast in (True, False):
         m.load_state_dict(state)
         m.zero_grad(set_to_none=True)
         xg = x.clone().requires_grad_(True)
-        loss = (m.forward_fast(xg) if fast else m(xg)).square().mean()
+        loss = (fast(m, xg) if use_fast else m(xg)).square().mean()
         loss.backward()
         grads.append((loss.detach(), xg.grad, {n: p.grad.clone() for n, p in m.named_parameters()}))
     (lf, xf, gf), (lp, xp, gp) = grads
@@ -254,6 +252,19 @@ def test_mstcn_forward_fast_equal(name, kw, cin, cout, stride):
 
 
 @pytest.mark.parametrize("name,kw", MSTCN_CASES, ids=[c[0] for c in MSTCN_CASES])
+@pytest.mark.parametrize("cin,cout,stride", [(12, 12, 1), (12, 26, 2), (12, 24, 3)])
+def test_mstcn_forward_fast_equal(name, kw, cin, cout, stride):
+    """MultiScaleTCN.forward_fast (NCHW, BNs folded in eval, shifted-frame max; in inference the fused path at
+    every stride) = forward, in eval and in training (loss and every gradient)."""
+    m, x = _mstcn_case(kw, cin, cout, stride, seed=1)
+    m.eval()
+    with torch.inference_mode():
+        assert (m._forward_fused(x) is not None) == (not kw.get("transform", False))
+        _close(m.forward_fast(x), m(x))
+    _assert_training_equal(m, x, lambda mod, xg: mod.forward_fast(xg))
+
+
+@pytest.mark.parametrize("name,kw", MSTCN_CASES, ids=[c[0] for c in MSTCN_CASES])
 @pytest.mark.parametrize("cin,cout,stride", [(12, 12, 1), (12, 24, 1), (12, 26, 2)])
 def test_mstcn_forward_nhwc_equal(name, kw, cin, cout, stride):
     """MultiScaleTCN.forward_nhwc (channels-last; in inference the fused path: one GEMM for every branch's
@@ -261,18 +272,7 @@ def test_mstcn_forward_nhwc_equal(name, kw, cin, cout, stride):
     branch-by-branch NHWC path = forward, in eval; and in training (loss and every gradient)."""
     from skelzoo.blocks.mstcn import MultiScaleTCN
 
-    if kw.get("channel_split", "equal") == "equal" and cout % len(kw.get("branches", range(6))):
-        pytest.skip("equal split needs C_out divisible by the branch count")
-    torch.manual_seed(0)
-    m = MultiScaleTCN(cin, cout, stride=stride, **kw)
-    g = torch.Generator().manual_seed(2)
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.copy_(torch.rand(mod.running_mean.shape, generator=g) * 0.2 - 0.1)
-            mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) * 0.4 + 0.8)
-            with torch.no_grad():
-                mod.bias.copy_(torch.rand(mod.bias.shape, generator=g) * 0.2 - 0.1)
-    x = torch.randn(3, cin, 11, 25, generator=g)
+    m, x = _mstcn_case(kw, cin, cout, stride, seed=2)
     xh = x.permute(0, 2, 3, 1).contiguous()
     m.eval()
     with torch.inference_mode():
@@ -290,21 +290,7 @@ def test_mstcn_forward_nhwc_equal(name, kw, cin, cout, stride):
     _close(fast, branchwise)
     with torch.no_grad():  # no autograd recording: the fused path as well, outside inference mode
         _close(m.forward_nhwc(xh).permute(0, 3, 1, 2), plain)
-    m.train()
-    state = {k: v.clone() for k, v in m.state_dict().items()}
-    grads = []
-    for fast_path in (True, False):
-        m.load_state_dict(state)
-        m.zero_grad(set_to_none=True)
-        xg = x.clone().requires_grad_(True)
-        out = m.forward_nhwc(xg.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) if fast_path else m(xg)
-        out.square().mean().backward()
-        grads.append((xg.grad, {n: p.grad.clone() for n, p in m.named_parameters()}))
-    (xf, gf), (xp, gp) = grads
-    _close(xf, xp, 1e-4)
-    for name_ in gp:
-        d = float((gf[name_] - gp[name_]).abs().max())
-        assert d <= max(1e-5, 2e-3 * float(gp[name_].abs().max())), f"{name_}: grad diff {d:.3g}"
+    _assert_training_equal(m, x, lambda mod, xg: mod.forward_nhwc(xg.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
 
 
 def test_max3_nhwc_in_place_equals_max_pool2d():
