@@ -167,3 +167,23 @@ def test_mstcn_bad_specs():
         MultiScaleTCN(64, 66, [(3, 1), "1x1", ("max", 3), (3, 2)])  # 66 not divisible by 4 with "equal"
     assert MultiScaleTCN(64, 66, [(3, 1), "1x1", ("max", 3), (3, 2)], channel_split="rem_last").branch_channels \
         == (16, 16, 16, 18)
+
+
+def test_fast_tanh_matches_tanh():
+    """The relation planes' tanh on the inference fast path (``2·sigmoid(2d) - 1`` on the CPU in float32 /
+    float64): float rounding away from ``torch.tanh``, saturating and NaN-propagating as it; half precision
+    and recorded gradients keep ``torch.tanh`` itself."""
+    from skelzoo.models.ctrgcn import _tanh
+
+    d = torch.cat([torch.linspace(-30, 30, 2001), torch.tensor([float("inf"), -float("inf"), float("nan")])])
+    ref = torch.tanh(d.double())
+    with torch.no_grad():
+        torch.testing.assert_close(_tanh(d.clone()).double(), ref, rtol=0, atol=1e-6, equal_nan=True)
+        torch.testing.assert_close(_tanh(d.double()), ref, rtol=0, atol=1e-14, equal_nan=True)
+        h = d.bfloat16()
+        torch.testing.assert_close(_tanh(h.clone()), torch.tanh(h), rtol=0, atol=0, equal_nan=True)
+    g = d[:2001].clone().requires_grad_(True)
+    out = _tanh(g * 1.0)
+    torch.testing.assert_close(out, torch.tanh(g), rtol=0, atol=0)
+    out.sum().backward()
+    assert g.grad is not None
