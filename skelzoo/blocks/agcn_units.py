@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from .channels_last import (
-    bn_fold,
     fast_paths_enabled,
     fold_into,
     foldable,
@@ -202,9 +201,8 @@ def _summed_convs(conv_d: nn.ModuleList) -> tuple[torch.Tensor, torch.Tensor | N
 
 def _fold_sum(conv_d: nn.ModuleList, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`_summed_convs` with the eval BN folded in: ``(w·scale, b·scale + shift)``."""
-    w, b = _summed_convs(conv_d)
-    scale, shift = bn_fold(bn, cache=False)  # cached as a whole by graph_unit_fast
-    return w * scale.unsqueeze(1), (shift if b is None else b * scale + shift)
+    w, b, _ = fold_into(*_summed_convs(conv_d), bn, cache=False)  # cached as a whole by graph_unit_fast
+    return w, b
 
 
 def aggregate(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

@@ -183,17 +183,11 @@ class MultiScaleTCN(nn.Module):
         heads = [b for b, spec in zip(self.branches, self.branch_spec) if spec != "1x1"]
         parts: list[torch.Tensor] = []
         if heads:
-            ws, bs = [], []
-            for br in heads:
-                w, b, rest = fold_into(br[0].weight.flatten(1), br[0].bias, br[1])
-                if rest is not None:
-                    ws = []
-                    break
-                ws.append(w)
-                bs.append(b if b is not None else w.new_zeros(w.shape[0]))
-            if ws:
-                h = torch.relu(linear(x, torch.cat(ws), torch.cat(bs)))
-                hs = list(torch.split(h, [w.shape[0] for w in ws], dim=-1))
+            leads = self._foldable_leads(with_1x1=False)
+            if leads is not None:
+                w, b = derived(self, "heads", lambda: module_tensors(self), lambda: _stacked_folds(leads))
+                h = torch.relu(linear(x, w, b))
+                hs = list(torch.split(h, [br[0].out_channels for br in heads], dim=-1))
             else:  # training-mode BNs: apply them per branch
                 hs = [torch.relu(linear_bn(x, br[0], br[1])) for br in heads]
         it = iter(hs if heads else [])
@@ -245,8 +239,8 @@ class MultiScaleTCN(nn.Module):
         """
         if torch.is_grad_enabled() or self.stride != 1 or hasattr(self, "transform"):
             return None
-        leads = [(br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None) for br in self.branches]
-        if not all(bn is None or isinstance(bn, nn.Identity) or foldable(bn) for _, bn in leads):
+        leads = self._foldable_leads(with_1x1=True)
+        if leads is None:
             return None
         w, b = derived(self, "leading", lambda: module_tensors(self), lambda: _stacked_folds(leads))
         y = linear(x, w, b)                                                    # (N, T, V, ΣC_b)
@@ -348,8 +342,8 @@ class MultiScaleTCN(nn.Module):
         """
         if torch.is_grad_enabled() or hasattr(self, "transform"):
             return None
-        leads = [(br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None) for br in self.branches]
-        if not all(bn is None or isinstance(bn, nn.Identity) or foldable(bn) for _, bn in leads):
+        leads = self._foldable_leads(with_1x1=True)
+        if leads is None:
             return None
         s = self.stride
         if s == 1:
@@ -394,6 +388,15 @@ class MultiScaleTCN(nn.Module):
         if self.final_act:
             y = torch.relu_(y)
         return self.drop(y)
+
+    def _foldable_leads(self, with_1x1: bool) -> list[tuple[nn.Module, nn.Module | None]] | None:
+        """The branches' leading (1×1 conv, BN or None) pairs, the 1×1 branch's only ``with_1x1``; None when one
+        of their BNs cannot be folded (training mode, no running statistics)."""
+        leads = [(br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
+                 for br, spec in zip(self.branches, self.branch_spec) if with_1x1 or spec != "1x1"]
+        if all(bn is None or isinstance(bn, nn.Identity) or foldable(bn) for _, bn in leads):
+            return leads
+        return None
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, branches={list(self.branch_spec)}, "

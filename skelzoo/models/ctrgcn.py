@@ -41,7 +41,7 @@ from typing import Any, Literal, Mapping
 import torch
 from torch import nn
 
-from ..blocks.channels_last import bn_fold, fast_paths_enabled, foldable
+from ..blocks.channels_last import bn_fold, fast_paths_enabled, fold_into, foldable
 from ..blocks.common import TemporalConvBN, bn_init, conv_init, fold_persons, make_data_bn
 from ..blocks.context import ContextUnit
 from ..blocks.derived import derived, module_tensors
@@ -245,9 +245,7 @@ class CTRGCUnit(ContextUnit):
             w3, b3 = w3 * scale.view(1, c, 1), b3 * scale
         wb = (b3.unsqueeze(-1) * w4x).transpose(0, 1).reshape(c, k * (r + 2))
         if fold_down:
-            s2, h2 = bn_fold(self.down[1], cache=False)
-            wd = (self.down[0].weight.flatten(1) * s2.unsqueeze(1),
-                  h2 if self.down[0].bias is None else self.down[0].bias * s2 + h2)
+            wd = fold_into(self.down[0].weight.flatten(1), self.down[0].bias, self.down[1], cache=False)[:2]
         return w12, b12, w4x, w3, wb, shift, wd
 
 
