@@ -7,23 +7,40 @@ import time
 from typing import Callable
 
 
-def interleaved_samples(fns: dict[str, Callable[[], object]], repeats: int,
-                        warmup: int = 1) -> dict[str, list[float]]:
+def minor_faults() -> int | None:
+    """This process's minor page faults so far (fresh pages the kernel zero-filled or mapped), or None where
+    ``getrusage`` does not count them (no ``resource`` module: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def interleaved_samples(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
+                        faults: dict[str, list[int]] | None = None) -> dict[str, list[float]]:
     """Seconds of every run of each callable, run round-robin (so background load hits all of them alike).
 
     Each round starts at the next callable (round r runs them from position r mod n), so no callable
     always follows the same one: what one leaves behind (freed memory the next one page-faults back in,
-    evicted caches) is shared out evenly instead of being charged to whichever comes next."""
+    evicted caches) is shared out evenly instead of being charged to whichever comes next. ``faults``: a
+    dict filled with each run's minor page faults (:func:`minor_faults`), key by key, where they are counted."""
     for _ in range(warmup):
         for f in fns.values():
             f()
     times: dict[str, list[float]] = {k: [] for k in fns}
+    counted = faults is not None and minor_faults() is not None
+    if counted:
+        faults.update({k: [] for k in fns})
     items = list(fns.items())
     for r in range(repeats):
         for k, f in items[r % len(items):] + items[:r % len(items)]:
+            pf = minor_faults() if counted else None
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
+            if pf is not None:
+                faults[k].append(minor_faults() - pf)
     return times
 
 

@@ -29,7 +29,13 @@ code and may be slower than it). Also checks that the fast logits equal the base
 The **cached** column times the fast path of a deep copy of the model inside ``skelzoo.cached_weights`` (weights
 derived from the parameters kept between calls), in the same round-robin, after checking that it gives the
 fast path's bits; it is reported, not judged (a user's plain ``model(x)`` does not run inside that block).
-Never asserts timings.
+**Page faults**: each process also counts the minor page faults of every timed call (``getrusage``; Linux and
+macOS), printed as the median MB of fresh pages per forward of the fast path and of the official code
+(plain path without ``--official``): the cost glibc's default malloc thresholds add, which depends on what
+ran before in the process. ``--allocator thp`` runs default malloc with PyTorch's own switch
+``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages for its CPU tensors of 2 MB and more, read once when torch
+starts, so it is set in the subprocess's environment): the other process-wide remedy besides
+``tune_allocator``. Never asserts timings.
 
     python benchmarks/backbones.py [--threads 2] [--repeats 5] [--pattern '*'] [--frames 64] [--official DIR]
 """
@@ -48,6 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 #: the official code's single-forward CPU seconds at batch 8, T = 64, M = 2, fp32, 2 threads, ``no_grad``,
 #: measured LIVE in another run (shared/reference/backbones.md §1): for calibration context only
 OFFICIAL_LIVE_S = {"stgcn": 0.410, "agcn": 0.475, "ctrgcn": 0.485, "aagcn": 0.590, "msg3d": 2.011}
+#: the allocator settings of ``--allocator both`` / ``all`` (one benchmark process and table row each)
+ALLOCATORS = {"both": ("default", "tuned"), "all": ("default", "tuned", "thp")}
 #: how to build each official model from a clone of its repository: (folder under --official, module, class,
 #: constructor arguments of the repository's NTU-60 joint config)
 OFFICIAL: dict[str, tuple[str, str, str, dict]] = {
@@ -140,6 +148,8 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
     import skelzoo
     from skelzoo.runtime import tune_allocator
 
+    if allocator == "thp" and os.environ.get("THP_MEM_ALLOC_ENABLE") != "1":
+        raise SystemExit("--allocator thp: THP_MEM_ALLOC_ENABLE=1 must be in the environment before torch starts")
     if allocator == "tuned" and not tune_allocator():
         raise SystemExit("--allocator tuned: this C library has no mallopt thresholds (glibc only)")
     torch.set_num_threads(threads)
@@ -202,7 +212,13 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
         row["official_rel_diff"] = float((fast_out - off_out).abs().max() / off_out.abs().max())
     if not torch.equal(fast_cached(), fast_out):
         raise SystemExit(f"{name}: the fast path inside cached_weights does not give the fast path's bits")
-    t = interleaved_samples(fns, repeats)
+    pf: dict[str, list[int]] = {}
+    t = interleaved_samples(fns, repeats, faults=pf)
+    if pf:  # median fresh pages per call, as MB
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
+        for k, key in (("fast", "fast_faults_mb"), ("official", "official_faults_mb"), ("base", "base_faults_mb")):
+            if k in pf:
+                row[key] = statistics.median(pf[k]) * page_mb
     stack.close()
     gemm_gflop = 2 * GEMM_SIZE ** 3 / 1e9
     if off_model is not None:
@@ -224,9 +240,10 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
 
 def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64, batch: int = 8,
         names: list[str] | None = None, official: Path | None = None, allocator: str = "both") -> list[dict]:
-    """One row per backbone and allocator setting (``allocator``: ``default``, ``tuned`` or ``both``: the
-    whole process, the official code included, runs with glibc's default malloc thresholds or with
-    :func:`skelzoo.runtime.tune_allocator`)."""
+    """One row per backbone and allocator setting (``allocator``: ``default``, ``tuned``, ``thp``, ``both``
+    (default and tuned) or ``all`` (the three): the whole process, the official code included, runs with glibc's
+    default malloc thresholds, with :func:`skelzoo.runtime.tune_allocator`, or with the default thresholds and
+    PyTorch's ``THP_MEM_ALLOC_ENABLE=1``)."""
     import skelzoo
 
     if names is None:
@@ -235,12 +252,13 @@ def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64
             names = [n for n in names if n in OFFICIAL]
     rows = []
     for name in names:
-        for alloc in (("default", "tuned") if allocator == "both" else (allocator,)):
+        for alloc in ALLOCATORS.get(allocator, (allocator,)):
             cmd = [sys.executable, __file__, "--one", name, "--threads", str(threads), "--repeats", str(repeats),
                    "--frames", str(frames), "--batch", str(batch), "--allocator", alloc]
             if official is not None:
                 cmd += ["--official", str(official)]
-            r = subprocess.run(cmd, capture_output=True, text=True)
+            env = {**os.environ, "THP_MEM_ALLOC_ENABLE": "1"} if alloc == "thp" else None
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if r.returncode:
                 print(f"{name} ({alloc} malloc): failed\n{r.stderr[-2000:]}", file=sys.stderr)
                 continue
@@ -279,6 +297,14 @@ def criterion(r: dict, best: bool = False) -> tuple[str, bool, str]:
             f"({100 * need / limit:.0f}% of it); fast/{vs} {speedup:.2f}x")
 
 
+def _faults(r: dict) -> str:
+    """The row's ``fast / official`` (or ``fast / plain``) median MB of fresh pages per forward, or ``-``."""
+    other = r.get("official_faults_mb", r.get("base_faults_mb"))
+    if "fast_faults_mb" not in r or other is None:
+        return "-"
+    return f"{r['fast_faults_mb']:.0f} / {other:.0f}"
+
+
 def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch: int) -> None:
     from _common import cpu_peak_gflops
 
@@ -291,7 +317,7 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
     print(f"{'model':<8} {'malloc':<7} {'GFLOP':>6} {'official s':>10} {'plain s':>7} {'BLAS s':>6} {'fast s':>7} {'fast/off':>8} {'(best)':>6} "
           f"{'cached s':>8} {'cach/off':>8} {'fast/plain':>10} {'plain/off':>9} {'GFLOP/s':>7} {'BLAS':>5} {'oneDNN':>6} {'GEMM':>5} {'eff.':>5} "
           f"{'(best)':>6} "
-          f"{'criterion':>9} {'met':>4} {'(best)':>6} {'diff plain':>10} {'diff off':>8}")
+          f"{'criterion':>9} {'met':>4} {'(best)':>6} {'diff plain':>10} {'diff off':>8} {'pf MB fast/off':>14}")
     for r in rows:
         gfs = r["gflop"] / r["fast_s"]
         if "official_s" in r:
@@ -314,7 +340,7 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
               f"{gfs:>7.0f} {r.get('gemm_blas_gflops') or 0:>5.0f} {r.get('gemm_onednn_gflops') or 0:>6.0f} "
               f"{r['gemm_gflops']:>5.0f} {100 * gfs / r['gemm_gflops']:>4.0f}% {100 * eff_best:>5.0f}% "
               f"{crit:>9} {('yes' if met else 'NO'):>4} {('yes' if met_best else 'NO'):>6} "
-              f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>10.1e} {d_off:>8}")
+              f"{r['max_diff'] / max(r.get('scale', 1.0), 1e-30):>10.1e} {d_off:>8} {_faults(r):>14}")
     for r in rows:
         print(f"  {r['name']} ({r.get('allocator', 'default')} malloc): medians: {criterion(r)[2]}; fastest runs: {criterion(r, best=True)[2]}")
     print("official s: 'live' = the official code timed in this run (same process, interleaved); 'ref' = the "
@@ -330,7 +356,9 @@ def print_table(rows: list[dict], threads: int, repeats: int, frames: int, batch
           "diff plain / diff off = max |fast - plain| / max |plain| and max |fast - official| / max |official|; "
           "malloc = the whole process (official code included) with glibc's default malloc thresholds or with "
           "skelzoo.runtime.tune_allocator() (large freed blocks kept for reuse: no fresh zeroed pages per "
-          "forward; the skelzoo CLI's setting)")
+          "forward; the skelzoo CLI's setting) or, thp, the default thresholds with PyTorch's THP_MEM_ALLOC_ENABLE=1; "
+          "pf MB fast/off = median MB of fresh pages (minor page faults) per forward of the fast path / the "
+          "official code (the plain path without --official)")
 
 
 def main() -> None:
@@ -343,9 +371,10 @@ def main() -> None:
     ap.add_argument("--official", type=Path, default=None,
                     help="folder with clones of the official repositories (st-gcn, 2s-AGCN, CTR-GCN, MS-G3D): "
                          "time the official code live in the same run")
-    ap.add_argument("--allocator", choices=("default", "tuned", "both"), default="both",
-                    help="glibc malloc thresholds of the benchmark processes: default, tuned "
-                         "(skelzoo.runtime.tune_allocator) or both (two rows per backbone)")
+    ap.add_argument("--allocator", choices=("default", "tuned", "thp", "both", "all"), default="both",
+                    help="the benchmark processes' allocator: glibc's default malloc thresholds, tuned "
+                         "(skelzoo.runtime.tune_allocator), thp (default thresholds + THP_MEM_ALLOC_ENABLE=1), "
+                         "both (default and tuned: two rows per backbone) or all (the three)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()

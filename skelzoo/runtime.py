@@ -12,6 +12,14 @@ on whole models, skelzoo's and the official code alike). :func:`tune_allocator` 
 freed heap stay in the process for reuse: the behaviour of jemalloc / tcmalloc, which PyTorch's own CPU
 performance guide recommends preloading. The cost is memory the process keeps after its peak (at most
 ``keep`` bytes above what it uses). Linux with glibc only; elsewhere it does nothing and returns False.
+
+How many fresh pages the default thresholds cost depends on what else the process did before: the same AAGCN
+forward (batch 8) faulted in 0 MB or 104 MB per call depending on the code interleaved with it
+(``benchmarks/backbones.py`` prints the median per forward, ``pf MB``). PyTorch's own switch
+``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages for its CPU tensors of 2 MB and more; read once, so it must
+be in the environment before torch starts) is the other process-wide remedy: with glibc's default thresholds
+it recovered most of that cost (AAGCN 0.337 s against 0.389 s, CTR-GCN 0.253 against 0.334 s, 2 threads,
+2026-12-05) and added nothing on top of :func:`tune_allocator`. skelzoo sets neither on import.
 """
 from __future__ import annotations
 

@@ -23,14 +23,44 @@ def _run(*args: str) -> str:
 
 def test_backbones_table():
     out = _run(str(BENCH / "backbones.py"), "--pattern", "stgcn_ssl", "--frames", "16", "--repeats", "1",
-               "--batch", "2")
+               "--batch", "2", "--allocator", "all")
     rows = [line for line in out.splitlines() if line.startswith("stgcn_ssl ")]
-    assert [r.split()[1] for r in rows] == ["default", "tuned"]  # one row per malloc setting (--allocator both)
+    assert [r.split()[1] for r in rows] == ["default", "tuned", "thp"]  # one row per allocator setting
     for row in rows:
-        rel_diff = float(row.split()[-2])  # "diff plain" (the last column, "diff off", needs --official)
-        assert row.split()[-1] == "-"
+        cells = row.split()
+        # ... diff plain, diff off (needs --official), then "pf MB fast/off" as "A / B" (off = plain here)
+        rel_diff, diff_off, (pf_fast, slash, pf_plain) = float(cells[-5]), cells[-4], cells[-3:]
+        assert diff_off == "-"
         assert rel_diff < 1e-5  # the fast path equals the plain one
-    assert "GFLOP" in out and "2048² GEMM" in out
+        if sys.platform.startswith("linux"):
+            assert slash == "/" and float(pf_fast) >= 0 and float(pf_plain) >= 0
+    assert "GFLOP" in out and "2048² GEMM" in out and "THP_MEM_ALLOC_ENABLE=1" in out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="minor page faults counted by Linux's getrusage")
+def test_interleaved_samples_counts_fresh_pages():
+    """``interleaved_samples(..., faults=)`` charges each call the pages it touched fresh: writing a new
+    anonymous 8 MB mapping faults in its 2,048 pages every time; a call that allocates nothing, almost none."""
+    import mmap
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        from _common import interleaved_samples
+    finally:
+        sys.path.remove(str(BENCH))
+    size = 8 * 2**20
+
+    def touch() -> None:
+        with mmap.mmap(-1, size) as m:
+            for i in range(0, size, mmap.PAGESIZE):
+                m[i] = 1
+
+    faults: dict[str, list[int]] = {}
+    times = interleaved_samples({"touch": touch, "nothing": lambda: None}, 3, faults=faults)
+    assert set(faults) == set(times) == {"touch", "nothing"}
+    assert all(len(v) == 3 for v in (*faults.values(), *times.values()))
+    assert min(faults["touch"]) >= size // mmap.PAGESIZE
+    assert max(faults["nothing"]) < 50
 
 
 def test_backbones_official_needs_a_clone(tmp_path):
