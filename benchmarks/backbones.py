@@ -38,6 +38,7 @@ starts, so it is set in the subprocess's environment): the other process-wide re
 ``tune_allocator``. Never asserts timings.
 
     python benchmarks/backbones.py [--threads 2] [--repeats 5] [--pattern '*'] [--frames 64] [--official DIR]
+                                   [--allocator default|tuned|thp|both|all] [--json FILE]
 """
 from __future__ import annotations
 
@@ -257,7 +258,10 @@ def run(threads: int = 2, repeats: int = 5, pattern: str = "*", frames: int = 64
                    "--frames", str(frames), "--batch", str(batch), "--allocator", alloc]
             if official is not None:
                 cmd += ["--official", str(official)]
-            env = {**os.environ, "THP_MEM_ALLOC_ENABLE": "1"} if alloc == "thp" else None
+            # huge pages only in the thp process (a THP_MEM_ALLOC_ENABLE=1 of the caller's shell would change the others)
+            env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+            if alloc == "thp":
+                env["THP_MEM_ALLOC_ENABLE"] = "1"
             r = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if r.returncode:
                 print(f"{name} ({alloc} malloc): failed\n{r.stderr[-2000:]}", file=sys.stderr)
