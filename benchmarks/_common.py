@@ -6,15 +6,16 @@ import statistics
 import time
 from typing import Callable
 
+try:
+    import resource
+except ImportError:  # Windows: no getrusage
+    resource = None  # type: ignore[assignment]
+
 
 def minor_faults() -> int | None:
     """This process's minor page faults so far (fresh pages the kernel zero-filled or mapped), or None where
     ``getrusage`` does not count them (no ``resource`` module: Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def interleaved_samples(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,

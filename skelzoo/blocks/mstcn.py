@@ -356,13 +356,12 @@ class MultiScaleTCN(nn.Module):
             n, _, t, v = x.shape
             y = x.new_empty(n, self.out_channels, -(-t // s), v)
         o = oh = 0
-        for br, spec, c in zip(self.branches, self.branch_spec, self.branch_channels):
+        for br, spec, c, lead in zip(self.branches, self.branch_spec, self.branch_channels, leads):
             part = y[:, o:o + c]
             o += c
             if spec == "1x1":
                 if s != 1:
-                    conv, bn = (br[0], br[1]) if isinstance(br, nn.Sequential) else (br, None)
-                    part.copy_(gemm_bn(x, conv, bn, s))
+                    part.copy_(gemm_bn(x, *lead, s))
                 continue
             h = torch.relu_(h_all[:, oh:oh + c])
             oh += c
