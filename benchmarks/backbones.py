@@ -35,7 +35,8 @@ macOS), printed as the median MB of fresh pages per forward of the fast path and
 ran before in the process. ``--allocator thp`` runs default malloc with PyTorch's own switch
 ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages for its CPU tensors of 2 MB and more, read once when torch
 starts, so it is set in the subprocess's environment): the other process-wide remedy besides
-``tune_allocator``. Never asserts timings.
+``tune_allocator``. ``benchmarks/fresh_process.py`` times each side alone, in fresh processes of its own, instead
+(what glibc's default thresholds cost a process that runs one model and nothing else). Never asserts timings.
 
     python benchmarks/backbones.py [--threads 2] [--repeats 5] [--pattern '*'] [--frames 64] [--official DIR]
                                    [--allocator default|tuned|thp|both|all] [--json FILE]

@@ -15,7 +15,9 @@ performance guide recommends preloading. The cost is memory the process keeps af
 
 How many fresh pages the default thresholds cost depends on what else the process did before: the same AAGCN
 forward (batch 8) faulted in 0 MB or 104 MB per call depending on the code interleaved with it
-(``benchmarks/backbones.py`` prints the median per forward, ``pf MB``). PyTorch's own switch
+(``benchmarks/backbones.py`` prints the median per forward, ``pf MB``). In a process that runs nothing but one
+skelzoo CTR-GCN (batch 8, 2 threads) the default thresholds cost 114-211 MB of fresh pages per forward: 0.28-0.34 s
+against 0.23-0.26 s tuned (2026-12-05; ``benchmarks/fresh_process.py`` times each model alone). PyTorch's own switch
 ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages for its CPU tensors of 2 MB and more; read once, so it must
 be in the environment before torch starts) is the other process-wide remedy: with glibc's default thresholds
 it recovered most of that cost (AAGCN 0.337 s against 0.389 s, CTR-GCN 0.253 against 0.334 s, 2 threads,

@@ -37,6 +37,30 @@ def test_backbones_table():
     assert "GFLOP" in out and "2048² GEMM" in out and "THP_MEM_ALLOC_ENABLE=1" in out
 
 
+def test_fresh_process_table(tmp_path):
+    """``benchmarks/fresh_process.py``: each side in fresh processes of its own, round by round; one row per
+    allocator with one ratio per round, and the JSON rows carry every process's median."""
+    js = tmp_path / "rows.json"
+    out = _run(str(BENCH / "fresh_process.py"), "--pattern", "stgcn_ssl", "--frames", "16", "--batch", "2",
+               "--repeats", "2", "--warmup", "1", "--rounds", "2", "--allocator", "both", "--json", str(js))
+    rows = [line for line in out.splitlines() if line.startswith("stgcn_ssl ")]
+    assert [r.split()[1] for r in rows] == ["default", "tuned"]
+    for line in rows:
+        cells = line.split()
+        assert cells[5].endswith("x") and cells[6].endswith("x")  # fast/plain, (best)
+        assert all(float(c) > 0 for c in cells[7:9])  # one plain/fast ratio per round
+        assert cells[12:15] == ["-", "-", "-"]  # no criterion without --official (the plain path is not it)
+    import json
+    data = json.loads(js.read_text())
+    assert [d["allocator"] for d in data] == ["default", "tuned"]
+    for d in data:
+        assert d["reference"] == "plain" and len(d["fast_s_rounds"]) == len(d["reference_s_rounds"]) == 2
+        assert d["fast_s"] > 0 and d["base_s"] > 0 and d["gflop"] > 0 and d["gemm_gflops"] > 0
+        assert "official_s" not in d  # the plain path stood in: never reported as the official code
+        if sys.platform.startswith("linux"):
+            assert d["fast_faults_mb"] >= 0 and d["base_faults_mb"] >= 0
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="minor page faults counted by Linux's getrusage")
 def test_interleaved_samples_counts_fresh_pages():
     """``interleaved_samples(..., faults=)`` charges each call the pages it touched fresh: writing a new
