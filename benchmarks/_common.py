@@ -18,6 +18,12 @@ def minor_faults() -> int | None:
     return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
+def median_mb(pages: list[int]) -> float:
+    """The median of per-call page counts (differences of :func:`minor_faults`) as MB."""
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    return statistics.median(pages) * page / 2**20
+
+
 def interleaved_samples(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
                         faults: dict[str, list[int]] | None = None) -> dict[str, list[float]]:
     """Seconds of every run of each callable, run round-robin (so background load hits all of them alike).

@@ -85,6 +85,21 @@ GEMM_SIZE = 2048
 GEMM_QUIET_GFLOPS = 256.0
 
 
+def gemm_fns(size: int = GEMM_SIZE) -> dict:
+    """The machine-rate yardstick: ``{"gemm": torch.mm, "gemm_onednn": oneDNN's matmul}`` callables on one
+    ``size``² float32 product (oneDNN's only where this build has it: the route the fast paths take)."""
+    import torch
+
+    from skelzoo.blocks.gemm import onednn_linear_available
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    bt = b.t().contiguous()
+    fns = {"gemm": lambda: torch.mm(a, b)}
+    if onednn_linear_available():
+        fns["gemm_onednn"] = lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")
+    return fns
+
+
 def _model_flops(model, x) -> int:
     """FLOPs of the model's math, counted on the plain path: its standard ops are all known to
     ``FlopCounterMode`` (the fast paths' ``bmm(out=)`` / ``baddbmm_`` are not, so counting them undercounts)."""
@@ -145,7 +160,7 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
 
     import torch
     from _baselines import baseline_mode
-    from _common import interleaved_samples
+    from _common import interleaved_samples, median_mb
 
     import skelzoo
     from skelzoo.runtime import tune_allocator
@@ -172,17 +187,6 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
         with torch.no_grad(), baseline_mode():
             return model(x)
 
-    a, b = torch.randn(GEMM_SIZE, GEMM_SIZE), torch.randn(GEMM_SIZE, GEMM_SIZE)
-
-    def gemm() -> torch.Tensor:
-        return torch.mm(a, b)
-
-    from skelzoo.blocks.gemm import onednn_linear_available
-    bt = b.t().contiguous()
-
-    def gemm_onednn() -> torch.Tensor:  # the same product through oneDNN's matmul (what the fast paths call)
-        return torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")
-
     from skelzoo.blocks.gemm import set_onednn_linear
 
     def fast_blas() -> torch.Tensor:  # the fast path with its GEMMs on the BLAS (before the oneDNN route)
@@ -200,9 +204,10 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
         with torch.inference_mode():
             return cached_model(x)
 
-    fns = {"fast": fast, "base": base, "gemm": gemm, "fast_cached": fast_cached}
-    if onednn_linear_available():
-        fns.update(gemm_onednn=gemm_onednn, fast_blas=fast_blas)
+    gemms = gemm_fns()
+    fns = {"fast": fast, "base": base, **gemms, "fast_cached": fast_cached}
+    if "gemm_onednn" in gemms:
+        fns["fast_blas"] = fast_blas
     fast_out, base_out = fast(), base()
     row = {}
     if off_model is not None:
@@ -216,11 +221,9 @@ def _one(name: str, threads: int, repeats: int, frames: int, batch: int, officia
         raise SystemExit(f"{name}: the fast path inside cached_weights does not give the fast path's bits")
     pf: dict[str, list[int]] = {}
     t = interleaved_samples(fns, repeats, faults=pf)
-    if pf:  # median fresh pages per call, as MB
-        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
-        for k, key in (("fast", "fast_faults_mb"), ("official", "official_faults_mb"), ("base", "base_faults_mb")):
-            if k in pf:
-                row[key] = statistics.median(pf[k]) * page_mb
+    for k in ("fast", "official", "base"):  # median fresh pages per call, as MB
+        if k in pf:
+            row[f"{k}_faults_mb"] = median_mb(pf[k])
     stack.close()
     gemm_gflop = 2 * GEMM_SIZE ** 3 / 1e9
     if off_model is not None:

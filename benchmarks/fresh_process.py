@@ -38,7 +38,7 @@ from typing import Iterator
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backbones import GEMM_SIZE, OFFICIAL, criterion, official_model  # noqa: E402
+from backbones import GEMM_SIZE, OFFICIAL, criterion, gemm_fns, official_model  # noqa: E402
 
 #: the processes of one round, in the order of round 0 (rotated by one every round)
 SIDES = ("official", "fast", "gemm")
@@ -58,7 +58,7 @@ def _side(side: str, name: str, threads: int, warmup: int, repeats: int, frames:
           official: Path | None, allocator: str) -> dict:
     """One process's measurement (see the module docstring): median / fastest seconds, median fresh MB."""
     import torch
-    from _common import interleaved_samples
+    from _common import interleaved_samples, median_mb
 
     import skelzoo
     from skelzoo.runtime import tune_allocator
@@ -68,13 +68,7 @@ def _side(side: str, name: str, threads: int, warmup: int, repeats: int, frames:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     if side == "gemm":
-        a, b = torch.randn(GEMM_SIZE, GEMM_SIZE), torch.randn(GEMM_SIZE, GEMM_SIZE)
-        bt = b.t().contiguous()
-        fns = {"blas": lambda: torch.mm(a, b)}
-        from skelzoo.blocks.gemm import onednn_linear_available
-        if onednn_linear_available():
-            fns["onednn"] = lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")
-        t = interleaved_samples(fns, repeats, warmup)
+        t = interleaved_samples(gemm_fns(), repeats, warmup)
         gflop = 2 * GEMM_SIZE ** 3 / 1e9
         return {"gemm_gflops": max(gflop / statistics.median(v) for v in t.values()),
                 "gemm_best_gflops": max(gflop / min(v) for v in t.values())}
@@ -97,8 +91,7 @@ def _side(side: str, name: str, threads: int, warmup: int, repeats: int, frames:
     t = interleaved_samples({"f": forward}, repeats, warmup, faults=faults)["f"]
     out = {"s": statistics.median(t), "best_s": min(t)}
     if faults.get("f"):
-        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
-        out["faults_mb"] = statistics.median(faults["f"]) * page_mb
+        out["faults_mb"] = median_mb(faults["f"])
     if side == "fast":  # after the timed calls: counting runs the plain path, which allocates differently
         from backbones import _model_flops
         out["gflop"] = _model_flops(model, x) / 1e9
